@@ -1,0 +1,1 @@
+"""The science of Visual Lab: torch / NumPy / sympy / scikit-learn, never Qt."""

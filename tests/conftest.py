@@ -1,0 +1,46 @@
+"""Test set-up shared by every test.
+
+- Qt runs offscreen (set before any Qt module loads).
+- Settings and user data go to a fresh temp dir per test, never the user's own.
+- A test that leaves a worker QThread running fails.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+# Qt widgets are created per test function; hypothesis drives them within one test.
+settings.register_profile(
+    "lab", deadline=None, max_examples=40,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+settings.load_profile("lab")
+
+
+@pytest.fixture(autouse=True)
+def isolated_settings(tmp_path, monkeypatch):
+    config = tmp_path / "config"
+    data = tmp_path / "data"
+    config.mkdir()
+    data.mkdir()
+    monkeypatch.setenv("VISUAL_LAB_CONFIG_DIR", str(config))
+    monkeypatch.setenv("VISUAL_LAB_DATA_DIR", str(data))
+    return config
+
+
+@pytest.fixture(autouse=True)
+def no_dangling_threads():
+    yield
+    workers = sys.modules.get("widgets.workers")
+    if workers is None:
+        return
+    running = workers.running_threads()
+    for thread in running:  # clean up so one failure doesn't cascade, then fail
+        thread.quit()
+        thread.wait(5000)
+    assert not running, f"test left {len(running)} worker thread(s) running"

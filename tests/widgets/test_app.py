@@ -1,0 +1,155 @@
+import numpy as np
+import pytest
+from PIL import Image
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDropEvent
+from PySide6.QtWidgets import QApplication
+
+from widgets import app as app_module
+from widgets.app import PANELS, MainWindow
+from widgets.panel import Panel
+from widgets.settings import app_settings
+
+
+@pytest.fixture
+def window(qtbot):
+    win = MainWindow()
+    qtbot.addWidget(win)
+    win.show()
+    win.show_panel(win.restore_settings())
+    yield win
+    win.close()
+
+
+def test_registry_is_consistent():
+    ids = [spec.id for spec in PANELS]
+    assert len(ids) == len(set(ids)) and ids[0] == "welcome"
+    for spec in PANELS:
+        assert spec.title and spec.description and callable(spec.factory)
+        assert all(1 <= n <= 35 for n in spec.concepts)
+        assert not app_module.panel_icon(spec).isNull(), f"missing icon for {spec.id}"
+
+
+def test_panels_are_built_lazily_and_navigation_switches(window, qtbot):
+    assert list(window.built_panels()) == ["welcome"]
+    window.nav.setCurrentRow(1)
+    assert window.current_panel_id() == PANELS[1].id
+    assert set(window.built_panels()) == {"welcome", PANELS[1].id}
+    assert window.stack.currentWidget() is window.current_panel()
+
+
+def test_ctrl_number_shortcuts(window, qtbot):
+    assert window.panel_actions[1].shortcut().toString() == "Ctrl+2"
+    window.panel_actions[1].trigger()
+    assert window.current_panel_id() == PANELS[1].id
+    assert window.nav.currentRow() == 1
+
+
+def test_welcome_links_open_panels(window, qtbot):
+    welcome = window.current_panel()
+    assert 'href="panel:pooling"' in welcome.page_html()
+    welcome._link_clicked(QUrl("panel:pooling"))
+    assert window.current_panel_id() == "pooling"
+
+
+def test_open_image_error_keeps_previous_image(window, tmp_path):
+    before = window.state.image
+    bad = tmp_path / "broken.jpg"
+    bad.write_bytes(b"\xff\xd8 not really a jpeg")
+    assert not window.open_source(str(bad))
+    assert window.state.image is before
+    assert not window.banner.isHidden() and "broken.jpg" in window.banner.message()
+
+
+def test_open_and_drop_image(window, tmp_path, qtbot):
+    path = tmp_path / "photo.png"
+    Image.fromarray(np.full((30, 40, 3), 99, np.uint8)).save(path)
+    assert window.open_source(str(path))
+    assert window.state.image.width == 40 and "photo.png" in window.image_label.text()
+    other = tmp_path / "second.png"
+    Image.fromarray(np.zeros((10, 10), np.uint8)).save(other)
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(other))])
+    event = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime,
+                       Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    window.dropEvent(event)
+    assert window.state.image.name == "second.png" and window.state.image.is_gray
+
+
+def test_export_view_png(window, tmp_path):
+    target = tmp_path / "view.png"
+    assert window.export_view_png(target)
+    image = Image.open(target)
+    assert image.size[0] > 100 and len(set(np.asarray(image).reshape(-1, 4)[:, 0])) > 2
+
+
+def test_theme_switch_changes_palette(window):
+    window.set_theme("dark")
+    dark = QApplication.instance().palette().window().color().lightness()
+    window.set_theme("light")
+    light = QApplication.instance().palette().window().color().lightness()
+    assert dark < 100 < light
+    assert window.theme_actions["light"].isChecked()
+
+
+def test_settings_remember_panel_theme_image_geometry(qtbot, isolated_settings, tmp_path):
+    first = MainWindow()
+    qtbot.addWidget(first)
+    first.show()
+    first.show_panel("pooling")
+    first.set_theme("dark")
+    first.open_source("sample:flower")
+    first.resize(760, 540)  # the offscreen screen is 800×600; restoreGeometry keeps it on screen
+    saved_size = first.size()
+    first.close()
+    assert (isolated_settings / "visual-lab.ini").is_file()
+    second = MainWindow()
+    qtbot.addWidget(second)
+    assert second.restore_settings() == "pooling"
+    assert second.state.image.source == "sample:flower"
+    assert QApplication.instance().property("visualLabTheme") == "dark"
+    assert second.size().height() == saved_size.height()  # width is clamped to the screen
+    second.set_theme("light")
+    second.close()
+
+
+def test_settings_are_isolated_per_test(isolated_settings):
+    assert str(isolated_settings) in app_settings().fileName()
+    assert app_settings().value("window/panel") is None
+
+
+def test_about_names_versions_and_device(window):
+    import torch
+    import torchvision
+
+    text = window.about_text()
+    for needle in (torch.__version__, torchvision.__version__, "Qt ", "CPU"):
+        assert needle in text
+    assert window.device_label.text().startswith("Device: CPU") or "CUDA" in \
+        window.device_label.text()
+
+
+def test_every_registered_panel_builds_draws_and_renders(qtbot, window):
+    for spec in PANELS:
+        panel = window.show_panel(spec.id)
+        assert isinstance(panel, Panel), f"{spec.id} failed: {window.banner.message()}"
+        qtbot.waitUntil(panel.has_drawn, timeout=60_000)
+        image = panel.grab().toImage()
+        colors = {image.pixel(x, y) for x in range(0, image.width(), 17)
+                  for y in range(0, image.height(), 17)}
+        assert len(colors) > 5, f"{spec.id} renders blank"
+    window.close()
+    assert not any(p.isVisible() for p in window.built_panels().values())
+
+
+def test_broken_panel_shows_message_not_crash(qtbot, monkeypatch):
+    def broken(_state):
+        raise RuntimeError("no data here")
+
+    spec = app_module.PanelSpec("broken", "Broken", "d", (), "welcome", broken)
+    monkeypatch.setattr(app_module, "PANELS", [*PANELS, spec])
+    win = MainWindow()
+    qtbot.addWidget(win)
+    widget = win.show_panel("broken")
+    assert not isinstance(widget, Panel) and "no data here" in win.banner.message()
+    win.close()

@@ -1,0 +1,76 @@
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+from widgets.controls import ChoiceBox, ErrorBanner, ParamSlider
+
+
+def test_param_slider_keeps_slider_and_spinbox_in_step(qtbot):
+    slider = ParamSlider("Kernel size", 1, 11, 3, tooltip="window side")
+    qtbot.addWidget(slider)
+    seen = []
+    slider.valueChanged.connect(seen.append)
+    slider.slider.setValue(7)
+    assert slider.spinbox.value() == 7 and slider.value() == 7 and seen == [7]
+    slider.spinbox.setValue(2)
+    assert slider.slider.value() == 2 and seen == [7, 2]
+    slider.setValue(50)  # clamped to the range
+    assert slider.value() == 11 and seen[-1] == 11
+    slider.setValue(11)  # no change, no signal
+    assert len(seen) == 3
+    assert slider.slider.toolTip() == "window side" == slider.spinbox.toolTip()
+
+
+def test_param_slider_keyboard_and_typing(qtbot):
+    slider = ParamSlider("Stride", 1, 8, 2)
+    qtbot.addWidget(slider)
+    slider.show()
+    slider.slider.setFocus()
+    qtbot.keyClick(slider.slider, Qt.Key.Key_Right)
+    assert slider.value() == 3
+    qtbot.keyClick(slider.slider, Qt.Key.Key_End)
+    assert slider.value() == 8
+    slider.spinbox.lineEdit().selectAll()
+    qtbot.keyClicks(slider.spinbox.lineEdit(), "5")
+    qtbot.keyClick(slider.spinbox.lineEdit(), Qt.Key.Key_Return)
+    assert slider.value() == 5 and slider.slider.value() == 5
+
+
+def test_float_param_slider_steps(qtbot):
+    slider = ParamSlider("p", 0.5, 8, 2, step=0.5, decimals=1)
+    qtbot.addWidget(slider)
+    slider.slider.setValue(slider.slider.value() + 1)
+    assert slider.value() == 2.5 and isinstance(slider.value(), float)
+    slider.setRange(0.5, 2.0)
+    assert slider.value() == 2.0
+
+
+def test_choice_box_values_and_tooltips(qtbot):
+    box = ChoiceBox("Pooling", [("max", "Max", "largest"), ("avg", "Average", "mean")], "avg")
+    qtbot.addWidget(box)
+    assert box.value() == "avg" and box.values() == ["max", "avg"]
+    with qtbot.waitSignal(box.valueChanged) as signal:
+        box.combo.setCurrentIndex(0)
+    assert signal.args == ["max"]
+    assert box.combo.itemData(0, Qt.ItemDataRole.ToolTipRole) == "largest"
+    try:
+        box.setValue("median")
+    except ValueError as exc:
+        assert "median" in str(exc)
+    else:
+        raise AssertionError("unknown value accepted")
+
+
+def test_error_banner_shows_and_hides(qtbot):
+    page = QWidget()
+    banner = ErrorBanner()
+    QVBoxLayout(page).addWidget(banner)
+    qtbot.addWidget(page)
+    page.show()
+    assert banner.isHidden()
+    banner.show_problems(["padding must be at most half the kernel size"])
+    assert not banner.isHidden() and "half the kernel" in banner.text.text()
+    banner.show_problems([])
+    assert banner.isHidden() and banner.problems() == []
+    banner.show_message("oops")
+    qtbot.mouseClick(banner.close_button, Qt.MouseButton.LeftButton)
+    assert banner.isHidden()

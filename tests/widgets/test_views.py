@@ -1,0 +1,105 @@
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QGuiApplication
+
+from widgets.views import CodeView, ImageGrid, ImageTile, MatrixView
+
+
+def test_image_grid_reuses_items_and_sets_levels(qtbot):
+    grid = ImageGrid(columns=2)
+    qtbot.addWidget(grid)
+    a = np.zeros((4, 5), dtype=np.float32)
+    b = np.full((4, 5), 3.0, dtype=np.float32)
+    grid.set_images([("a", a), ("b", b)])
+    items = [grid.image_item(0), grid.image_item(1)]
+    assert grid.titles() == ["a", "b"] and grid.current_levels() == (0.0, 3.0)
+    grid.set_images([ImageTile("A", a - 2), ImageTile("B", b)], levels="symmetric")
+    assert [grid.image_item(0), grid.image_item(1)] == items  # updated, not rebuilt
+    assert grid.current_levels() == (-3.0, 3.0) and grid.titles() == ["A", "B"]
+    grid.set_images([("u8", np.full((3, 3, 3), 200, np.uint8))])
+    assert grid.tile_count() == 1 and tuple(grid.image_item(0).levels) == (0, 255)
+    grid.set_images([("x", a), ("y", b)], levels="each")
+    assert tuple(grid.image_item(1).levels) == (3.0, 4.0)
+
+
+def test_image_grid_rect_and_linked_views(qtbot):
+    grid = ImageGrid(columns=2, link_views=True)
+    qtbot.addWidget(grid)
+    small = np.zeros((4, 4), np.uint8)
+    big = np.zeros((16, 16), np.uint8)
+    grid.set_images([ImageTile("in", small, (0, 0, 4, 4)), ImageTile("out", big, (0, 0, 4, 4))])
+    rect = grid.image_item(1).mapRectToParent(grid.image_item(1).boundingRect())
+    assert (rect.width(), rect.height()) == (4, 4)
+    grid.view(0).setRange(xRange=(0, 2), yRange=(0, 2), padding=0)
+    assert grid.view(1).viewRange()[0] == pytest.approx(grid.view(0).viewRange()[0])
+
+
+def test_image_grid_colormap_with_colorbar(qtbot):
+    grid = ImageGrid(colormap="CET-D1", colorbar=True)
+    qtbot.addWidget(grid)
+    grid.set_images([("m", np.linspace(-1, 1, 16, dtype=np.float32).reshape(4, 4))],
+                    levels="symmetric")
+    assert grid._colorbar is not None and grid._colorbar.levels() == (-1.0, 1.0)
+
+
+def _click(qtbot, view, row, col, button=Qt.MouseButton.LeftButton):
+    center = view.cell_rect(row, col).center().toPoint()
+    qtbot.mouseClick(view, button, pos=center)
+
+
+def test_matrix_view_click_hover_keys_and_padding(qtbot):
+    view = MatrixView("input")
+    qtbot.addWidget(view)
+    view.resize(300, 300)
+    view.show()
+    view.set_matrix(np.arange(16).reshape(4, 4), padding=1, pad_text="−∞")
+    with qtbot.waitSignal(view.cellClicked) as clicked:
+        _click(qtbot, view, 2, 3)
+    assert clicked.args == [2, 3] and view.selected() == (2, 3)
+    assert view.cell_at(view.cell_rect(-1, -1).center()) == (-1, -1)  # a padding cell
+    with qtbot.waitSignal(view.cellHovered) as hovered:
+        qtbot.mouseMove(view, view.cell_rect(1, 0).center().toPoint())
+    assert hovered.args == [1, 0]
+    with qtbot.waitSignal(view.cellClicked) as moved:
+        qtbot.keyClick(view, Qt.Key.Key_Left)
+    assert moved.args == [2, 2]
+    view.set_highlight({(0, 0): "window", (-1, 0): "window", (1, 1): "chosen"})
+    assert view.highlights()[(1, 1)] == "chosen"
+    image = view.grab().toImage()
+    window_cell = image.pixelColor(view.cell_rect(0, 0).center().toPoint())
+    plain_cell = image.pixelColor(view.cell_rect(3, 0).adjusted(2, 2, -2, -2).topLeft().toPoint())
+    assert window_cell != plain_cell
+
+
+def test_matrix_view_editing(qtbot):
+    view = MatrixView(editable=True)
+    qtbot.addWidget(view)
+    view.resize(200, 200)
+    view.show()
+    view.set_matrix(np.zeros((3, 3)))
+    editor = view.start_editing(1, 2)
+    editor.setText("-2.5")
+    with qtbot.waitSignal(view.cellEdited) as edited:
+        qtbot.keyClick(editor, Qt.Key.Key_Return)
+    assert edited.args == [1, 2, -2.5] and view.values()[1, 2] == -2.5
+    editor = view.start_editing(0, 0)
+    editor.setText("not a number")
+    qtbot.keyClick(editor, Qt.Key.Key_Return)
+    assert view.values()[0, 0] == 0
+
+
+def test_matrix_view_refuses_3d():
+    with pytest.raises(ValueError):
+        MatrixView().set_matrix(np.zeros((2, 2, 2)))
+
+
+def test_code_view_copy_and_save(qtbot, tmp_path):
+    view = CodeView()
+    qtbot.addWidget(view)
+    view.set_code("import torch\nx = torch.zeros(3)\n")
+    qtbot.mouseClick(view.copy_button, Qt.MouseButton.LeftButton)
+    assert QGuiApplication.clipboard().text() == view.code()
+    view.save(tmp_path / "code.py")
+    assert (tmp_path / "code.py").read_text() == view.code()
+    assert view.editor.isReadOnly()

@@ -1,0 +1,1 @@
+"""The Qt face of Visual Lab: thin views over `lab`."""

@@ -1,0 +1,490 @@
+"""The application shell: the panel registry, the main window, menus, status bar, CLI runs.
+
+Panels are listed once, in `PANELS`. The navigation list, View menu shortcuts,
+`--list-panels`, `--panel`, `--screenshot`, the Welcome page's links and the tests all
+read that list. Each panel module is imported, and its panel built, the first time it is
+shown, so start-up stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import (
+    QAction,
+    QActionGroup,
+    QCloseEvent,
+    QColor,
+    QDragEnterEvent,
+    QDropEvent,
+    QFont,
+    QIcon,
+    QKeySequence,
+    QPainter,
+    QPalette,
+)
+from PySide6.QtWidgets import (
+    QApplication,
+    QFileDialog,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QMainWindow,
+    QMessageBox,
+    QSplitter,
+    QStackedWidget,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from lab.images import READABLE_SUFFIXES, SAMPLES, ImageLoadError, LabImage, load_source
+from widgets.controls import ErrorBanner
+from widgets.panel import AppState, Panel
+from widgets.settings import app_settings
+from widgets.theme import THEMES, apply_theme, current_theme
+
+APP_NAME = "Visual Lab"
+APP_VERSION = "0.1.0"
+
+
+# =========================================================================== registry
+
+@dataclass(frozen=True)
+class PanelSpec:
+    id: str
+    title: str
+    description: str
+    #: row numbers of CONCEPTS.md this panel shows
+    concepts: tuple[int, ...]
+    #: file name (without .svg) in resources/icons
+    icon: str
+    factory: Callable[[AppState], Panel]
+
+
+def _welcome(state: AppState) -> Panel:
+    from widgets.welcome_panel import WelcomePanel
+
+    return WelcomePanel(state, PANELS)
+
+
+def _pooling(state: AppState) -> Panel:
+    from widgets.pooling_panel import PoolingPanel
+
+    return PoolingPanel(state)
+
+
+PANELS: list[PanelSpec] = [
+    PanelSpec("welcome", "Welcome", "The concept map: every idea and where to see it",
+              (), "welcome", _welcome),
+    PanelSpec("pooling", "Pooling & Upsampling",
+              "Max / average / LP pooling windows; nearest, bilinear, transposed conv",
+              (23, 24), "pooling", _pooling),
+]
+DEFAULT_PANEL = "welcome"
+
+
+def panel_spec(panel_id: str) -> PanelSpec:
+    for spec in PANELS:
+        if spec.id == panel_id:
+            return spec
+    raise KeyError(panel_id)
+
+
+def panel_icon(spec: PanelSpec) -> QIcon:
+    path = resources.files("resources") / "icons" / f"{spec.icon}.svg"
+    return QIcon(str(path)) if path.is_file() else QIcon()
+
+
+# =========================================================================== nav list
+
+class _NavDelegate(QStyledItemDelegate):
+    """Navigation rows: icon, bold title, one-line description beneath."""
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index) -> None:
+        self.initStyleOption(option, index)
+        style = option.widget.style() if option.widget else QApplication.style()
+        text_title, option.text = option.text, ""
+        style.drawControl(QStyle.ControlElement.CE_ItemViewItem, option, painter, option.widget)
+        rect = option.rect.adjusted(44, 6, -6, -6)
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        group = QPalette.ColorGroup.Active
+        main = option.palette.color(group, QPalette.ColorRole.HighlightedText if selected
+                                    else QPalette.ColorRole.Text)
+        dim = QColor(main)
+        dim.setAlpha(170)
+        painter.save()
+        bold = QFont(option.font)
+        bold.setBold(True)
+        painter.setFont(bold)
+        painter.setPen(main)
+        painter.drawText(rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop, text_title)
+        small = QFont(option.font)
+        small.setPointSizeF(max(7.0, option.font.pointSizeF() * 0.85))
+        painter.setFont(small)
+        painter.setPen(dim)
+        description = index.data(Qt.ItemDataRole.UserRole + 1) or ""
+        lower = rect.adjusted(0, option.fontMetrics.height() + 2, 0, 0)
+        painter.drawText(lower, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop
+                         | Qt.TextFlag.TextWordWrap, description)
+        painter.restore()
+
+    def sizeHint(self, option: QStyleOptionViewItem, index) -> QSize:
+        return QSize(220, option.fontMetrics.height() * 3 + 14)
+
+
+# =========================================================================== main window
+
+class MainWindow(QMainWindow):
+    """Navigation list on the left, the current panel on the right."""
+
+    panelChanged = Signal(str)
+
+    def __init__(self, state: AppState | None = None, *, save_settings: bool = True) -> None:
+        super().__init__()
+        self.state = state or AppState()
+        self._save_settings = save_settings
+        self._panels: dict[str, Panel | QWidget] = {}
+        self._current_id = ""
+        self.setWindowTitle(APP_NAME)
+        self.setAcceptDrops(True)
+        self.resize(1400, 900)
+
+        self.nav = QListWidget()
+        self.nav.setItemDelegate(_NavDelegate(self.nav))
+        self.nav.setIconSize(QSize(28, 28))
+        self.nav.setMinimumWidth(230)
+        self.nav.setMaximumWidth(320)
+        for number, spec in enumerate(PANELS, start=1):
+            item = QListWidgetItem(panel_icon(spec), spec.title)
+            item.setData(Qt.ItemDataRole.UserRole, spec.id)
+            item.setData(Qt.ItemDataRole.UserRole + 1, spec.description)
+            shortcut = f" (Ctrl+{number})" if number <= 9 else ""
+            item.setToolTip(f"{spec.description}{shortcut}")
+            self.nav.addItem(item)
+        self.nav.currentRowChanged.connect(self._nav_row_changed)
+
+        self.banner = ErrorBanner()
+        self.stack = QStackedWidget()
+        right = QWidget()
+        right_layout = QVBoxLayout(right)
+        right_layout.setContentsMargins(4, 4, 4, 4)
+        right_layout.addWidget(self.banner)
+        right_layout.addWidget(self.stack, 1)
+        splitter = QSplitter()
+        splitter.addWidget(self.nav)
+        splitter.addWidget(right)
+        splitter.setStretchFactor(1, 1)
+        splitter.setChildrenCollapsible(False)
+        self.setCentralWidget(splitter)
+
+        self.device_label = QLabel("Device: detecting…")
+        self.device_label.setToolTip("Where training and heavy tensors run")
+        self.image_label = QLabel()
+        self.statusBar().addPermanentWidget(self.image_label)
+        self.statusBar().addPermanentWidget(self.device_label)
+        self.state.imageChanged.connect(self._show_image_name)
+        self.state.deviceChanged.connect(lambda text: self.device_label.setText(f"Device: {text}"))
+        self._show_image_name(self.state.image)
+
+        self._build_menus()
+        app = QApplication.instance()
+        if app is not None:
+            app.aboutToQuit.connect(self.shutdown_panels)
+        QTimer.singleShot(0, self.detect_device)
+
+    # -- menus -----------------------------------------------------------------------
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        self.open_action = file_menu.addAction("&Open image…", self.ask_open_image)
+        self.open_action.setShortcut(QKeySequence.StandardKey.Open)
+        self.open_action.setToolTip("Open a PNG, JPEG, BMP or WebP file "
+                                    "(or drop one on the window)")
+        samples = file_menu.addMenu("Open &sample image")
+        for sample_id, text in SAMPLES.items():
+            action = samples.addAction(text)
+            action.triggered.connect(lambda _=False, s=sample_id: self.open_source(f"sample:{s}"))
+        file_menu.addSeparator()
+        self.export_action = file_menu.addAction("&Export view as PNG…", self.ask_export_png)
+        self.export_action.setShortcut(QKeySequence("Ctrl+E"))
+        file_menu.addSeparator()
+        quit_action = file_menu.addAction("&Quit", self.close)
+        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+
+        view_menu = self.menuBar().addMenu("&View")
+        self.panel_actions: list[QAction] = []
+        for number, spec in enumerate(PANELS, start=1):
+            action = view_menu.addAction(panel_icon(spec), spec.title)
+            if number <= 9:
+                action.setShortcut(QKeySequence(f"Ctrl+{number}"))
+            action.triggered.connect(lambda _=False, pid=spec.id: self.show_panel(pid))
+            self.panel_actions.append(action)
+        view_menu.addSeparator()
+        theme_menu = view_menu.addMenu("&Theme")
+        self.theme_group = QActionGroup(self)
+        self.theme_actions: dict[str, QAction] = {}
+        for name in THEMES:
+            action = theme_menu.addAction(name.capitalize())
+            action.setCheckable(True)
+            action.triggered.connect(lambda _=False, n=name: self.set_theme(n))
+            self.theme_group.addAction(action)
+            self.theme_actions[name] = action
+        self.theme_actions[current_theme()].setChecked(True)
+
+        help_menu = self.menuBar().addMenu("&Help")
+        help_menu.addAction("&About Visual Lab", self.show_about)
+
+    # -- panels ----------------------------------------------------------------------
+    def show_panel(self, panel_id: str) -> Panel | QWidget:
+        """Switch to a panel, building it on first show."""
+        spec = panel_spec(panel_id)
+        if panel_id not in self._panels:
+            self._panels[panel_id] = self._build_panel(spec)
+            self.stack.addWidget(self._panels[panel_id])
+        widget = self._panels[panel_id]
+        self.stack.setCurrentWidget(widget)
+        self._current_id = panel_id
+        row = [s.id for s in PANELS].index(panel_id)
+        if self.nav.currentRow() != row:
+            self.nav.blockSignals(True)
+            self.nav.setCurrentRow(row)
+            self.nav.blockSignals(False)
+        self.setWindowTitle(f"{spec.title} — {APP_NAME}")
+        self.panelChanged.emit(panel_id)
+        return widget
+
+    def _build_panel(self, spec: PanelSpec) -> Panel | QWidget:
+        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+        try:
+            panel = spec.factory(self.state)
+            if hasattr(panel, "openPanel"):
+                panel.openPanel.connect(self.show_panel)
+            return panel
+        except Exception as exc:  # noqa: BLE001 - one broken panel must not take the app down
+            failed = QLabel(f"The {spec.title} panel could not be built:\n{type(exc).__name__}: "
+                            f"{exc}")
+            failed.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            failed.setWordWrap(True)
+            self.banner.show_message(f"{spec.title}: {exc}")
+            return failed
+        finally:
+            QApplication.restoreOverrideCursor()
+
+    def _nav_row_changed(self, row: int) -> None:
+        if 0 <= row < len(PANELS):
+            self.show_panel(PANELS[row].id)
+
+    def current_panel_id(self) -> str:
+        return self._current_id
+
+    def current_panel(self) -> Panel | QWidget | None:
+        return self._panels.get(self._current_id)
+
+    def built_panels(self) -> dict[str, Panel | QWidget]:
+        return dict(self._panels)
+
+    def shutdown_panels(self) -> None:
+        for panel in self._panels.values():
+            if isinstance(panel, Panel):
+                panel.shutdown()
+
+    # -- images ----------------------------------------------------------------------
+    def ask_open_image(self) -> None:
+        patterns = " ".join(f"*{s}" for s in READABLE_SUFFIXES)
+        path, _ = QFileDialog.getOpenFileName(self, "Open image", "", f"Images ({patterns})")
+        if path:
+            self.open_source(path)
+
+    def open_source(self, source: str) -> bool:
+        """Make a file path or "sample:<id>" the current image; False (and a message) if
+        it cannot be read, in which case the previous image stays."""
+        try:
+            image = load_source(source)
+        except ImageLoadError as exc:
+            self.banner.show_message(f"Could not open image: {exc}")
+            self.statusBar().showMessage(f"Could not open image: {exc}", 8000)
+            return False
+        self.banner.clear()
+        self.state.set_image(image)
+        self.statusBar().showMessage(f"Opened {image.describe()}", 4000)
+        return True
+
+    def _show_image_name(self, image: LabImage) -> None:
+        self.image_label.setText(f"Image: {image.describe()}")
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if any(url.isLocalFile() for url in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        for url in event.mimeData().urls():
+            if url.isLocalFile():
+                self.open_source(url.toLocalFile())
+                event.acceptProposedAction()
+                return
+
+    # -- export, theme, about, device ------------------------------------------------------
+    def ask_export_png(self) -> None:
+        name = f"visual-lab-{self._current_id or 'view'}.png"
+        path, _ = QFileDialog.getSaveFileName(self, "Export view as PNG", name, "PNG (*.png)")
+        if path:
+            self.export_view_png(path)
+
+    def export_view_png(self, path: str | Path) -> bool:
+        widget = self.current_panel() or self.centralWidget()
+        ok = widget.grab().save(str(path), "PNG")
+        self.statusBar().showMessage(f"Saved {path}" if ok else f"Could not write {path}", 5000)
+        return ok
+
+    def set_theme(self, name: str) -> None:
+        app = QApplication.instance()
+        name = apply_theme(app, name)
+        self.theme_actions[name].setChecked(True)
+
+    def detect_device(self) -> None:
+        if self.state.device_label:
+            return
+        from lab.device import describe_device, pick_device
+
+        self.state.set_device_label(describe_device(pick_device()))
+
+    def about_text(self) -> str:
+        from PySide6 import __version__ as pyside_version
+        from PySide6.QtCore import qVersion
+
+        from lab.device import library_versions
+
+        versions = library_versions()
+        self.detect_device()
+        return (f"<h3>{APP_NAME} {APP_VERSION}</h3>"
+                "<p>See and change every idea of an introductory deep-learning course.</p>"
+                f"<p>torch {versions['torch']}<br>torchvision {versions['torchvision']}<br>"
+                f"Qt {qVersion()} (PySide6 {pyside_version})<br>"
+                f"Python {sys.version.split()[0]}<br>"
+                f"Compute device: {self.state.device_label}</p>")
+
+    def show_about(self) -> None:
+        QMessageBox.about(self, f"About {APP_NAME}", self.about_text())
+
+    # -- settings --------------------------------------------------------------------
+    def restore_settings(self) -> str:
+        """Apply saved geometry, theme and image; return the panel to open."""
+        settings = app_settings()
+        geometry = settings.value("window/geometry")
+        if isinstance(geometry, QByteArray):
+            self.restoreGeometry(geometry)
+        self.set_theme(str(settings.value("window/theme", "light")))
+        source = settings.value("image/source", "")
+        if source:
+            with contextlib.suppress(ImageLoadError):  # a file that moved: keep the default
+                self.state.set_image(load_source(str(source)))
+        panel = str(settings.value("window/panel", DEFAULT_PANEL))
+        return panel if panel in {s.id for s in PANELS} else DEFAULT_PANEL
+
+    def save_settings(self) -> None:
+        settings = app_settings()
+        settings.setValue("window/geometry", self.saveGeometry())
+        settings.setValue("window/panel", self._current_id or DEFAULT_PANEL)
+        settings.setValue("window/theme", current_theme())
+        settings.setValue("image/source", self.state.image.source)
+        settings.sync()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if self._save_settings:
+            self.save_settings()
+        self.shutdown_panels()
+        super().closeEvent(event)
+
+
+# =========================================================================== running
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="visual-lab", description=(
+        "Visual Lab: see and change every idea of an introductory deep-learning course."))
+    parser.add_argument("--list-panels", action="store_true",
+                        help="print the panel ids and titles, then exit")
+    parser.add_argument("--panel", metavar="ID", help="open this panel (see --list-panels)")
+    parser.add_argument("--image", metavar="PATH",
+                        help="start with this image file, or sample:ID "
+                             f"({', '.join('sample:' + s for s in SAMPLES)})")
+    parser.add_argument("--screenshot", metavar="FILE",
+                        help="render the window once the panel's first result is drawn, "
+                             "save it as PNG and exit")
+    parser.add_argument("--timeout", type=float, default=120.0,
+                        help="seconds --screenshot waits for the first result (default 120)")
+    return parser
+
+
+def list_panels_text() -> str:
+    width = max(len(s.id) for s in PANELS)
+    return "\n".join(f"{s.id:<{width}}  {s.title} — {s.description}" for s in PANELS)
+
+
+def run(argv: list[str] | None = None) -> int:
+    """The whole program: parse arguments, open the window, run the event loop."""
+    args = build_parser().parse_args(argv)
+    if args.list_panels:
+        print(list_panels_text())
+        return 0
+    ids = [s.id for s in PANELS]
+    if args.panel and args.panel not in ids:
+        print(f"visual-lab: no panel {args.panel!r}; choose one of: {', '.join(ids)}",
+              file=sys.stderr)
+        return 2
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName(APP_NAME)
+    app.setOrganizationName("VisualLab")
+    app.setApplicationVersion(APP_VERSION)
+    window = MainWindow(save_settings=not args.screenshot)
+    panel_id = window.restore_settings()
+    if args.image and not window.open_source(args.image):
+        print(f"visual-lab: {window.banner.message()}", file=sys.stderr)
+        if args.screenshot:
+            return 1
+    window.show()
+    window.show_panel(args.panel or panel_id)
+    if args.screenshot:
+        return _screenshot(app, window, Path(args.screenshot), args.timeout)
+    return app.exec()
+
+
+def _screenshot(app: QApplication, window: MainWindow, path: Path, timeout: float) -> int:
+    """Wait for the panel's first result and the device label, save the window, exit."""
+    deadline = time.monotonic() + timeout
+    window.detect_device()
+    panel = window.current_panel()
+    if not isinstance(panel, Panel):
+        print(f"visual-lab: {window.banner.message() or 'the panel could not be built'}",
+              file=sys.stderr)
+        window.close()
+        return 1
+    while time.monotonic() < deadline:
+        app.processEvents()
+        if panel.has_drawn():
+            break
+        time.sleep(0.01)
+    else:
+        print(f"visual-lab: the {window.current_panel_id()} panel drew nothing within "
+              f"{timeout:g} s", file=sys.stderr)
+        window.close()
+        return 1
+    for _ in range(5):  # let layouts settle and pyqtgraph paint
+        app.processEvents()
+    ok = window.grab().save(str(path), "PNG")
+    window.close()
+    if not ok:
+        print(f"visual-lab: could not write {path}", file=sys.stderr)
+        return 1
+    print(f"saved {path}")
+    return 0

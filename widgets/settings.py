@@ -1,0 +1,34 @@
+"""Where the app keeps its settings and user data; tests point both at temp dirs."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, QStandardPaths
+
+ORGANIZATION = "VisualLab"
+APPLICATION = "Visual Lab"
+#: Set to a folder to keep settings in <folder>/visual-lab.ini (tests, portable use).
+CONFIG_DIR_ENV = "VISUAL_LAB_CONFIG_DIR"
+#: Set to a folder to keep run history, checkpoints and other user data there.
+DATA_DIR_ENV = "VISUAL_LAB_DATA_DIR"
+
+
+def app_settings() -> QSettings:
+    folder = os.environ.get(CONFIG_DIR_ENV)
+    if folder:
+        return QSettings(str(Path(folder) / "visual-lab.ini"), QSettings.Format.IniFormat)
+    return QSettings(ORGANIZATION, APPLICATION)
+
+
+def data_dir() -> Path:
+    """The user's data folder for Visual Lab (created on first use)."""
+    folder = os.environ.get(DATA_DIR_ENV)
+    if folder:
+        path = Path(folder)
+    else:
+        base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)
+        path = Path(base) if base else Path.home() / ".visual-lab"
+    path.mkdir(parents=True, exist_ok=True)
+    return path

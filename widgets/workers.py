@@ -1,0 +1,138 @@
+"""Run a lab generator on a QThread and hand its results to the GUI, throttled.
+
+    worker = GeneratorWorker(lambda should_stop: train(cfg, should_stop))
+    worker.batch.connect(plot)            # list of yielded items, at most ~10×/s
+    worker.failed.connect(show_error)     # "ValueError: ..." from the generator
+    worker.finished.connect(done)         # True if stopped early
+    worker.start()
+    ...
+    worker.stop_and_wait()                # from the panel's shutdown()
+
+Throttling runs on the worker's own clock: the first item goes out at once (so the
+first result appears quickly), then batches at most every `interval` seconds, and the
+rest when the generator ends. The GUI never touches the worker's state; the worker
+never touches a widget.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import weakref
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+_THREADS: weakref.WeakSet[QThread] = weakref.WeakSet()
+
+
+def running_threads() -> list[QThread]:
+    """Worker threads still running (tests assert this is empty after each test)."""
+    return [t for t in list(_THREADS) if _alive(t)]
+
+
+def _alive(thread: QThread) -> bool:
+    try:
+        return thread.isRunning()
+    except RuntimeError:  # the C++ object is already gone
+        return False
+
+
+class _Runner(QObject):
+    batch = Signal(list)
+    failed = Signal(str)
+    done = Signal(bool)
+
+    def __init__(self, make: Callable[[Callable[[], bool]], Iterator[Any]], interval: float,
+                 stop: threading.Event, resume: threading.Event) -> None:
+        super().__init__()
+        self._make = make
+        self._interval = interval
+        self._stop = stop
+        self._resume = resume
+
+    def _should_stop(self) -> bool:
+        while not self._resume.is_set() and not self._stop.is_set():
+            self._resume.wait(0.05)  # paused: hold here, between items
+        return self._stop.is_set()
+
+    @Slot()
+    def run(self) -> None:
+        pending: list[Any] = []
+        last = 0.0
+        try:
+            for item in self._make(self._should_stop):
+                pending.append(item)
+                now = time.monotonic()
+                if now - last >= self._interval:
+                    self.batch.emit(pending)
+                    pending, last = [], now
+                if self._should_stop():
+                    break
+        except Exception as exc:  # noqa: BLE001 - reported to the user, never raised
+            if pending:
+                self.batch.emit(pending)
+                pending = []
+            self.failed.emit(f"{type(exc).__name__}: {exc}")
+        if pending:
+            self.batch.emit(pending)
+        self.done.emit(self._stop.is_set())
+
+
+class GeneratorWorker(QObject):
+    """Owns one QThread running one generator. Start once; stop and wait on close."""
+
+    batch = Signal(list)
+    failed = Signal(str)
+    finished = Signal(bool)
+
+    def __init__(self, make_generator: Callable[[Callable[[], bool]], Iterator[Any]],
+                 interval: float = 0.1, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._stop = threading.Event()
+        self._resume = threading.Event()
+        self._resume.set()
+        self._thread = QThread()
+        self._runner = _Runner(make_generator, interval, self._stop, self._resume)
+        self._runner.moveToThread(self._thread)
+        self._thread.started.connect(self._runner.run)
+        self._runner.batch.connect(self.batch)
+        self._runner.failed.connect(self.failed)
+        self._runner.done.connect(self._on_done)
+        self._finished = False
+        _THREADS.add(self._thread)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def is_running(self) -> bool:
+        return _alive(self._thread) and not self._finished
+
+    def pause(self) -> None:
+        self._resume.clear()
+
+    def resume(self) -> None:
+        self._resume.set()
+
+    def is_paused(self) -> bool:
+        return not self._resume.is_set()
+
+    def request_stop(self) -> None:
+        self._stop.set()
+        self._resume.set()
+
+    def stop_and_wait(self, timeout_ms: int = 10_000) -> bool:
+        """Ask the generator to stop and join the thread. True if it has ended."""
+        self.request_stop()
+        if _alive(self._thread):
+            self._thread.quit()
+            return self._thread.wait(timeout_ms)
+        return True
+
+    @Slot(bool)
+    def _on_done(self, stopped: bool) -> None:
+        self._finished = True
+        self._thread.quit()
+        self._thread.wait()
+        self.finished.emit(stopped)
