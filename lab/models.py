@@ -1,0 +1,255 @@
+"""Every nn.Module the lab builds.
+
+- `Flatten`: the notes' own layer ("we need a Flatten class to put in nn.Sequential").
+- `ChannelScale`: a layer with its own `nn.Parameter` (notes: "define your own parameters").
+- `ConnectivityNet`: plain (no shortcut), ResNet-style (identity shortcut around every
+  block) or DenseNet-style (each layer receives all earlier feature maps) networks of a
+  chosen depth and width, made of conv layers (images) or linear layers (vectors, e.g.
+  2-D toy data). The Architectures panel compares them; the Training lab trains them.
+- `mlp`, `small_cnn`, `LeNet5`: the other models the panels use.
+
+A "layer" below is one weight layer plus its normalisation, activation and dropout; the
+depth of a network counts those layers between the stem and the head.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+
+PATTERNS: dict[str, str] = {
+    "plain": "Plain: each layer feeds only the next",
+    "resnet": "ResNet-style: an identity shortcut adds each block's input to its output",
+    "densenet": "DenseNet-style: every layer receives the feature maps of all earlier layers",
+}
+ACTIVATIONS: dict[str, type[nn.Module]] = {
+    "relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid, "gelu": nn.GELU,
+    "leaky_relu": nn.LeakyReLU,
+}
+
+
+class Flatten(nn.Module):
+    """(N, C, H, W) -> (N, C·H·W): the layer the notes write by hand for nn.Sequential."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.view(x.size(0), -1)
+
+
+class ChannelScale(nn.Module):
+    """Multiplies each channel by its own learnable factor: a layer whose weight is an
+    `nn.Parameter` we create ourselves, so it shows up in `named_parameters()`."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.scale = nn.Parameter(torch.ones(channels))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        shape = (1, -1) + (1,) * (x.dim() - 2)
+        return x * self.scale.view(shape)
+
+
+@dataclass(frozen=True)
+class NetConfig:
+    pattern: str = "plain"          # plain | resnet | densenet
+    kind: str = "conv"              # conv (images) | dense (vectors)
+    depth: int = 8                  # weight layers between stem and head
+    width: int = 16                 # channels / units per layer (plain, resnet); stem width
+    growth_rate: int = 12           # densenet: new channels each layer adds
+    blocks: int = 2                 # resnet/densenet: blocks the depth is split into
+    in_channels: int = 3            # conv: image channels; dense: input features
+    num_classes: int = 10
+    activation: str = "relu"
+    batchnorm: bool = True
+    dropout: float = 0.0            # torch's p: the probability of *dropping* a unit
+
+    def validate(self) -> list[str]:
+        problems = []
+        if self.pattern not in PATTERNS:
+            problems.append(f"unknown pattern {self.pattern!r}; choose {', '.join(PATTERNS)}")
+        if self.kind not in ("conv", "dense"):
+            problems.append(f"kind must be 'conv' or 'dense', not {self.kind!r}")
+        if self.activation not in ACTIVATIONS:
+            problems.append(f"unknown activation {self.activation!r}")
+        for name in ("depth", "width", "growth_rate", "blocks", "in_channels", "num_classes"):
+            if getattr(self, name) < 1:
+                problems.append(f"{name} must be at least 1 (got {getattr(self, name)})")
+        if not 0.0 <= self.dropout < 1.0:
+            problems.append(f"dropout p must be in [0, 1) (got {self.dropout})")
+        if not problems and self.pattern != "plain" and self.blocks > self.depth:
+            problems.append(f"blocks ({self.blocks}) cannot exceed depth ({self.depth}): "
+                            "every block needs at least one layer")
+        return problems
+
+    def layers_per_block(self) -> list[int]:
+        """How the depth is shared among blocks (earlier blocks take the remainder)."""
+        base, extra = divmod(self.depth, self.blocks)
+        return [base + (1 if i < extra else 0) for i in range(self.blocks)]
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+def _layer(config: NetConfig, in_size: int, out_size: int) -> nn.Sequential:
+    """One weight layer + BatchNorm + activation (+ dropout), conv 3×3 or linear."""
+    parts: list[nn.Module]
+    if config.kind == "conv":
+        parts = [nn.Conv2d(in_size, out_size, 3, padding=1, bias=not config.batchnorm)]
+        if config.batchnorm:
+            parts.append(nn.BatchNorm2d(out_size))
+    else:
+        parts = [nn.Linear(in_size, out_size, bias=not config.batchnorm)]
+        if config.batchnorm:
+            parts.append(nn.BatchNorm1d(out_size))
+    parts.append(ACTIVATIONS[config.activation]())
+    if config.dropout > 0:
+        parts.append(nn.Dropout2d(config.dropout) if config.kind == "conv"
+                     else nn.Dropout(config.dropout))
+    return nn.Sequential(*parts)
+
+
+class ResidualBlock(nn.Module):
+    """x + f(x): the identity shortcut lets gradients skip the block's layers."""
+
+    def __init__(self, config: NetConfig, layers: int) -> None:
+        super().__init__()
+        self.body = nn.Sequential(*[_layer(config, config.width, config.width)
+                                    for _ in range(layers)])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.body(x)
+
+
+class DenseBlock(nn.Module):
+    """Layer i sees the block input and the outputs of layers 0..i-1, concatenated."""
+
+    def __init__(self, config: NetConfig, in_size: int, layers: int) -> None:
+        super().__init__()
+        self.layers = nn.ModuleList(
+            _layer(config, in_size + i * config.growth_rate, config.growth_rate)
+            for i in range(layers))
+        self.out_size = in_size + layers * config.growth_rate
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        features = [x]
+        for layer in self.layers:
+            features.append(layer(torch.cat(features, dim=1)))
+        return torch.cat(features, dim=1)
+
+
+class Transition(nn.Module):
+    """Between dense blocks: a 1×1 conv (or linear) back to `width` channels (+ 2×2 pool)."""
+
+    def __init__(self, config: NetConfig, in_size: int, pool: bool) -> None:
+        super().__init__()
+        if config.kind == "conv":
+            self.reduce = nn.Conv2d(in_size, config.width, 1)
+            self.pool = nn.AvgPool2d(2) if pool else nn.Identity()
+        else:
+            self.reduce = nn.Linear(in_size, config.width)
+            self.pool = nn.Identity()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.pool(self.reduce(x))
+
+
+class ConnectivityNet(nn.Module):
+    """stem -> body (plain layers / residual blocks / dense blocks) -> head.
+
+    `body_layers()` lists the weight layers in order, for gradient-flow plots.
+    """
+
+    def __init__(self, config: NetConfig) -> None:
+        super().__init__()
+        problems = config.validate()
+        if problems:
+            raise ValueError("; ".join(problems))
+        self.config = config
+        if config.kind == "conv":
+            self.stem = nn.Sequential(nn.Conv2d(config.in_channels, config.width, 3, padding=1),
+                                      ACTIVATIONS[config.activation]())
+        else:
+            self.stem = nn.Sequential(nn.Linear(config.in_channels, config.width),
+                                      ACTIVATIONS[config.activation]())
+        body: list[nn.Module] = []
+        out_size = config.width
+        if config.pattern == "plain":
+            body = [_layer(config, config.width, config.width) for _ in range(config.depth)]
+        elif config.pattern == "resnet":
+            body = [ResidualBlock(config, n) for n in config.layers_per_block()]
+        else:
+            size = config.width
+            counts = config.layers_per_block()
+            for i, n in enumerate(counts):
+                block = DenseBlock(config, size, n)
+                body.append(block)
+                size = block.out_size
+                if i < len(counts) - 1:
+                    body.append(Transition(config, size, pool=False))
+                    size = config.width
+            out_size = size
+        self.body = nn.Sequential(*body)
+        head: list[nn.Module] = []
+        if config.kind == "conv":
+            head += [nn.AdaptiveAvgPool2d(1), Flatten()]
+        head.append(nn.Linear(out_size, config.num_classes))
+        self.head = nn.Sequential(*head)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.body(self.stem(x)))
+
+    def body_layers(self) -> list[nn.Module]:
+        """The weight layers (Conv2d / Linear) inside the body, input to output."""
+        return [m for m in self.body.modules() if isinstance(m, nn.Conv2d | nn.Linear)
+                and not _inside_transition(self.body, m)]
+
+
+def _inside_transition(body: nn.Module, module: nn.Module) -> bool:
+    return any(module is t.reduce for t in body.modules() if isinstance(t, Transition))
+
+
+def build_net(config: NetConfig) -> ConnectivityNet:
+    return ConnectivityNet(config)
+
+
+def mlp(in_features: int, num_classes: int, depth: int = 2, width: int = 32,
+        activation: str = "relu", dropout: float = 0.0, batchnorm: bool = False) -> nn.Module:
+    """A multilayer perceptron: the plain pattern built from linear layers."""
+    return ConnectivityNet(NetConfig("plain", "dense", depth, width, in_channels=in_features,
+                                     num_classes=num_classes, activation=activation,
+                                     batchnorm=batchnorm, dropout=dropout))
+
+
+def small_cnn(in_channels: int = 1, num_classes: int = 10, width: int = 16,
+              dropout: float = 0.0, batchnorm: bool = True) -> nn.Sequential:
+    """Two conv–pool stages and a classifier: enough for digits and shapes."""
+    def stage(cin: int, cout: int) -> list[nn.Module]:
+        parts: list[nn.Module] = [nn.Conv2d(cin, cout, 3, padding=1)]
+        if batchnorm:
+            parts.append(nn.BatchNorm2d(cout))
+        return [*parts, nn.ReLU(), nn.MaxPool2d(2)]
+
+    return nn.Sequential(*stage(in_channels, width), *stage(width, 2 * width),
+                         nn.AdaptiveAvgPool2d(2), Flatten(), nn.Dropout(dropout),
+                         nn.Linear(8 * width, num_classes))
+
+
+class LeNet5(nn.Module):
+    """LeNet-5 (LeCun et al., 1998) for 32×32 inputs, with the notes' Flatten layer.
+
+    conv 6@5×5 -> pool -> conv 16@5×5 -> pool -> fc 120 -> fc 84 -> fc classes.
+    Modern activations (ReLU) and max pooling, as most course code writes it.
+    """
+
+    def __init__(self, in_channels: int = 1, num_classes: int = 10) -> None:
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(in_channels, 6, 5), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2))
+        self.classifier = nn.Sequential(
+            Flatten(), nn.Linear(16 * 5 * 5, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(),
+            nn.Linear(84, num_classes))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.features(x))
