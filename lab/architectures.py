@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 import torch
 from torch import nn
 
-from lab import graph_layout, graphs
+from lab import graph_display, graph_layout, graphs
 from lab.models import (
     CLASSIC_MODELS,
     PATTERNS,
@@ -29,7 +29,7 @@ from lab.models import (
 INPUT_SIZES: tuple[int, ...] = (8, 16, 28, 32, 64, 96, 128, 224, 256, 299)
 CONNECTIVITY_INPUT = 32            # conv nets see 3×32×32 images (CIFAR-sized)
 DENSE_INPUT_FEATURES = 2           # linear nets see 2-D points (the toy data sets)
-AUTO_COLLAPSE_NODES = 150          # graphs bigger than this start with repeats collapsed
+AUTO_COLLAPSE_BOXES = 120          # drawings bigger than this start with repeats collapsed
 PATTERN_TITLES = {"plain": "Plain", "resnet": "ResNet-style", "densenet": "DenseNet-style"}
 
 
@@ -53,7 +53,7 @@ class PreparedGraph:
     key: str                        # "plain" / "resnet" / "densenet" / a classic model id
     title: str
     graph: graphs.ModelGraph
-    view: graphs.ViewGraph
+    view: graph_display.ViewGraph
     layout: graph_layout.GraphLayout
     options: DrawOptions
     counts: graphs.ConnectionCounts | None = None
@@ -114,7 +114,7 @@ def prepare_connectivity(params: ConnectivityParams, options: dict[str, DrawOpti
         graph = graphs.analyse(traced, params.input_shape())
         counts = graphs.connection_counts(graph, pattern, graphs.connectivity_blocks(net))
         option = options.get(pattern, DrawOptions())
-        view = graphs.view_graph(graph, collapse=option.collapse, expanded=option.expanded,
+        view = graph_display.view_graph(graph, collapse=option.collapse, expanded=option.expanded,
                                  fold=option.fold)
         yield PreparedGraph(pattern, PATTERN_TITLES[pattern], graph, view,
                             graph_layout.layout(view), option, counts, traced)
@@ -128,8 +128,8 @@ import torch.fx
 from lab.models import ConnectivityNet, NetConfig   # Visual Lab's plain / ResNet / DenseNet
 
 for pattern in ("plain", "resnet", "densenet"):
-    net = ConnectivityNet(NetConfig(pattern, "{params.kind}", depth={params.depth}, width={params.width},
-                                    growth_rate={params.growth_rate},
+    net = ConnectivityNet(NetConfig(pattern, "{params.kind}", depth={params.depth},
+                                    width={params.width}, growth_rate={params.growth_rate},
                                     blocks={params.blocks} if pattern != "plain" else 1,
                                     in_channels={params.input_shape()[0]},
                                     batchnorm={params.batchnorm}))
@@ -184,8 +184,10 @@ def build_classic(params: ClassicParams, device: str | torch.device = "meta") ->
 
 
 def default_options(graph: graphs.ModelGraph, fold: bool = True) -> DrawOptions:
-    """Big graphs (DenseNet-121) start with their repeated blocks collapsed."""
-    return DrawOptions(fold, len(graph.nodes) > AUTO_COLLAPSE_NODES)
+    """Big drawings (DenseNet-121's 190 boxes) start with their repeated blocks collapsed;
+    GoogLeNet (84 boxes) shows every Inception block's branches."""
+    boxes = len(graph_display.view_graph(graph, fold=fold).nodes)
+    return DrawOptions(fold, boxes > AUTO_COLLAPSE_BOXES)
 
 
 def prepare_classic(params: ClassicParams, options: DrawOptions | None,
@@ -194,7 +196,7 @@ def prepare_classic(params: ClassicParams, options: DrawOptions | None,
                     ) -> Iterator[Progress | PreparedGraph]:
     """Build and trace (unless `traced` is given), run the shapes, lay out.
 
-    `options=None` picks `default_options` for the model. Raises InputTooSmall /
+    `options=None` picks `default_options` for the model. Raises InputTooSmallError /
     GraphError (with the layer's name) when the input does not fit the model.
     """
     problems = params.validate()
@@ -222,7 +224,7 @@ def relayout(key: str, title: str, graph: graphs.ModelGraph, options: DrawOption
              traced: graphs.TracedModel | None = None,
              counts: graphs.ConnectionCounts | None = None) -> PreparedGraph:
     """Only the drawing changes (a block expanded, folding switched): no re-tracing."""
-    view = graphs.view_graph(graph, collapse=options.collapse, expanded=options.expanded,
+    view = graph_display.view_graph(graph, collapse=options.collapse, expanded=options.expanded,
                              fold=options.fold)
     return PreparedGraph(key, title, graph, view, graph_layout.layout(view), options, counts,
                          traced)

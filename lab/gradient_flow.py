@@ -165,7 +165,8 @@ from torch import nn
 from lab.models import ConnectivityNet, NetConfig   # Visual Lab's plain / ResNet / DenseNet
 
 generator = torch.Generator().manual_seed({params.seed + 1})
-images = torch.randn({params.batch_size}, 3, {params.image_size}, {params.image_size}, generator=generator)
+size = {params.image_size}
+images = torch.randn({params.batch_size}, 3, size, size, generator=generator)
 labels = torch.randint(0, 10, ({params.batch_size},), generator=generator)
 
 depth = {params.depth}

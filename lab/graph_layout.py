@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import networkx as nx
 
-from lab.graphs import ViewGraph
+from lab.graph_display import ViewGraph
 
 NODE_WIDTH = 184.0
 NODE_HEIGHT = 36.0

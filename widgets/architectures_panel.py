@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import inspect
 import math
-from dataclasses import replace
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QProgressBar,
     QPushButton,
@@ -348,9 +349,6 @@ class ArchitecturesPanel(Panel):
             plot.showGrid(x=True, y=True, alpha=0.25)
             plot.setMinimumHeight(150)
             plot.setMenuEnabled(False)
-        # the plain curve climbs to the right, then falls with depth: keep legends clear
-        self.layer_plot.addLegend(offset=(-8, -8), labelTextColor=palette.text().color())
-        self.depth_plot.addLegend(offset=(8, -8), labelTextColor=palette.text().color())
         self.depth_plot.getAxis("bottom").setTicks(
             [[(math.log2(d), str(d)) for d in gf.SWEEP_DEPTHS]])
         self.layer_curves = {}
@@ -464,7 +462,7 @@ class ArchitecturesPanel(Panel):
         splitter.addWidget(right)
         splitter.setStretchFactor(0, 2)
         splitter.setStretchFactor(1, 3)
-        splitter.setSizes([420, 640])
+        splitter.setSizes([330, 740])
         self.classic_hover = QLabel(" ")
         self.classic_progress = QProgressBar()
         self.classic_progress.setRange(0, 100)
@@ -513,7 +511,11 @@ class ArchitecturesPanel(Panel):
              "numbers in parameters()"])
         self.counts_table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.counts_table.setMinimumHeight(150)
-        self.counts_table.horizontalHeader().setStretchLastSection(True)
+        self.counts_table.horizontalHeader().setSectionResizeMode(
+            QHeaderView.ResizeMode.Stretch)
+        self.counts_table.verticalHeader().setSectionResizeMode(
+            QHeaderView.ResizeMode.ResizeToContents)
+        self.counts_table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.counts_table.setToolTip(
             "modules() walks every module, the model itself included; children() yields only "
             "the direct sub-modules; named_parameters() yields every weight tensor "
@@ -630,8 +632,8 @@ class ArchitecturesPanel(Panel):
         self.banner.show_problems(problems)
 
     def _job_failed(self, part: str, message: str) -> None:
-        text = message.split(": ", 1)[1] if message.startswith(("GraphError", "InputTooSmall",
-                                                                  "ValueError")) else message
+        known = ("GraphError", "InputTooSmallError", "ValueError")
+        text = message.split(": ", 1)[1] if message.startswith(known) else message
         self._problems[part] = [text if part != "gradient" else f"gradient flow: {text}"]
         self._show_problems()
         self._update_progress()
@@ -640,7 +642,7 @@ class ArchitecturesPanel(Panel):
                                 + "<br><i>(the view shows the last input that fitted)</i>")
 
     def _update_progress(self) -> None:
-        busy = self.jobs["connectivity"].busy() or self.jobs["gradient"].busy() or any(
+        busy = self.jobs["connectivity"].busy() or any(
             not v.is_complete() and v.view_graph() is not None
             for v in self.graph_views.values())
         if not busy:
@@ -770,8 +772,7 @@ class ArchitecturesPanel(Panel):
                 if (profile.pattern, profile.depth) not in known:
                     yield profile
 
-        if all((p, params.depth) in self.profiles for p in PATTERNS) and all(
-                (p, d) in self.profiles for p in PATTERNS for d in gf.SWEEP_DEPTHS):
+        if not self._gradient_missing():
             self._mark("gradient")
             return
         self.jobs["gradient"].submit(make)
@@ -780,9 +781,16 @@ class ArchitecturesPanel(Panel):
         self.profiles[(profile.pattern, profile.depth)] = profile
         self._problems["gradient"] = []
         self._draw_gradients()
-        params = self._gradient_params
-        if params is not None and all((p, params.depth) in self.profiles for p in PATTERNS):
+        if not self._gradient_missing():
             self._mark("gradient")
+
+    def _gradient_missing(self) -> int:
+        """How many of the profiles the two plots need are still being computed."""
+        params = self._gradient_params
+        if params is None:
+            return 0
+        needed = {(p, d) for p in PATTERNS for d in (*gf.SWEEP_DEPTHS, params.depth)}
+        return len(needed - set(self.profiles))
 
     def _draw_gradients(self) -> None:
         params = self._gradient_params
@@ -804,8 +812,10 @@ class ArchitecturesPanel(Panel):
             firsts = [self.profiles[(pattern, d)].first for d in depths]
             self.depth_curves[pattern].setData([math.log2(d) for d in depths],
                                                gf.log_floor(firsts))
-        self.gradient_summary.setText(f"Depth {params.depth}: " + " · ".join(summary)
-                                      if summary else "computing…")
+        missing = self._gradient_missing()
+        status = f" <i>(computing {missing} more runs…)</i>" if missing else ""
+        self.gradient_summary.setText((f"Depth {params.depth}: " + " · ".join(summary)
+                                       if summary else "computing…") + status)
 
     # -- classic nets ---------------------------------------------------------------------
     def _model_changed(self, model: str) -> None:
@@ -950,7 +960,8 @@ class ArchitecturesPanel(Panel):
         if paths:
             shown = ", ".join(f"<code>{p}</code>" for p in paths[:6])
             more = f" and {len(paths) - 6} more" if len(paths) > 6 else ""
-            self.where_label.setText(f"In this model: {shown}{more} (highlighted in the tree)."
+            self.where_label.setText(f"Its place in this model's tree: {shown}{more} "
+                                     "(highlighted)."
                                      + (" Its parameter shows up in named_parameters() as "
                                         f"<code>{paths[0]}.scale</code>."
                                         if layer is ChannelScale else ""))

@@ -41,8 +41,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from lab.graph_display import ViewGraph, ViewNode
 from lab.graph_layout import EdgePath, FrameBox, GraphLayout, NodeBox
-from lab.graphs import ViewGraph, ViewNode
 
 #: kind -> (fill, border)
 KIND_COLORS: dict[str, tuple[str, str]] = {
@@ -59,7 +59,9 @@ EDGE_COLORS = {"plain": "#7b8494", "add": "#d08a00", "concat": "#c2367a", "skip"
 TEXT_COLOR = QColor("#1b1f24")
 ZOOM_STEP = 1.15
 MIN_ZOOM, MAX_ZOOM = 0.02, 4.0
-TEXT_MIN_ZOOM = 0.3        # below this, boxes are drawn without text
+FULL_TEXT_ZOOM = 0.8       # below this a box shows one short line in a larger font
+TEXT_MIN_ZOOM = 0.1        # below this, boxes are drawn without text
+SHORT_TEXT_PIXELS = 10.0   # the short line's height on screen
 SLICE_SECONDS = 0.008      # item creation per event-loop turn
 
 
@@ -91,32 +93,35 @@ class NodeItem(QGraphicsItem):
         painter.setBrush(QColor(fill))
         kind = self.node.kind
         lod = option.levelOfDetailFromTransform(painter.worldTransform())
-        if kind in ("add", "concat"):
+        round_op = kind in ("add", "concat")
+        if round_op:
             painter.drawEllipse(self._rect)
-            if lod >= TEXT_MIN_ZOOM:
-                painter.setPen(TEXT_COLOR)
-                painter.setFont(self._view.bold_font)
-                painter.drawText(self._rect, Qt.AlignmentFlag.AlignCenter,
-                                 "+" if kind == "add" else "C")
-            return
-        radius = 14.0 if kind in ("input", "output") else 6.0
-        if self.node.group:  # a stack of cards: the block repeats
-            painter.drawRoundedRect(self._rect.translated(5, -5), radius, radius)
-        painter.drawRoundedRect(self._rect, radius, radius)
+        else:
+            radius = 14.0 if kind in ("input", "output") else 6.0
+            if self.node.group:  # a stack of cards: the block repeats
+                painter.drawRoundedRect(self._rect.translated(5, -5), radius, radius)
+            painter.drawRoundedRect(self._rect, radius, radius)
         if lod < TEXT_MIN_ZOOM:
             return
         painter.setPen(TEXT_COLOR)
         inner = self._rect.adjusted(6, 2, -6, -2)
-        title_font = self._view.bold_font
-        small = self._view.small_font
-        if kind in ("input", "output"):
-            painter.setFont(small)
-            painter.drawText(inner, Qt.AlignmentFlag.AlignCenter,
-                             f"{kind} {self.node.subtitle}")
+        if round_op or lod < FULL_TEXT_ZOOM or kind in ("input", "output"):
+            # one line, in a font that stays readable on screen when zoomed out
+            text = ("+" if kind == "add" else "C") if round_op else (
+                f"{kind} {self.node.subtitle}" if kind in ("input", "output") and
+                lod >= FULL_TEXT_ZOOM else self.node.short or self.node.title)
+            font = QFont(self._view.bold_font)
+            pixels = max(font.pointSizeF() * 1.33, SHORT_TEXT_PIXELS / max(lod, 1e-3))
+            font.setPixelSize(max(1, int(min(pixels, self._rect.height() * 0.62))))
+            painter.setFont(font)
+            painter.drawText(inner, Qt.AlignmentFlag.AlignCenter, QFontMetricsF(font).elidedText(
+                text, Qt.TextElideMode.ElideRight, inner.width()))
             return
         half = inner.height() / 2
         top = QRectF(inner.left(), inner.top(), inner.width(), half)
         bottom = QRectF(inner.left(), inner.top() + half, inner.width(), half)
+        title_font = self._view.bold_font
+        small = self._view.small_font
         painter.setFont(title_font)
         painter.drawText(top, Qt.AlignmentFlag.AlignCenter,
                          QFontMetricsF(title_font).elidedText(
@@ -166,7 +171,7 @@ class FrameItem(QGraphicsPathItem):
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
               widget: QWidget | None = None) -> None:
         super().paint(painter, option, widget)
-        if option.levelOfDetailFromTransform(painter.worldTransform()) >= TEXT_MIN_ZOOM:
+        if option.levelOfDetailFromTransform(painter.worldTransform()) >= FULL_TEXT_ZOOM / 2:
             painter.setPen(QColor("#0f5f57"))
             painter.setFont(self._view.small_font)
             painter.drawText(self._title_rect.adjusted(8, 0, -4, 0),

@@ -27,6 +27,8 @@ COLUMN_TIPS = (
     "input; FLOPs ≈ 2 × multiply-adds. Element-wise layers are not counted.",
 )
 
+_ROOT = QModelIndex()
+
 
 class LayerTableModel(QAbstractTableModel):
     def __init__(self, parent=None) -> None:
@@ -50,12 +52,12 @@ class LayerTableModel(QAbstractTableModel):
     def total(self) -> TableRow | None:
         return self._total
 
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = _ROOT) -> int:
         if parent.isValid():
             return 0
         return len(self._rows) + (1 if self._total is not None else 0)
 
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = _ROOT) -> int:
         return 0 if parent.isValid() else len(COLUMNS)
 
     def _row(self, index: int) -> TableRow:
@@ -102,7 +104,7 @@ class LayerTable(QTableView):
         header = self.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)
-        for column, width in enumerate((200, 110, 230, 100, 100)):
+        for column, width in enumerate((190, 96, 250, 90, 92)):
             self.setColumnWidth(column, width)
 
     def set_graph(self, graph: ModelGraph | None) -> None:

@@ -48,7 +48,7 @@ class ModuleTree(QTreeWidget):
         self.clear()
         self.model_ = model
         self._items, self._modules = {}, dict(model.named_modules())
-        for path, type_name, own, own_count, total in tree_rows(model):
+        for path, type_name, own, _own_count, total in tree_rows(model):
             name = path.rsplit(".", 1)[-1] if path else f"{type(model).__name__} (the model)"
             parent_path = path.rsplit(".", 1)[0] if "." in path else ("" if path else None)
             parent = self._items.get(parent_path) if parent_path is not None else None
