@@ -38,7 +38,7 @@ class GradientParams:
     activation: str = "relu"
     batchnorm: bool = False
     init: str = "default"
-    batch_size: int = 32
+    batch_size: int = 16
     image_size: int = 8
     seed: int = 0
 

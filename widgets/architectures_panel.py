@@ -65,7 +65,7 @@ CONNECTION_RULE = (
     "block of L layers: layer ℓ reads the block input x₀ and all ℓ−1 earlier layers, "
     "L(L+1)/2 in all. Edges: every arrow of the traced torch.fx graph.")
 GRADIENT_RULE = (
-    "One backward pass of cross-entropy on the same batch (32 random 3×8×8 images, random "
+    "One backward pass of cross-entropy on the same batch (16 random 3×8×8 images, random "
     "labels), each net freshly initialised from seed 0: ‖∂loss/∂W‖ of every body layer, "
     "layer 1 nearest the input. The defaults — no BatchNorm, PyTorch's default init, ReLU — "
     "show the textbook effect: in the plain net the gradient shrinks layer by layer towards "
