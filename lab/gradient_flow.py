@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 
 import torch
@@ -111,6 +112,19 @@ def build(params: GradientParams, pattern: str, depth: int | None = None) -> Con
     return net
 
 
+@contextmanager
+def _one_thread() -> Iterator[None]:
+    """These nets are tiny: parallel threads only add overhead, and on a busy machine
+    their spinning makes a 0.1 s pass take seconds. (Set for the calling thread; the
+    previous count is restored.)"""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 def gradient_profile(params: GradientParams, pattern: str, depth: int | None = None,
                      batch: tuple[torch.Tensor, torch.Tensor] | None = None
                      ) -> GradientProfile:
@@ -120,8 +134,9 @@ def gradient_profile(params: GradientParams, pattern: str, depth: int | None = N
     net = build(params, pattern, depth)
     net.train()
     images, labels = batch if batch is not None else fixed_batch(params)
-    loss = F.cross_entropy(net(images), labels)
-    loss.backward()
+    with _one_thread():
+        loss = F.cross_entropy(net(images), labels)
+        loss.backward()
     norms = tuple(float(layer.weight.grad.norm()) for layer in net.body_layers())
     return GradientProfile(pattern, net.config.depth, norms, float(loss.detach()))
 

@@ -136,10 +136,18 @@ def layout(view: ViewGraph) -> GraphLayout:
 
     sizes = {v: box_size(kinds[v]) for v in ids}
     row_height = [max(sizes[v][1] for v in row) for row in rows]
+    before = [0.0] * len(rows)  # room for the frames of expanded blocks and their titles
+    after = [0.0] * len(rows)
+    for frame in view.frames:
+        members = [row_of[m] for m in frame.members if m in row_of]
+        if members:
+            before[min(members)] += FRAME_PAD + FRAME_TITLE
+            after[max(members)] += FRAME_PAD
     ys, y = [], 0.0
-    for height in row_height:
+    for height, extra_before, extra_after in zip(row_height, before, after, strict=True):
+        y += extra_before
         ys.append(y + height / 2)
-        y += height + ROW_GAP
+        y += height + ROW_GAP + extra_after
     xs = _place(rows, preds, succs, sizes)
 
     nodes = {v: NodeBox(v, xs[v], ys[row_of[v]], *sizes[v], row_of[v]) for v in ids}

@@ -55,8 +55,8 @@ class ModuleTree(QTreeWidget):
             item = QTreeWidgetItem([name, type_name, own, f"{total:,}", ""])
             item.setData(0, Qt.ItemDataRole.UserRole, path)
             item.setToolTip(0, path or "the model itself")
-            item.setTextAlignment(3, int(Qt.AlignmentFlag.AlignRight
-                                         | Qt.AlignmentFlag.AlignVCenter))
+            item.setTextAlignment(3, Qt.AlignmentFlag.AlignRight
+                                  | Qt.AlignmentFlag.AlignVCenter)
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
             if isinstance(self._modules[path], home_made):
                 for column in range(len(COLUMNS)):
