@@ -2,7 +2,7 @@
 
 A thin view over `lab.architectures`, `lab.graphs`, `lab.graph_layout` and
 `lab.gradient_flow`. Tracing, shape passes, layouts and gradient runs happen on worker
-threads (`_LatestJob`: one job at a time, the newest request wins); the GUI thread only
+threads (`LatestJob`: one job at a time, the newest request wins); the GUI thread only
 turns finished layouts into items, in slices (`GraphView`).
 """
 
@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import inspect
 import math
-from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
     QCheckBox,
     QFileDialog,
@@ -51,11 +50,11 @@ from lab.graphs import human
 from lab.models import CLASSIC_MODELS, PATTERNS, ChannelScale, Flatten
 from widgets.controls import ChoiceBox, ErrorBanner, ParamSlider
 from widgets.graph_view import EDGE_COLORS, GraphView, LinkedZoom
+from widgets.jobs import LatestJob, freeze_heap
 from widgets.layer_table import LayerTable
 from widgets.module_tree import ModuleTree
 from widgets.panel import AppState, Panel
 from widgets.views import CodeView
-from widgets.workers import GeneratorWorker
 
 PATTERN_COLORS = {"plain": "#2f6fdb", "resnet": EDGE_COLORS["add"],
                   "densenet": EDGE_COLORS["concat"]}
@@ -106,72 +105,6 @@ def _group(title: str, *widgets: QWidget) -> QGroupBox:
     return box
 
 
-class _LatestJob(QObject):
-    """Runs one generator at a time on a worker thread. A new request replaces the one
-    waiting and asks the running one to stop; results of superseded runs are dropped."""
-
-    item = Signal(object)
-    failed = Signal(str)
-    idle = Signal()
-
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._worker: GeneratorWorker | None = None
-        self._pending: Callable[[Callable[[], bool]], Iterator[Any]] | None = None
-        self._token = 0
-        self._running_token = -1
-
-    def submit(self, make: Callable[[Callable[[], bool]], Iterator[Any]]) -> None:
-        self._token += 1
-        self._pending = make
-        if self._worker is not None and self._worker.is_running():
-            self._worker.request_stop()
-            return
-        self._start()
-
-    def busy(self) -> bool:
-        return self._pending is not None or (self._worker is not None
-                                             and self._worker.is_running())
-
-    def shutdown(self) -> None:
-        self._pending = None
-        self._token += 1
-        if self._worker is not None:
-            self._worker.stop_and_wait()
-            self._worker = None
-
-    def _start(self) -> None:
-        make, self._pending = self._pending, None
-        if make is None:
-            return
-        token = self._running_token = self._token
-        worker = GeneratorWorker(make, interval=0.05, parent=self)
-        worker.batch.connect(lambda items, t=token: self._batch(t, items))
-        worker.failed.connect(lambda message, t=token: self._failed(t, message))
-        worker.finished.connect(lambda _stopped, w=worker: self._finished(w))
-        self._worker = worker
-        worker.start()
-
-    def _batch(self, token: int, items: list) -> None:
-        if token == self._token:
-            for item in items:
-                self.item.emit(item)
-
-    def _failed(self, token: int, message: str) -> None:
-        if token == self._token:
-            self.failed.emit(message)
-
-    def _finished(self, worker: GeneratorWorker) -> None:
-        if worker is not self._worker:
-            return
-        worker.deleteLater()
-        self._worker = None
-        if self._pending is not None:
-            self._start()
-        else:
-            self.idle.emit()
-
-
 class ArchitecturesPanel(Panel):
     def __init__(self, state: AppState, parent: QWidget | None = None) -> None:
         super().__init__(state, parent)
@@ -191,7 +124,7 @@ class ArchitecturesPanel(Panel):
         self._gradient_params: gf.GradientParams | None = None
         self._tree_choice = ""
         self._drawn_parts: set[str] = set()
-        self.jobs = {name: _LatestJob(self) for name in ("connectivity", "gradient", "classic",
+        self.jobs = {name: LatestJob(self) for name in ("connectivity", "gradient", "classic",
                                                          "tree")}
         self.jobs["connectivity"].item.connect(self._connectivity_item)
         self.jobs["gradient"].item.connect(self._gradient_item)
@@ -217,6 +150,7 @@ class ArchitecturesPanel(Panel):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.banner)
         layout.addWidget(self.tabs, 1)
+        freeze_heap("torch and Qt")
         self.request_update("connectivity", "gradient")
 
     # ====================================================================== building
@@ -853,6 +787,7 @@ class ArchitecturesPanel(Panel):
         params = self._classic_params
         if params is None or item.key != params.model:
             return
+        freeze_heap("torchvision")  # imported by the first classic job
         key = params.model_key()
         self._traced_cache[key] = item.traced
         self._classic_options[key] = item.options

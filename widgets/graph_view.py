@@ -19,6 +19,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import (
+    QBrush,
     QColor,
     QFont,
     QFontMetricsF,
@@ -63,6 +64,7 @@ FULL_TEXT_ZOOM = 0.8       # below this a box shows one short line in a larger f
 TEXT_MIN_ZOOM = 0.1        # below this, boxes are drawn without text
 SHORT_TEXT_PIXELS = 10.0   # the short line's height on screen
 SLICE_SECONDS = 0.008      # item creation per event-loop turn
+EDGE_CHUNK_ROWS = 12       # edges leaving this many rows share one path item
 
 
 class NodeItem(QGraphicsItem):
@@ -87,11 +89,11 @@ class NodeItem(QGraphicsItem):
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
               widget: QWidget | None = None) -> None:
-        fill, border = KIND_COLORS.get(self.node.kind, KIND_COLORS["other"])
-        width = 2.6 if self._hover else (2.0 if self.node.group else 1.2)
-        painter.setPen(QPen(QColor(border), width))
-        painter.setBrush(QColor(fill))
+        view = self._view
         kind = self.node.kind
+        painter.setPen(view.border_pen(kind, 2.6 if self._hover else
+                                       (2.0 if self.node.group else 1.2)))
+        painter.setBrush(view.fill_brush(kind))
         lod = option.levelOfDetailFromTransform(painter.worldTransform())
         round_op = kind in ("add", "concat")
         if round_op:
@@ -105,31 +107,26 @@ class NodeItem(QGraphicsItem):
             return
         painter.setPen(TEXT_COLOR)
         inner = self._rect.adjusted(6, 2, -6, -2)
+        center = Qt.AlignmentFlag.AlignCenter
         if round_op or lod < FULL_TEXT_ZOOM or kind in ("input", "output"):
             # one line, in a font that stays readable on screen when zoomed out
             text = ("+" if kind == "add" else "C") if round_op else (
                 f"{kind} {self.node.subtitle}" if kind in ("input", "output") and
                 lod >= FULL_TEXT_ZOOM else self.node.short or self.node.title)
-            font = QFont(self._view.bold_font)
-            pixels = max(font.pointSizeF() * 1.33, SHORT_TEXT_PIXELS / max(lod, 1e-3))
-            font.setPixelSize(max(1, int(min(pixels, self._rect.height() * 0.62))))
+            pixels = max(view.bold_font.pointSizeF() * 1.33, SHORT_TEXT_PIXELS / max(lod, 1e-3))
+            font = view.font_of_size(int(min(pixels, self._rect.height() * 0.62)))
             painter.setFont(font)
-            painter.drawText(inner, Qt.AlignmentFlag.AlignCenter, QFontMetricsF(font).elidedText(
-                text, Qt.TextElideMode.ElideRight, inner.width()))
+            painter.drawText(inner, center, view.elided(text, font, inner.width(), False))
             return
         half = inner.height() / 2
         top = QRectF(inner.left(), inner.top(), inner.width(), half)
         bottom = QRectF(inner.left(), inner.top() + half, inner.width(), half)
-        title_font = self._view.bold_font
-        small = self._view.small_font
-        painter.setFont(title_font)
-        painter.drawText(top, Qt.AlignmentFlag.AlignCenter,
-                         QFontMetricsF(title_font).elidedText(
-                             self.node.title, Qt.TextElideMode.ElideRight, inner.width()))
-        painter.setFont(small)
-        painter.drawText(bottom, Qt.AlignmentFlag.AlignCenter,
-                         QFontMetricsF(small).elidedText(
-                             self.node.subtitle, Qt.TextElideMode.ElideMiddle, inner.width()))
+        painter.setFont(view.bold_font)
+        painter.drawText(top, center, view.elided(self.node.title, view.bold_font,
+                                                  inner.width(), False))
+        painter.setFont(view.small_font)
+        painter.drawText(bottom, center, view.elided(self.node.subtitle, view.small_font,
+                                                     inner.width(), True))
 
     def hoverEnterEvent(self, event: QGraphicsSceneHoverEvent) -> None:
         self._hover = True
@@ -224,6 +221,39 @@ class GraphView(QGraphicsView):
         self._builder.setInterval(0)
         self._builder.timeout.connect(self._build_slice)
         self.slices = 0  # how many event-loop turns the last build took (tests, benchmark)
+        self._fonts: dict[int, QFont] = {}
+        self._metrics: dict[int, QFontMetricsF] = {}
+        self._elided: dict[tuple, str] = {}
+        self._pens: dict[tuple[str, float], QPen] = {}
+        self._brushes: dict[str, QBrush] = {}
+
+    # -- painting helpers (cached: boxes are repainted at every new zoom) --------------
+    def font_of_size(self, pixels: int) -> QFont:
+        pixels = max(1, pixels)
+        if pixels not in self._fonts:
+            font = QFont(self.bold_font)
+            font.setPixelSize(pixels)
+            self._fonts[pixels] = font
+        return self._fonts[pixels]
+
+    def elided(self, text: str, font: QFont, width: float, middle: bool) -> str:
+        key = (text, font.key(), round(width), middle)
+        if key not in self._elided:
+            metrics = self._metrics.setdefault(id(font), QFontMetricsF(font))
+            mode = Qt.TextElideMode.ElideMiddle if middle else Qt.TextElideMode.ElideRight
+            self._elided[key] = metrics.elidedText(text, mode, width)
+        return self._elided[key]
+
+    def border_pen(self, kind: str, width: float) -> QPen:
+        key = (kind, width)
+        if key not in self._pens:
+            self._pens[key] = QPen(QColor(KIND_COLORS.get(kind, KIND_COLORS["other"])[1]), width)
+        return self._pens[key]
+
+    def fill_brush(self, kind: str) -> QBrush:
+        if kind not in self._brushes:
+            self._brushes[kind] = QBrush(QColor(KIND_COLORS.get(kind, KIND_COLORS["other"])[0]))
+        return self._brushes[kind]
 
     # -- public API ------------------------------------------------------------------
     def set_graph(self, view_graph: ViewGraph, graph_layout: GraphLayout, *,
@@ -246,7 +276,7 @@ class GraphView(QGraphicsView):
         self._complete = False
         self._fit_on_draw = fit
         self.slices = 0
-        self._pending = self._plan(view_graph, graph_layout)
+        self._pending = self._plan(view_graph, graph_layout)[::-1]  # popped from the end
         self._build_slice()
 
     def clear_graph(self) -> None:
@@ -317,7 +347,15 @@ class GraphView(QGraphicsView):
 
     # -- building, in slices ---------------------------------------------------------------
     def _plan(self, view_graph: ViewGraph, graph_layout: GraphLayout) -> list[Callable[[], None]]:
-        steps: list[Callable[[], None]] = [lambda: self._add_edges(view_graph, graph_layout)]
+        """Small steps, so that each slice of building stays within SLICE_SECONDS."""
+        kinds = {n.id: n.kind for n in view_graph.nodes}
+        rows = {box.id: box.row for box in graph_layout.nodes.values()}
+        chunks: dict[tuple[str, int], list[EdgePath]] = {}
+        for edge in graph_layout.edges:  # one path item per colour and band of rows
+            key = (_edge_color(edge, kinds), rows.get(edge.source, 0) // EDGE_CHUNK_ROWS)
+            chunks.setdefault(key, []).append(edge)
+        steps: list[Callable[[], None]] = [
+            lambda c=color, e=edges: self._add_edges(c, e) for (color, _), edges in chunks.items()]
         for frame in graph_layout.frames:
             steps.append(lambda f=frame: self._add_frame(f))
         for node in view_graph.nodes:
@@ -330,7 +368,7 @@ class GraphView(QGraphicsView):
         start = time.perf_counter()
         self.slices += 1
         while self._pending and time.perf_counter() - start < SLICE_SECONDS:
-            self._pending.pop(0)()
+            self._pending.pop()()
         if self._pending:
             self._builder.start()
             return
@@ -351,32 +389,29 @@ class GraphView(QGraphicsView):
         self.scene().addItem(item)
         self._frames[frame.group] = item
 
-    def _add_edges(self, view_graph: ViewGraph, graph_layout: GraphLayout) -> None:
-        kinds = {n.id: n.kind for n in view_graph.nodes}
-        paths: dict[str, QPainterPath] = {}
-        arrows: dict[str, QPainterPath] = {}
-        for edge in graph_layout.edges:
-            color = _edge_color(edge, kinds)
-            path = paths.setdefault(color, QPainterPath())
+    def _add_edges(self, color: str, edges: list[EdgePath]) -> None:
+        """Edges of one colour and band of rows share a path item (and one for their
+        arrowheads), so the view only strokes those on screen."""
+        path, arrows = QPainterPath(), QPainterPath()
+        for edge in edges:
             _add_curve(path, edge)
-            arrow = arrows.setdefault(color, QPainterPath())
-            arrow.addPolygon([QPointF(*p) for p in edge.arrow])
-            arrow.closeSubpath()
-        for color, path in paths.items():
-            pen = QPen(QColor(color), 1.3 if color == EDGE_COLORS["plain"] else 1.5)
-            pen.setCosmetic(True)
-            item = QGraphicsPathItem(path)
-            item.setPen(pen)
-            item.setZValue(-1)
-            item.setData(0, color)
-            self.scene().addItem(item)
-            self._edge_items.append(item)
-            head = QGraphicsPathItem(arrows[color])
-            head.setPen(Qt.PenStyle.NoPen)
-            head.setBrush(QColor(color))
-            head.setZValue(-1)
-            self.scene().addItem(head)
-            self._edge_items.append(head)
+            arrows.addPolygon([QPointF(*p) for p in edge.arrow])
+            arrows.closeSubpath()
+        pen = QPen(QColor(color), 1.3 if color == EDGE_COLORS["plain"] else 1.5)
+        pen.setCosmetic(True)
+        item = QGraphicsPathItem(path)
+        item.setPen(pen)
+        item.setZValue(-1)
+        item.setData(0, color)
+        self.scene().addItem(item)
+        self._edge_items.append(item)
+        head = QGraphicsPathItem(arrows)
+        head.setPen(Qt.PenStyle.NoPen)
+        head.setBrush(QColor(color))
+        head.setZValue(-1)
+        head.setData(0, color)
+        self.scene().addItem(head)
+        self._edge_items.append(head)
 
     # -- interaction -------------------------------------------------------------------------
     def hover_node(self, node_id: str, entered: bool) -> None:
