@@ -86,7 +86,7 @@ def _caption(text: str) -> QLabel:
     return label
 
 
-def _scrolling(layout: QVBoxLayout, width: int = 320) -> QScrollArea:
+def _scrolling(layout: QVBoxLayout, width: int = 300) -> QScrollArea:
     inner = QWidget()
     inner.setLayout(layout)
     scroll = QScrollArea()
@@ -439,14 +439,14 @@ class ArchitecturesPanel(Panel):
         row.addWidget(self.train_button)
         row.addWidget(self.eval_button)
         self.counts_table = QTableWidget(4, 2)
-        self.counts_table.setHorizontalHeaderLabels(["notes' example", "this model"])
+        self.counts_table.setHorizontalHeaderLabels(["notes", "this model"])
         self.counts_table.setVerticalHeaderLabels(
-            ["len(modules())", "len(children())", "len(named_parameters())",
-             "numbers in parameters()"])
+            ["modules()", "children()", "named_parameters()", "Σ p.numel()"])
         self.counts_table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        self.counts_table.setMinimumHeight(150)
+        self.counts_table.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.counts_table.horizontalHeader().setSectionResizeMode(
-            QHeaderView.ResizeMode.Stretch)
+            QHeaderView.ResizeMode.ResizeToContents)
+        self.counts_table.horizontalHeader().setStretchLastSection(True)
         self.counts_table.verticalHeader().setSectionResizeMode(
             QHeaderView.ResizeMode.ResizeToContents)
         self.counts_table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
@@ -458,6 +458,11 @@ class ArchitecturesPanel(Panel):
         for row_index, value in enumerate((example.modules, example.children,
                                            example.named_parameters, example.parameters)):
             self.counts_table.setItem(row_index, 0, QTableWidgetItem(f"{value:,}"))
+        self.counts_table.resizeRowsToContents()
+        self.counts_table.setFixedHeight(
+            self.counts_table.verticalHeader().length()
+            + self.counts_table.horizontalHeader().sizeHint().height()
+            + 2 * self.counts_table.frameWidth() + 2)
         form = QVBoxLayout()
         form.addWidget(_group("Model", self.tree_choice, buttons))
         form.addWidget(_group("Counting", self.counts_table, _caption(
@@ -866,8 +871,9 @@ class ArchitecturesPanel(Panel):
         for row, value in enumerate((counts.modules, counts.children, counts.named_parameters,
                                      counts.parameters)):
             self.counts_table.setItem(row, 1, QTableWidgetItem(f"{value:,}"))
-        self.counts_table.setHorizontalHeaderItem(
-            1, QTableWidgetItem(arch.TREE_MODELS[choice].split(":")[0]))
+        name = arch.TREE_MODELS[choice].split(":")[0].split(" (")[0]
+        self.counts_table.setHorizontalHeaderItem(1, QTableWidgetItem(
+            "notes" if choice == "notes" else name))
         self.show_layer_code(self._shown_class)
         self._mark("tree")
 
@@ -901,8 +907,10 @@ class ArchitecturesPanel(Panel):
                                         f"<code>{paths[0]}.scale</code>."
                                         if layer is ChannelScale else ""))
         else:
-            self.where_label.setText(f"This model has no {layer.__name__} layer; the notes' "
-                                     "example and LeNet-5 do.")
+            others = ("the notes' example" if layer is ChannelScale else
+                      "the notes' example, LeNet-5 and the three connectivity nets")
+            self.where_label.setText(f"This model has no {layer.__name__} layer; "
+                                     f"{others} do.")
 
     def _find_in_tree(self) -> None:
         if self._shown_class is not None:

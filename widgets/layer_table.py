@@ -13,19 +13,21 @@ from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidge
 
 from lab.graphs import ModelGraph, TableRow, layer_table
 
-COLUMNS = ("layer", "type", "kernel / stride / padding", "output shape", "parameters",
-           "multiply-adds")
+COLUMNS = ("layer", "type", "output shape", "parameters", "multiply-adds",
+           "kernel / stride / padding")
 COLUMN_TIPS = (
     "The module's path in the model (what named_modules() calls it), or the function "
     "call inside a module's forward()",
     "The module's class, or the function (add, cat, flatten …)",
-    "Convolution and pooling windows; in→out features of linear layers",
     "Shape of the output for one input, without the batch dimension (C×H×W)",
     "Numbers in this layer's weight tensors (p.numel() summed); a module used twice "
     "is counted at its first use",
     "Multiplications (each followed by an addition) of conv and linear layers for one "
     "input; FLOPs ≈ 2 × multiply-adds. Element-wise layers are not counted.",
+    "Convolution and pooling windows; in→out features of linear layers",
 )
+NUMBER_COLUMNS = (3, 4)
+
 
 _ROOT = QModelIndex()
 
@@ -69,10 +71,10 @@ class LayerTableModel(QAbstractTableModel):
         row = self._row(index.row())
         column = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
-            values = (row.name, row.type, row.window, row.output, row.params, row.macs)
+            values = (row.name, row.type, row.output, row.params, row.macs, row.window)
             value = values[column]
             return f"{value:,}" if isinstance(value, int) else value
-        if role == Qt.ItemDataRole.TextAlignmentRole and column >= 4:
+        if role == Qt.ItemDataRole.TextAlignmentRole and column in NUMBER_COLUMNS:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.FontRole and row is self._total:
             return self._bold
@@ -99,12 +101,13 @@ class LayerTable(QTableView):
         self.setAlternatingRowColors(True)
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.setWordWrap(False)
+        self.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 6)
         self.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         header = self.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)
-        for column, width in enumerate((190, 96, 250, 90, 92)):
+        for column, width in enumerate((200, 92, 92, 92, 104)):
             self.setColumnWidth(column, width)
 
     def set_graph(self, graph: ModelGraph | None) -> None:

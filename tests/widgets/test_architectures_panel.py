@@ -161,7 +161,7 @@ def test_classic_lenet_table_and_an_input_too_small(panel, qtbot):
     assert (rows[0].name, rows[0].output, rows[0].params) == ("features.0", "6×28×28", 156)
     assert model.total().params == 61_706
     assert "61,706" in panel.totals.text()
-    assert model.data(model.index(12, 4)) == "61,706"
+    assert model.data(model.index(12, 3)) == "61,706"
     panel.input_size.setValue(8)
     settle(qtbot, panel)
     assert not panel.banner.isHidden()
