@@ -107,7 +107,7 @@ class LayerTable(QTableView):
         header = self.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)
-        for column, width in enumerate((200, 92, 92, 92, 104)):
+        for column, width in enumerate((150, 84, 96, 84, 106)):
             self.setColumnWidth(column, width)
 
     def set_graph(self, graph: ModelGraph | None) -> None:

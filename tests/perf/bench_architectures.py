@@ -52,14 +52,14 @@ def _panel():
 
 def _show(app, panel, model: str, collapse: bool | None = None) -> float:
     """Seconds from choosing `model` (nothing cached) until its graph and table are drawn."""
-    panel._traced_cache.clear()
-    panel._classic_options.clear()
+    panel.classic.traced_cache.clear()
+    panel.classic.options.clear()
     start = time.perf_counter()
-    panel.model_choice.setValue(model)
+    panel.classic.model_choice.setValue(model)
     panel.flush()
     _wait(app, panel, model)
-    if collapse is not None and panel.classic_collapse.isChecked() != collapse:
-        panel.classic_collapse.setChecked(collapse)  # then lay out again, without tracing
+    if collapse is not None and panel.classic.collapse.isChecked() != collapse:
+        panel.classic.collapse.setChecked(collapse)  # then lay out again, without tracing
         _wait(app, panel, model)
     return time.perf_counter() - start
 
@@ -68,9 +68,9 @@ def _wait(app, panel, model: str) -> None:
     deadline = time.perf_counter() + 60
     while time.perf_counter() < deadline:
         app.processEvents()
-        prepared = panel.prepared.get("classic")
+        prepared = panel.classic.prepared
         if panel.is_idle() and prepared is not None and prepared.key == model and \
-                panel.classic_view.is_complete():
+                panel.classic.view.is_complete():
             return
         time.sleep(0.0005)
     raise RuntimeError(f"{model} was not drawn within 60 s")
@@ -117,16 +117,16 @@ def _measure_into(box: dict, app, panel, collapse: bool | None = None) -> bool:
     """Run once inside longest_stall_ms: start DenseNet-121 on the first call, then report
     True when it is drawn (the GUI timer keeps ticking in between)."""
     if "start" not in box:
-        panel._traced_cache.clear()
-        panel._classic_options.clear()
+        panel.classic.traced_cache.clear()
+        panel.classic.options.clear()
         box["start"] = time.perf_counter()
-        panel.model_choice.setValue("densenet121")
+        panel.classic.model_choice.setValue("densenet121")
         return False
-    prepared = panel.prepared.get("classic")
+    prepared = panel.classic.prepared
     done = panel.is_idle() and prepared is not None and prepared.key == "densenet121" and \
-        panel.classic_view.is_complete()
+        panel.classic.view.is_complete()
     if done and collapse is not None and prepared.options.collapse != collapse:
-        panel.classic_collapse.setChecked(collapse)
+        panel.classic.collapse.setChecked(collapse)
         return False
     if done:
         box["seconds"] = time.perf_counter() - box["start"]

@@ -1,0 +1,160 @@
+"""What the Architectures panel's tabs share: form helpers, and `LabTab`, a page that
+coalesces updates (like the Pooling panel), runs its long work as `LatestJob`s, and tells
+its panel about problems and first results."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
+
+from lab.architectures import Progress
+from widgets.jobs import LatestJob
+
+
+def caption(text: str) -> QLabel:
+    label = QLabel(text)
+    label.setWordWrap(True)
+    label.setStyleSheet("color: palette(placeholder-text);")
+    return label
+
+
+def scrolling(layout: QVBoxLayout, width: int = 300) -> QScrollArea:
+    inner = QWidget()
+    inner.setLayout(layout)
+    scroll = QScrollArea()
+    scroll.setWidget(inner)
+    scroll.setWidgetResizable(True)
+    scroll.setMinimumWidth(width)
+    scroll.setMaximumWidth(width + 80)
+    return scroll
+
+
+def group_box(title: str, *widgets: QWidget) -> QGroupBox:
+    box = QGroupBox(title)
+    layout = QVBoxLayout(box)
+    for widget in widgets:
+        layout.addWidget(widget)
+    return box
+
+
+def row_of(*widgets: QWidget) -> QWidget:
+    row = QWidget()
+    layout = QHBoxLayout(row)
+    layout.setContentsMargins(0, 0, 0, 0)
+    for widget in widgets:
+        layout.addWidget(widget)
+    return row
+
+
+class ProgressLine(QWidget):
+    """"tracing DenseNet-121… [=====     ]" — hidden while nothing runs."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.label = QLabel()
+        self.bar = QProgressBar()
+        self.bar.setRange(0, 100)
+        self.bar.setMaximumHeight(16)
+        self.bar.setMaximumWidth(160)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.label)
+        layout.addWidget(self.bar)
+        self.done()
+
+    def show_progress(self, progress: Progress) -> None:
+        self.bar.setVisible(True)
+        value = int(100 * progress.fraction)
+        if value != self.bar.value():  # each setValue repaints at once: only when it moves
+            self.bar.setValue(value)
+        self.label.setText(progress.stage + "…")
+
+    def done(self) -> None:
+        self.bar.setVisible(False)
+        self.label.setText("")
+
+    def is_shown(self) -> bool:
+        return not self.bar.isHidden()
+
+
+class LabTab(QWidget):
+    """A tab with coalesced updates: `request_update(part)` marks a part stale; `flush()`
+    recomputes each stale part once, reading the controls then. Subclasses map parts to
+    methods in `updaters`, keep their problems per part, and emit `drawn` after results."""
+
+    problemsChanged = Signal()
+    drawn = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._dirty: set[str] = set()
+        self._problems: dict[str, list[str]] = {}
+        self.updaters: dict[str, Callable[[], None]] = {}
+        self.jobs: dict[str, LatestJob] = {}
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(0)
+        self._timer.timeout.connect(self.flush)
+
+    def add_job(self, name: str, on_item: Callable, on_idle: Callable[[], None]) -> LatestJob:
+        job = LatestJob(self)
+        job.item.connect(on_item)
+        job.failed.connect(lambda message, n=name: self.job_failed(n, message))
+        job.idle.connect(on_idle)
+        self.jobs[name] = job
+        return job
+
+    def request_update(self, *parts: str) -> None:
+        self._dirty.update(parts)
+        if not self._timer.isActive():
+            self._timer.start()
+
+    def flush(self) -> None:
+        self._timer.stop()
+        dirty, self._dirty = self._dirty, set()
+        for part, update in self.updaters.items():
+            if part in dirty:
+                update()
+        self.problemsChanged.emit()
+
+    def set_problems(self, part: str, problems: list[str]) -> None:
+        self._problems[part] = list(problems)
+        self.problemsChanged.emit()
+
+    def problems(self) -> list[str]:
+        return [p for part in self.updaters for p in self._problems.get(part, [])]
+
+    def job_failed(self, part: str, message: str) -> None:
+        """A job's exception: shown in the banner (torch's message names the layer)."""
+        known = ("GraphError", "InputTooSmallError", "ValueError")
+        self.set_problems(part, [message.split(": ", 1)[1] if message.startswith(known)
+                                 else message])
+
+    def is_idle(self) -> bool:
+        return not self._dirty and not any(job.busy() for job in self.jobs.values())
+
+    def shutdown(self) -> None:
+        self._timer.stop()
+        for job in self.jobs.values():
+            job.shutdown()
+
+
+def with_controls(controls: QWidget, views: QWidget) -> QHBoxLayout:
+    layout = QHBoxLayout()
+    layout.setContentsMargins(4, 4, 4, 4)
+    layout.addWidget(controls)
+    layout.addWidget(views, 1)
+    return layout
+
+
+ALIGN_TOP_CENTER = Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop
