@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import QPainter, QPen
 from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QLabel,
-    QProgressBar,
     QScrollArea,
     QVBoxLayout,
     QWidget,
@@ -56,16 +56,39 @@ def row_of(*widgets: QWidget) -> QWidget:
     return row
 
 
+class _Bar(QWidget):
+    """A thin progress bar that repaints with the next paint event: QProgressBar's
+    setValue repaints at once, several milliseconds each time on the GUI thread."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.fraction = 0.0
+        self.setFixedSize(140, 10)
+
+    def set_fraction(self, fraction: float) -> None:
+        self.fraction = min(1.0, max(0.0, fraction))
+        self.update()
+
+    def paintEvent(self, _event) -> None:
+        painter = QPainter(self)
+        palette = self.palette()
+        painter.setPen(QPen(palette.mid().color()))
+        painter.setBrush(palette.base())
+        painter.drawRoundedRect(QRectF(0.5, 0.5, self.width() - 1, self.height() - 1), 3, 3)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(palette.highlight())
+        painter.drawRoundedRect(QRectF(1, 1, (self.width() - 2) * self.fraction,
+                                       self.height() - 2), 3, 3)
+        painter.end()
+
+
 class ProgressLine(QWidget):
-    """"tracing DenseNet-121… [=====     ]" — hidden while nothing runs."""
+    """"tracing DenseNet-121… ▰▰▰▱▱" — hidden while nothing runs."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.label = QLabel()
-        self.bar = QProgressBar()
-        self.bar.setRange(0, 100)
-        self.bar.setMaximumHeight(16)
-        self.bar.setMaximumWidth(160)
+        self.bar = _Bar()
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.label)
@@ -74,9 +97,8 @@ class ProgressLine(QWidget):
 
     def show_progress(self, progress: Progress) -> None:
         self.bar.setVisible(True)
-        value = int(100 * progress.fraction)
-        if value != self.bar.value():  # each setValue repaints at once: only when it moves
-            self.bar.setValue(value)
+        self.bar.set_fraction(progress.fraction)
+        self.bar.setToolTip(f"{100 * progress.fraction:.0f} %")
         self.label.setText(progress.stage + "…")
 
     def done(self) -> None:

@@ -77,7 +77,7 @@ def _wait(app, panel, model: str) -> None:
 
 
 def run(options) -> dict[str, float]:
-    repeats = 2 if options.quick else 7
+    repeats = 1 if options.quick else 7
     app, panel = _panel()
     _show(app, panel, "resnet18")  # warm up: torchvision import, first fonts
     densenet, resnet, stalls, expanded, expanded_stalls = [], [], [], [], []
