@@ -139,6 +139,7 @@ class ClassicTab(LabTab):
         problems = params.validate()
         self.set_problems("classic", problems)
         if problems:
+            self.jobs["classic"].cancel()
             return
         key = params.model_key()
         traced = self.traced_cache.get(key)

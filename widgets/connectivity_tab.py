@@ -279,6 +279,7 @@ class ConnectivityTab(LabTab):
         problems = params.validate()
         self.set_problems("connectivity", problems)
         if problems:
+            self.jobs["connectivity"].cancel()
             return
         options = dict(self.options)
         self.jobs["connectivity"].submit(
@@ -351,6 +352,7 @@ class ConnectivityTab(LabTab):
         problems = params.validate()
         self.set_problems("gradient", [f"gradient flow: {p}" for p in problems])
         if problems:
+            self.jobs["gradient"].cancel()
             return
         previous = self._gradient_params
         if previous is None or replace(previous, depth=0) != replace(params, depth=0):

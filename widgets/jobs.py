@@ -58,6 +58,14 @@ class LatestJob(QObject):
             return
         self._start()
 
+    def cancel(self) -> None:
+        """Drop the waiting request and ignore the running one's results (it is asked to
+        stop): the inputs became invalid, so nothing computed for them may be shown."""
+        self._token += 1
+        self._pending = None
+        if self._worker is not None and self._worker.is_running():
+            self._worker.request_stop()
+
     def busy(self) -> bool:
         return self._pending is not None or (self._worker is not None
                                              and self._worker.is_running())

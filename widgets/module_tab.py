@@ -135,6 +135,7 @@ class ModuleTab(LabTab):
         self.set_problems("tree", [f"the Connectivity settings are invalid: {problems[0]}"]
                           if problems else [])
         if problems:
+            self.jobs["tree"].cancel()
             return
 
         def make(_stop):

@@ -271,9 +271,11 @@ def test_any_control_values_never_raise(qtbot):
             invalid = bool(conn.params().validate())
             assert invalid == any("cannot exceed depth" in p for p in panel.banner.problems())
 
-    drive()
-    settle(qtbot, panel)
-    params = conn.params()
-    if not params.validate():
-        assert f"{params.depth} layers" in conn.count_labels["plain"].text()
-    panel.shutdown()
+    try:
+        drive()
+        settle(qtbot, panel)
+        params = conn.params()
+        if not params.validate():
+            assert f"{params.depth} layers" in conn.count_labels["plain"].text()
+    finally:
+        panel.shutdown()

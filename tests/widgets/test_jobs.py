@@ -49,3 +49,21 @@ def test_failures_are_reported_and_shutdown_joins(qtbot):
     job.submit(endless)
     job.shutdown()
     assert not job.busy()
+
+
+def test_cancel_drops_the_running_jobs_results(qtbot):
+    job = LatestJob()
+    release = threading.Event()
+    seen = []
+    job.item.connect(seen.append)
+
+    def make(should_stop):
+        release.wait(5)
+        yield "stale"
+
+    job.submit(make)
+    job.cancel()
+    release.set()
+    qtbot.waitUntil(lambda: not job.busy(), timeout=10_000)
+    qtbot.wait(20)
+    assert seen == []
