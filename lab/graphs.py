@@ -149,7 +149,7 @@ class TracedModel:
 
     title: str
     model: nn.Module
-    module: fx.GraphModule
+    graph: fx.Graph                 # run with fx.Interpreter(model, graph=…): no codegen
     opaque: tuple[str, ...]
     groups: tuple[RepeatGroup, ...]
     #: group id -> fx node names inside it (members' nodes and anything between them)
@@ -165,12 +165,13 @@ def trace(model: nn.Module, title: str = "") -> TracedModel:
     except Exception as exc:  # noqa: BLE001 - the model's own forward is untraceable
         raise GraphError(f"torch.fx cannot trace {title or type(model).__name__}: "
                          f"{type(exc).__name__}: {exc}") from exc
-    module = fx.GraphModule(tracer.root, graph, type(model).__name__)
     if tracer.opaque:  # drop what the failed attempts inside opaque modules left behind
-        module.graph.eliminate_dead_code()
-        module.recompile()
-    groups, group_nodes = _group_nodes(module, find_repeats(model))
-    return TracedModel(title or type(model).__name__, model, module, tuple(tracer.opaque),
+        graph = fx.GraphModule(tracer.root, graph, type(model).__name__).graph
+        graph.eliminate_dead_code()
+    # No GraphModule otherwise: generating and compiling its forward() holds the GIL for
+    # tens of milliseconds (DenseNet-121), and the shape pass interprets the graph anyway.
+    groups, group_nodes = _group_nodes(graph, find_repeats(model))
+    return TracedModel(title or type(model).__name__, model, graph, tuple(tracer.opaque),
                        groups, group_nodes)
 
 
@@ -226,13 +227,13 @@ def _scopes(node: fx.Node) -> tuple[str, ...]:
     return scopes
 
 
-def _group_nodes(module: fx.GraphModule, groups: tuple[RepeatGroup, ...]
+def _group_nodes(graph: fx.Graph, groups: tuple[RepeatGroup, ...]
                  ) -> tuple[tuple[RepeatGroup, ...], dict[str, frozenset[str]]]:
     """Keep the groups whose members run one after the other (member i + 1 reads what
     member i produced: parallel branches such as Inception's are not repeats), and give
     each its nodes: those inside a member, plus nodes on a path between members
     (DenseNet-style concatenations written in the parent's forward)."""
-    nodes = list(module.graph.nodes)
+    nodes = list(graph.nodes)
     users = {n.name: [u.name for u in n.users] for n in nodes}
     inputs = {n.name: [a.name for a in n.all_input_nodes] for n in nodes}
     scopes = {n.name: set(_scopes(n)) for n in nodes}
@@ -343,8 +344,8 @@ def analyse(traced: TracedModel, input_shape: tuple[int, ...]) -> ModelGraph:
     if any(s < 1 for s in input_shape):
         raise GraphError(f"every input dimension must be at least 1 (got "
                          f"{shape_text(tuple(input_shape))})")
-    model, gm = traced.model, traced.module
-    recorder = _ShapeRecorder(gm, traced.title, tuple(input_shape))
+    model = traced.model
+    recorder = _ShapeRecorder(model, traced.graph, traced.title, tuple(input_shape))
     modes = {m: m.training for m in model.modules()}
     model.eval()  # BatchNorm1d refuses a batch of one in training mode
     try:
@@ -354,18 +355,18 @@ def analyse(traced: TracedModel, input_shape: tuple[int, ...]) -> ModelGraph:
         for m, mode in modes.items():
             m.training = mode
 
-    modules = dict(gm.named_modules())
+    modules = dict(model.named_modules())
     seen_params: set[int] = set()
     called: set[str] = set()
     nodes: list[LayerNode] = []
     edges: list[tuple[str, str]] = []
-    for node in gm.graph.nodes:
+    for node in traced.graph.nodes:
         inputs = tuple(a.name for a in node.all_input_nodes)
         edges.extend((a, node.name) for a in inputs)
         shape = recorder.shapes.get(node.name)
         in_shape = recorder.shapes.get(inputs[0]) if inputs else None
-        op, kind, detail, params, macs, reused = _describe(node, modules, shape, in_shape,
-                                                           seen_params, called)
+        op, kind, detail, params, macs, reused = _describe(node, model, modules, shape,
+                                                           in_shape, seen_params, called)
         scopes = _scopes(node)
         path = str(node.target) if node.op == "call_module" else (scopes[-1] if scopes
                                                                     else "")
@@ -377,8 +378,9 @@ def analyse(traced: TracedModel, input_shape: tuple[int, ...]) -> ModelGraph:
 
 
 class _ShapeRecorder(fx.Interpreter):
-    def __init__(self, gm: fx.GraphModule, title: str, input_shape: tuple[int, ...]) -> None:
-        super().__init__(gm)
+    def __init__(self, model: nn.Module, graph: fx.Graph, title: str,
+                 input_shape: tuple[int, ...]) -> None:
+        super().__init__(model, graph=graph)
         self.extra_traceback = False  # our messages name the layer already
         self.title = title
         self.input_shape = input_shape
@@ -482,8 +484,8 @@ def _function_name(n: fx.Node) -> str:
     return getattr(target, "__name__", str(target))
 
 
-def _describe(node: fx.Node, modules: dict[str, nn.Module], shape, in_shape,
-              seen_params: set[int], called: set[str]
+def _describe(node: fx.Node, model: nn.Module, modules: dict[str, nn.Module], shape,
+              in_shape, seen_params: set[int], called: set[str]
               ) -> tuple[str, str, str, int, int, bool]:
     """(op, kind, detail, params, macs, reused) of one fx node."""
     if node.op == "placeholder":
@@ -493,7 +495,7 @@ def _describe(node: fx.Node, modules: dict[str, nn.Module], shape, in_shape,
     if node.op == "get_attr":
         params = 0
         try:
-            value = node.graph.owning_module.get_parameter(str(node.target))
+            value = model.get_parameter(str(node.target))
         except AttributeError:
             value = None
         if value is not None and id(value) not in seen_params:

@@ -8,7 +8,10 @@ queues stale work and results of superseded runs never reach the screen.
 
 from __future__ import annotations
 
+import contextlib
 import gc
+import os
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -30,6 +33,13 @@ def freeze_heap(reason: str) -> None:
     if reason not in _FROZEN:
         _FROZEN.add(reason)
         gc.freeze()
+
+
+def _yield_to_the_gui() -> None:
+    """Lower this worker thread's scheduling priority (Linux: per-thread nice), so that on
+    a busy machine the GUI thread runs first whenever both want a core."""
+    with contextlib.suppress(AttributeError, OSError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
 
 
 class LatestJob(QObject):
@@ -83,7 +93,12 @@ class LatestJob(QObject):
         if make is None:
             return
         token = self._running_token = self._token
-        worker = GeneratorWorker(make, interval=0.05)
+
+        def in_background(should_stop: Callable[[], bool]) -> Iterator[Any]:
+            _yield_to_the_gui()
+            yield from make(should_stop)
+
+        worker = GeneratorWorker(in_background, interval=0.05)
         worker.batch.connect(lambda items, t=token: self._batch(t, items))
         worker.failed.connect(lambda message, t=token: self._failed(t, message))
         worker.finished.connect(lambda _stopped, w=worker: self._finished(w))

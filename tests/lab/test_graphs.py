@@ -337,3 +337,23 @@ def test_skip_connections_are_drawn_as_arcs():
     # resnet: the block input jumps to the +; densenet: x0 and every layer reach each later
     # concatenation, all but the one right below as arcs: 1 + 2 + 3 + 4
     assert arcs == {"plain": 0, "resnet": 1, "densenet": 10}
+
+
+class _Bias(nn.Module):
+    """Its own parameter, used directly in forward(): fx records a get_attr node."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.bias = nn.Parameter(torch.zeros(3))
+
+    def forward(self, x):
+        return x + self.bias
+
+
+def test_parameters_read_directly_in_forward_are_counted():
+    model = nn.Sequential(nn.Linear(4, 3), _Bias())
+    graph = graphs.analyse(graphs.trace(model), (4,))
+    attr = [n for n in graph.nodes if n.op == "parameter"]
+    assert len(attr) == 1 and attr[0].params == 3 and attr[0].detail == "1.bias"
+    assert graph.total_params == graph.model_params == 4 * 3 + 3 + 3
+    assert [n.kind for n in graph.nodes if n.kind == "add"] == ["add"]
