@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QFileDialog,
@@ -196,22 +196,16 @@ class ConnectivityTab(LabTab):
     def _build_gradient_page(self) -> QWidget:
         self.layer_plot = pg.PlotWidget()
         self.depth_plot = pg.PlotWidget()
-        palette = self.palette()
-        for plot, x_label, title in (
-                (self.layer_plot, "layer (1 = nearest the input)", "‖∂loss/∂W‖ per layer"),
-                (self.depth_plot, "depth L", "first layer's ‖∂loss/∂W‖ vs depth")):
-            plot.setBackground(palette.base().color())
-            for axis in ("left", "bottom"):
-                plot.getAxis(axis).setTextPen(palette.text().color())
-                plot.getAxis(axis).setPen(palette.mid().color())
+        for plot, x_label in ((self.layer_plot, "layer (1 = nearest the input)"),
+                              (self.depth_plot, "depth L")):
             plot.setLogMode(x=False, y=True)
             plot.setLabel("bottom", x_label)
             plot.setLabel("left", "gradient norm")
-            plot.setTitle(title, color=palette.text().color().name(), size="10pt")
             plot.showGrid(x=True, y=True, alpha=0.25)
             plot.setMinimumHeight(150)
             plot.setMenuEnabled(False)
             plot.setToolTip(GRADIENT_RULE)
+        self._follow_palette()
         self.depth_plot.getAxis("bottom").setTicks(
             [[(math.log2(d), str(d)) for d in gf.SWEEP_DEPTHS]])
         self.layer_curves: dict[str, pg.PlotDataItem] = {}
@@ -259,6 +253,21 @@ class ConnectivityTab(LabTab):
         self.grad_activation.valueChanged.connect(lambda _v: self.request_update("gradient"))
         self.grad_init.valueChanged.connect(lambda _v: self.request_update("gradient"))
         self.grad_batchnorm.toggled.connect(lambda _v: self.request_update("gradient"))
+
+    def _follow_palette(self) -> None:
+        palette = self.palette()
+        for plot, title in ((self.layer_plot, "‖∂loss/∂W‖ per layer"),
+                            (self.depth_plot, "first layer's ‖∂loss/∂W‖ vs depth")):
+            plot.setBackground(palette.base().color())
+            for axis in ("left", "bottom"):
+                plot.getAxis(axis).setTextPen(palette.text().color())
+                plot.getAxis(axis).setPen(palette.mid().color())
+            plot.setTitle(title, color=palette.text().color().name(), size="10pt")
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.PaletteChange:  # the light / dark theme switched
+            self._follow_palette()
+        super().changeEvent(event)
 
     # ====================================================================== parameters
     def params(self) -> ConnectivityParams:

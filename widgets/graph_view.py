@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QBrush,
     QColor,
@@ -279,15 +279,6 @@ class GraphView(QGraphicsView):
         self._pending = self._plan(view_graph, graph_layout)[::-1]  # popped from the end
         self._build_slice()
 
-    def clear_graph(self) -> None:
-        self._builder.stop()
-        self._pending = []
-        self.scene().clear()
-        self._nodes, self._frames, self._edge_items = {}, {}, []
-        self._highlight = None
-        self._layout = self._view_graph = None
-        self._complete = False
-
     def is_complete(self) -> bool:
         return self._complete
 
@@ -453,6 +444,11 @@ class GraphView(QGraphicsView):
             self.fit()
         else:
             super().keyPressEvent(event)
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.PaletteChange:  # the light / dark theme switched
+            self.scene().setBackgroundBrush(self.palette().base())
+        super().changeEvent(event)
 
     def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
         if self.itemAt(event.position().toPoint()) is None:

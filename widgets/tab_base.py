@@ -105,9 +105,6 @@ class ProgressLine(QWidget):
         self.bar.setVisible(False)
         self.label.setText("")
 
-    def is_shown(self) -> bool:
-        return not self.bar.isHidden()
-
 
 class LabTab(QWidget):
     """A tab with coalesced updates: `request_update(part)` marks a part stale; `flush()`
