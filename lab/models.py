@@ -133,8 +133,8 @@ class DenseBlock(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         features = [x]
-        for layer in self.layers:
-            features.append(layer(torch.cat(features, dim=1)))
+        for layer in self.layers:  # (the first layer reads x itself: no 1-tensor cat)
+            features.append(layer(torch.cat(features, dim=1) if len(features) > 1 else x))
         return torch.cat(features, dim=1)
 
 
@@ -253,3 +253,107 @@ class LeNet5(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.classifier(self.features(x))
+
+
+# --------------------------------------------------------------------------- classic nets
+
+#: id -> (display name, default input side, default input channels, one-line lesson)
+CLASSIC_MODELS: dict[str, tuple[str, int, int, str]] = {
+    "lenet5": ("LeNet-5", 32, 1,
+               "LeCun 1998: two conv–pool stages and three fully connected layers; "
+               "built for 32×32 digits (lab.models.LeNet5, with the notes' Flatten)."),
+    "alexnet": ("AlexNet", 224, 3,
+                "Krizhevsky 2012: large 11×11 and 5×5 kernels, ReLU instead of tanh, "
+                "overlapping max pooling for down-sampling, dropout in the classifier."),
+    "vgg11": ("VGG-11", 224, 3,
+              "Simonyan & Zisserman 2014: only 3×3 kernels, stacked; two 3×3 convs see a "
+              "5×5 window with 2·9·C² weights instead of 25·C²."),
+    "vgg16": ("VGG-16", 224, 3,
+              "VGG with stacks of two and three 3×3 convs between max pools: deep, uniform, "
+              "and heavy (most weights sit in the first fully connected layer)."),
+    "googlenet": ("GoogLeNet", 224, 3,
+                  "Szegedy 2014: Inception blocks run 1×1, 3×3, 5×5 convs and a pool side by "
+                  "side and concatenate them; 1×1 convs shrink channels first."),
+    "resnet18": ("ResNet-18", 224, 3,
+                 "He 2015: basic blocks of two 3×3 convs with an identity shortcut (x + f(x)); "
+                 "a 1×1 conv shortcut where the shape changes."),
+    "densenet121": ("DenseNet-121", 224, 3,
+                    "Huang 2017: inside a dense block every layer receives the concatenated "
+                    "feature maps of all earlier layers; transitions halve the size."),
+}
+
+
+def classic_model(name: str, num_classes: int = 1000, in_channels: int | None = None
+                  ) -> nn.Module:
+    """A classic architecture with fresh (untrained) weights — torchvision's definitions
+    with `weights=None`, so nothing is downloaded — in eval mode.
+
+    `in_channels` other than the model's usual (1 for LeNet-5, 3 for the others) replaces
+    the first convolution by one taking that many channels. GoogLeNet is built without
+    its auxiliary classifiers (they only run in training) and without torchvision's slow
+    truncated-normal init, and with the paper's 5×5 convolution in each Inception block's
+    third branch (torchvision keeps a 3×3 there to match its pretrained weights, a quirk
+    its source notes; no weights are loaded here). Build inside `torch.device("meta")`
+    for shapes and counts only.
+    """
+    if name not in CLASSIC_MODELS:
+        raise ValueError(f"unknown model {name!r}; choose one of {', '.join(CLASSIC_MODELS)}")
+    if num_classes < 1:
+        raise ValueError(f"num_classes must be at least 1 (got {num_classes})")
+    usual_channels = CLASSIC_MODELS[name][2]
+    channels = usual_channels if in_channels is None else in_channels
+    if channels < 1:
+        raise ValueError(f"in_channels must be at least 1 (got {channels})")
+    if name == "lenet5":
+        return LeNet5(channels, num_classes).eval()
+
+    import torchvision.models as tv
+
+    builders = {
+        "alexnet": lambda: tv.alexnet(weights=None, num_classes=num_classes),
+        "vgg11": lambda: tv.vgg11(weights=None, num_classes=num_classes),
+        "vgg16": lambda: tv.vgg16(weights=None, num_classes=num_classes),
+        "googlenet": lambda: tv.googlenet(weights=None, num_classes=num_classes,
+                                          aux_logits=False, init_weights=False),
+        "resnet18": lambda: tv.resnet18(weights=None, num_classes=num_classes),
+        "densenet121": lambda: tv.densenet121(weights=None, num_classes=num_classes),
+    }
+    model = builders[name]()
+    if name == "googlenet":
+        _inception_5x5(model)
+    if channels != usual_channels:
+        _replace_first_conv(model, channels)
+    return model.eval()
+
+
+def _inception_5x5(model: nn.Module) -> None:
+    from torchvision.models.googlenet import Inception
+
+    for block in model.modules():
+        if isinstance(block, Inception):
+            conv = block.branch3[1].conv
+            block.branch3[1].conv = nn.Conv2d(conv.in_channels, conv.out_channels, 5,
+                                              padding=2, bias=False, device=conv.weight.device)
+
+
+def _replace_first_conv(model: nn.Module, in_channels: int) -> None:
+    """Swap the first Conv2d for one with `in_channels` inputs (same everything else)."""
+    for parent in model.modules():
+        for child_name, child in parent.named_children():
+            if isinstance(child, nn.Conv2d):
+                setattr(parent, child_name, nn.Conv2d(
+                    in_channels, child.out_channels, child.kernel_size, child.stride,
+                    child.padding, child.dilation, child.groups, child.bias is not None,
+                    device=child.weight.device))
+                return
+
+
+def notes_example() -> nn.Sequential:
+    """The notes' `nn.Sequential` of 5 nodes, built with both home-made layers.
+
+    For 1×28×28 digits: conv 3×3 -> ChannelScale (own nn.Parameter) -> ReLU -> Flatten ->
+    Linear. `children()` yields the 5 nodes, `modules()` 6 (the Sequential itself too),
+    `named_parameters()` 5 tensors (conv weight and bias, scale, linear weight and bias).
+    """
+    return nn.Sequential(nn.Conv2d(1, 4, 3), ChannelScale(4), nn.ReLU(), Flatten(),
+                         nn.Linear(4 * 26 * 26, 10))

@@ -84,12 +84,21 @@ def _pooling(state: AppState) -> Panel:
     return PoolingPanel(state)
 
 
+def _architectures(state: AppState) -> Panel:
+    from widgets.architectures_panel import ArchitecturesPanel
+
+    return ArchitecturesPanel(state)
+
+
 PANELS: list[PanelSpec] = [
     PanelSpec("welcome", "Welcome", "The concept map: every idea and where to see it",
               (), "welcome", _welcome),
     PanelSpec("pooling", "Pooling & Upsampling",
               "Max / average / LP pooling windows; nearest, bilinear, transposed conv",
               (23, 24), "pooling", _pooling),
+    PanelSpec("architectures", "Architectures",
+              "Plain vs ResNet vs DenseNet, the classic nets, what nn.Module holds",
+              (15, 16, 17, 18, 19), "architectures", _architectures),
 ]
 DEFAULT_PANEL = "welcome"
 

@@ -1,0 +1,179 @@
+"""What the Architectures panel's tabs share: form helpers, and `LabTab`, a page that
+coalesces updates (like the Pooling panel), runs its long work as `LatestJob`s, and tells
+its panel about problems and first results."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import QPainter, QPen
+from PySide6.QtWidgets import (
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
+
+from lab.architectures import Progress
+from widgets.jobs import LatestJob
+
+
+def caption(text: str) -> QLabel:
+    label = QLabel(text)
+    label.setWordWrap(True)
+    label.setStyleSheet("color: palette(placeholder-text);")
+    return label
+
+
+def scrolling(layout: QVBoxLayout, width: int = 300) -> QScrollArea:
+    inner = QWidget()
+    inner.setLayout(layout)
+    scroll = QScrollArea()
+    scroll.setWidget(inner)
+    scroll.setWidgetResizable(True)
+    scroll.setMinimumWidth(width)
+    scroll.setMaximumWidth(width + 80)
+    return scroll
+
+
+def group_box(title: str, *widgets: QWidget) -> QGroupBox:
+    box = QGroupBox(title)
+    layout = QVBoxLayout(box)
+    for widget in widgets:
+        layout.addWidget(widget)
+    return box
+
+
+def row_of(*widgets: QWidget) -> QWidget:
+    row = QWidget()
+    layout = QHBoxLayout(row)
+    layout.setContentsMargins(0, 0, 0, 0)
+    for widget in widgets:
+        layout.addWidget(widget)
+    return row
+
+
+class _Bar(QWidget):
+    """A thin progress bar that repaints with the next paint event: QProgressBar's
+    setValue repaints at once, several milliseconds each time on the GUI thread."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.fraction = 0.0
+        self.setFixedSize(140, 10)
+
+    def set_fraction(self, fraction: float) -> None:
+        self.fraction = min(1.0, max(0.0, fraction))
+        self.update()
+
+    def paintEvent(self, _event) -> None:
+        painter = QPainter(self)
+        palette = self.palette()
+        painter.setPen(QPen(palette.mid().color()))
+        painter.setBrush(palette.base())
+        painter.drawRoundedRect(QRectF(0.5, 0.5, self.width() - 1, self.height() - 1), 3, 3)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(palette.highlight())
+        painter.drawRoundedRect(QRectF(1, 1, (self.width() - 2) * self.fraction,
+                                       self.height() - 2), 3, 3)
+        painter.end()
+
+
+class ProgressLine(QWidget):
+    """"tracing DenseNet-121… ▰▰▰▱▱" — hidden while nothing runs."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.label = QLabel()
+        self.bar = _Bar()
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.label)
+        layout.addWidget(self.bar)
+        self.done()
+
+    def show_progress(self, progress: Progress) -> None:
+        self.bar.setVisible(True)
+        self.bar.set_fraction(progress.fraction)
+        self.bar.setToolTip(f"{100 * progress.fraction:.0f} %")
+        self.label.setText(progress.stage + "…")
+
+    def done(self) -> None:
+        self.bar.setVisible(False)
+        self.label.setText("")
+
+
+class LabTab(QWidget):
+    """A tab with coalesced updates: `request_update(part)` marks a part stale; `flush()`
+    recomputes each stale part once, reading the controls then. Subclasses map parts to
+    methods in `updaters`, keep their problems per part, and emit `drawn` after results."""
+
+    problemsChanged = Signal()
+    drawn = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._dirty: set[str] = set()
+        self._problems: dict[str, list[str]] = {}
+        self.updaters: dict[str, Callable[[], None]] = {}
+        self.jobs: dict[str, LatestJob] = {}
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(0)
+        self._timer.timeout.connect(self.flush)
+
+    def add_job(self, name: str, on_item: Callable, on_idle: Callable[[], None]) -> LatestJob:
+        job = LatestJob(self)
+        job.item.connect(on_item)
+        job.failed.connect(lambda message, n=name: self.job_failed(n, message))
+        job.idle.connect(on_idle)
+        self.jobs[name] = job
+        return job
+
+    def request_update(self, *parts: str) -> None:
+        self._dirty.update(parts)
+        if not self._timer.isActive():
+            self._timer.start()
+
+    def flush(self) -> None:
+        self._timer.stop()
+        dirty, self._dirty = self._dirty, set()
+        for part, update in self.updaters.items():
+            if part in dirty:
+                update()
+        self.problemsChanged.emit()
+
+    def set_problems(self, part: str, problems: list[str]) -> None:
+        self._problems[part] = list(problems)
+        self.problemsChanged.emit()
+
+    def problems(self) -> list[str]:
+        return [p for part in self.updaters for p in self._problems.get(part, [])]
+
+    def job_failed(self, part: str, message: str) -> None:
+        """A job's exception: shown in the banner (torch's message names the layer)."""
+        known = ("GraphError", "InputTooSmallError", "ValueError")
+        self.set_problems(part, [message.split(": ", 1)[1] if message.startswith(known)
+                                 else message])
+
+    def is_idle(self) -> bool:
+        return not self._dirty and not any(job.busy() for job in self.jobs.values())
+
+    def shutdown(self) -> None:
+        self._timer.stop()
+        for job in self.jobs.values():
+            job.shutdown()
+
+
+def with_controls(controls: QWidget, views: QWidget) -> QHBoxLayout:
+    layout = QHBoxLayout()
+    layout.setContentsMargins(4, 4, 4, 4)
+    layout.addWidget(controls)
+    layout.addWidget(views, 1)
+    return layout
+
+
+ALIGN_TOP_CENTER = Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop
