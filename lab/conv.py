@@ -310,6 +310,15 @@ class ConvParams:
             lines.append("general: H_out = ⌊(H + 2p − d·(k−1) − 1) / s⌋ + 1")
         return "\n".join(lines)
 
+    def output_rect(self, height: int, width: int) -> tuple[float, float, float, float]:
+        """Where to draw the output over the input (x, y, w, h in input pixels), so each
+        output pixel sits centred on its window: feature maps line up with the image."""
+        out_h, out_w = self.output_shape(height, width)
+        (top, _), (left, _) = self.padding_amounts()
+        s = self.stride
+        return (-left + (self.span(self.kernel_w) - s) / 2,
+                -top + (self.span(self.kernel_h) - s) / 2, float(out_w * s), float(out_h * s))
+
     def module_line(self) -> str:
         padding = "'same'" if self.same else str(self.padding)
         kernel = (str(self.kernel_h) if self.kernel_h == self.kernel_w
@@ -421,33 +430,36 @@ def convolve(x: torch.Tensor, params: ConvParams, weight: torch.Tensor | None = 
 
 # --------------------------------------------------------------------------- display
 
-def diverging_indices(maps: torch.Tensor, shared: bool = True
-                      ) -> tuple[np.ndarray, list[float]]:
-    """Feature maps (N, H, W) -> uint8 indices into a 256-entry diverging colour map,
-    0 at the centre (index 128 and up is ≥ 0), and the ±bound of each map.
+@dataclass(frozen=True)
+class MapColours:
+    """Feature maps ready to draw: uint8 indices into a 256-entry diverging colour map."""
 
-    One vectorised pass, so the panel's colouring costs a fraction of the convolution.
-    `shared`: one bound for all maps (compare strengths); else each map its own.
+    indices: np.ndarray                   # (N, H, W) uint8; 0 sits at 127.5 (128 and up ≥ 0)
+    bounds: list[float]                   # ±bound of each map's colour scale
+    ranges: list[tuple[float, float]]     # (min, max) of each map
+
+
+def diverging_indices(maps: torch.Tensor, shared: bool = True) -> MapColours:
+    """Feature maps (N, H, W) -> colour-map indices centred on 0, in one vectorised pass
+    (so colouring costs a fraction of the convolution), with each map's min and max.
+
+    `shared`: one ±max|x| scale for all maps (compare strengths); else each map its own.
     """
     import torch
 
-    flat = maps.detach().reshape(maps.shape[0], -1)
-    low, high = torch.aminmax(flat, dim=1)
+    maps = maps.detach()
+    low, high = torch.aminmax(maps.reshape(maps.shape[0], -1), dim=1)
     bounds = torch.maximum(high.abs(), low.abs()).clamp_min_(1e-12)
     if shared:
         bounds = bounds.max().expand_as(bounds)
+    if not bool(torch.isfinite(bounds).all()):
+        raise ValueError("the feature maps overflowed float32 (a kernel value is too large)")
     scale = (127.5 / bounds).to(maps.dtype).reshape(-1, 1, 1)
-    # x·scale + 128 then truncation = round-half-up of x·scale + 127.5 for values in range
-    indices = torch.addcmul(torch.full_like(maps, 128.0), maps, scale)
-    indices = indices.clamp_(0, 255).to(torch.uint8)
-    return indices.numpy(), bounds.tolist()
-
-
-def map_ranges(maps: torch.Tensor) -> list[tuple[float, float]]:
-    import torch
-
-    low, high = torch.aminmax(maps.detach().reshape(maps.shape[0], -1), dim=1)
-    return list(zip(low.tolist(), high.tolist(), strict=True))
+    # |x|·scale ≤ 127.5, so x·scale + 128 lies in [0.5, 255.5]: truncating to uint8 rounds
+    # x·scale + 127.5 half-up without a clamp (one pass fewer over every pixel)
+    indices = (maps * scale).add_(128.0).to(torch.uint8)
+    return MapColours(indices.numpy(), bounds.tolist(),
+                      list(zip(low.tolist(), high.tolist(), strict=True)))
 
 
 # --------------------------------------------------------------------------- explaining
@@ -672,8 +684,7 @@ class ConvTransposeParams:
         return "\n".join([
             f"{self.formula_for(height, 'H')} = {out_h}",
             f"{self.formula_for(width, 'W')} = {out_w}",
-            "general: H_out = (H − 1)·s − 2p + d·(k − 1) + output_padding + 1 "
-            "(each input cell stamps the kernel s cells apart; p crops the border)"])
+            "general: H_out = (H − 1)·s − 2p + d·(k − 1) + output_padding + 1"])
 
     def module_line(self) -> str:
         kernel = (str(self.kernel_h) if self.kernel_h == self.kernel_w
@@ -783,9 +794,9 @@ def explain_transposed_input(x, weight, params: ConvTransposeParams, in_row: int
                   False, r, c)
              for a, b, r, c in scatter_targets(params, in_row, in_col, out_h, out_w)]
     head = (f"x[{in_row}, {in_col}] = {format_number(value)} times every kernel cell is "
-            f"added into the output (input steps are {params.stride} output cells apart)")
+            f"added into the output\n(one input step = {params.stride} output cells)")
     if terms:
-        head += (f": output rows {min(t.out_row for t in terms)}…"
+        head += (f"; it reaches output rows {min(t.out_row for t in terms)}…"
                  f"{max(t.out_row for t in terms)}, columns {min(t.out_col for t in terms)}…"
                  f"{max(t.out_col for t in terms)}")
     lines = [head]
@@ -941,3 +952,19 @@ def grid_code(values: np.ndarray, kernel: np.ndarray,
         lines.append(f"    layer.bias.fill_({code_number64(params.bias_for(0))})")
     lines.append(f"    out = layer(x)  # -> (1, 1, {out_h}, {out_w})")
     return "\n".join(lines) + "\n"
+
+
+def grid_csv(blocks: list[tuple[str, np.ndarray]]) -> str:
+    """Titled blocks of numbers (input, kernel, output) as CSV for a spreadsheet."""
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    for number, (title, block) in enumerate(blocks):
+        if number:
+            writer.writerow([])
+        writer.writerow([title])
+        for row in np.asarray(block):
+            writer.writerow([code_number64(v) for v in row])
+    return buffer.getvalue()

@@ -213,14 +213,27 @@ def test_exported_code_reproduces_the_maps():
 
 def test_diverging_indices_centre_zero():
     maps = torch.tensor([[[-2.0, 0.0, 1.0]], [[0.5, 0.25, 0.0]]])
-    shared, bounds = conv.diverging_indices(maps, shared=True)
-    assert bounds == [2.0, 2.0]
-    assert shared.tolist() == [[[0, 128, 191]], [[159, 143, 128]]]
-    each, bounds = conv.diverging_indices(maps, shared=False)
-    assert bounds == [2.0, 0.5] and each[1].tolist() == [[255, 191, 128]]
-    assert conv.map_ranges(maps) == [(-2.0, 1.0), (0.0, 0.5)]
-    flat, _ = conv.diverging_indices(torch.zeros(1, 2, 2))
-    assert (flat == 128).all()
+    shared = conv.diverging_indices(maps, shared=True)
+    assert shared.bounds == [2.0, 2.0]
+    assert shared.indices.tolist() == [[[0, 128, 191]], [[159, 143, 128]]]
+    each = conv.diverging_indices(maps, shared=False)
+    assert each.bounds == [2.0, 0.5] and each.indices[1].tolist() == [[255, 191, 128]]
+    assert each.ranges == [(-2.0, 1.0), (0.0, 0.5)]
+    flat = conv.diverging_indices(torch.zeros(1, 2, 2))
+    assert (flat.indices == 128).all()
+
+
+def test_output_rect_centres_each_output_on_its_window():
+    params = ConvParams(kernel_h=3, kernel_w=5, stride=2, padding=1)
+    x, y, w, h = params.output_rect(20, 30)
+    # output column 0 covers input columns -1..3, centre 1.5 (pixel-edge coordinates)
+    assert x + params.stride / 2 == pytest.approx(1.5) and w == 2 * params.output_shape(20, 30)[1]
+    assert y + params.stride / 2 == pytest.approx(0.5)
+
+
+def test_grid_csv():
+    text = conv.grid_csv([("input", np.eye(2)), ("kernel", np.array([[0.5]]))])
+    assert text.replace("\r", "").splitlines() == ["input", "1,0", "0,1", "", "kernel", "0.5"]
 
 
 def test_params_round_trip_through_json():
