@@ -448,7 +448,8 @@ def diverging_indices(maps: torch.Tensor, shared: bool = True) -> MapColours:
     import torch
 
     maps = maps.detach()
-    low, high = torch.aminmax(maps.reshape(maps.shape[0], -1), dim=1)
+    flat = maps.reshape(maps.shape[0], -1)
+    low, high = flat.amin(dim=1), flat.amax(dim=1)  # (faster here than one aminmax)
     bounds = torch.maximum(high.abs(), low.abs()).clamp_min_(1e-12)
     if shared:
         bounds = bounds.max().expand_as(bounds)
@@ -456,9 +457,9 @@ def diverging_indices(maps: torch.Tensor, shared: bool = True) -> MapColours:
         raise ValueError("the feature maps overflowed float32 (a kernel value is too large)")
     scale = (127.5 / bounds).to(maps.dtype).reshape(-1, 1, 1)
     # |x|·scale ≤ 127.5, so x·scale + 128 lies in [0.5, 255.5]: truncating to uint8 rounds
-    # x·scale + 127.5 half-up without a clamp (one pass fewer over every pixel)
-    indices = (maps * scale).add_(128.0).to(torch.uint8)
-    return MapColours(indices.numpy(), bounds.tolist(),
+    # x·scale + 127.5 half-up without a clamp (NumPy's cast is the fast one here)
+    indices = (maps * scale).add_(128.0).numpy().astype(np.uint8)
+    return MapColours(indices, bounds.tolist(),
                       list(zip(low.tolist(), high.tolist(), strict=True)))
 
 

@@ -55,21 +55,35 @@ def _caption(text: str) -> QLabel:
     return label
 
 
-def _fixed_lines(label: QLabel, lines: int) -> QLabel:
-    """New text must not re-lay-out (and repaint) the whole panel: a fixed height, and a
-    width the text does not drive."""
-    label.setFixedHeight(lines * label.fontMetrics().lineSpacing() + 4)
-    label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
-    label.setMinimumWidth(100)
-    label.setAutoFillBackground(True)  # opaque: new text repaints the label, not its parents
-    label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
-    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-    return label
+class TextLines(QWidget):
+    """A few lines of selectable text that change often (formula, statistics).
 
+    A QLabel asks its parent layout to re-lay-out on every new text, and that request
+    climbs to the window and repaints the whole panel; hosted here, in a fixed-height
+    widget without a layout, new text repaints only these lines.
+    """
 
-def _set_text(label: QLabel, text: str) -> None:
-    if label.text() != text:
-        label.setText(text)
+    def __init__(self, lines: int, tooltip: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.label = QLabel(self)
+        self.label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.label.setAutoFillBackground(True)  # opaque: repaints stop at the label
+        self.setFixedHeight(lines * self.label.fontMetrics().lineSpacing() + 4)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.setMinimumWidth(100)
+        self.setToolTip(tooltip)
+
+    def setText(self, text: str) -> None:  # noqa: N802 - QLabel's name
+        if self.label.text() != text:
+            self.label.setText(text)
+
+    def text(self) -> str:
+        return self.label.text()
+
+    def resizeEvent(self, event) -> None:
+        self.label.setGeometry(self.rect())
+        super().resizeEvent(event)
 
 
 class _ZoomTogether(QObject):
@@ -306,9 +320,8 @@ class ConvPanel(Panel):
         self.maps_grid = ImageGrid(colormap=DIVERGING, colorbar=True)
         self.maps_grid.setToolTip("One feature map per kernel: blue < 0 < red, white = 0. "
                                   "All maps share zoom: wheel to zoom, double-click to fit.")
-        self.formula = _fixed_lines(QLabel(), 3)
-        self.formula.setToolTip("The output-size formula torch uses, with your numbers")
-        self.stats = _fixed_lines(QLabel(), 1)
+        self.formula = TextLines(3, "The output-size formula torch uses, with your numbers")
+        self.stats = TextLines(1, "The feature maps' shape (N, C, H, W) and value range")
         self.code = CodeView()
 
         top = QSplitter(Qt.Orientation.Horizontal)
@@ -442,7 +455,7 @@ class ConvPanel(Panel):
         self.explanation.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         self.explanation.setToolTip("The multiply-and-add of the highlighted cell, with "
                                     "the numbers")
-        self.grid_formula = _fixed_lines(QLabel(), 3)
+        self.grid_formula = TextLines(3, "The output-size formula, with your numbers")
         self.grid_code = CodeView()
         bottom = QWidget()
         bottom_layout = QVBoxLayout(bottom)
@@ -754,8 +767,9 @@ class ConvPanel(Panel):
         colours = conv.diverging_indices(maps, shared=shared)
         rect = params.output_rect(height, width)
         out_h, out_w = maps.shape[-2:]
-        tiles = [ImageTile(f"{o} {conv.PRESET_TITLES[params.preset_for(o)]} "
-                           f"[{conv.format_number(low)}, {conv.format_number(high)}]",
+        # two short lines: long titles would make the grid wider than the panel
+        tiles = [ImageTile(f"{o} {conv.PRESET_TITLES[params.preset_for(o)]}<br>"
+                           f"{conv.format_number(low)} … {conv.format_number(high)}",
                            colours.indices[o], rect)
                  for o, (low, high) in enumerate(colours.ranges)]
         bound = colours.bounds[0] if shared else 1.0
@@ -768,10 +782,10 @@ class ConvPanel(Panel):
         high = max(r[1] for r in colours.ranges)
         scale = (f"colours: shared ±{conv.format_number(bound)}" if shared
                  else "colours: each map ±its own max|value| (bar in units of that max)")
-        _set_text(self.stats, f"feature maps: (1, {params.out_channels}, {out_h}, {out_w}) · "
+        self.stats.setText(f"feature maps: (1, {params.out_channels}, {out_h}, {out_w}) · "
                               f"min {conv.format_number(low)} · max {conv.format_number(high)}"
                               f" · {scale}")
-        _set_text(self.formula, params.formula_text(height, width))
+        self.formula.setText(params.formula_text(height, width))
         self._draw_weights(params, weight)
         if self.code.code():
             self._code_timer.start()  # written once the controls rest
@@ -828,7 +842,7 @@ class ConvPanel(Panel):
         self.grid_kernel_view.set_matrix(kernel, title=f"kernel {kernel.shape[0]}×"
                                                        f"{kernel.shape[1]}")
         self._grid_output, self._grid_params = output, params
-        _set_text(self.grid_formula, params.formula_text(*values.shape))
+        self.grid_formula.setText(params.formula_text(*values.shape))
         self.grid_code.set_code(conv.grid_code(values, kernel, params))
         kind, row, col = self._pinned
         limit = output.shape if kind == "output" else values.shape

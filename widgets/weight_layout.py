@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QMouseEvent, QPainter, QPen
-from PySide6.QtWidgets import QSizePolicy, QWidget
+from PySide6.QtCore import QEvent, QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QHelpEvent, QMouseEvent, QPainter, QPen
+from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
 #: The diverging colour map shared with the feature maps (blue < 0 < red).
 DIVERGING = "CET-D1"
@@ -98,7 +98,7 @@ class WeightLayoutView(QWidget):
         if geometry is None:
             painter.end()
             return
-        top, label_width, row_height, column_width, cell = geometry
+        top, blocks, rows_per_block, label_width, row_height, block_width, cell = geometry
         out, per_group, kh, kw = self._weight.shape
         tag_width = 14
         bound = float(np.abs(self._weight).max()) or 1.0
@@ -107,14 +107,16 @@ class WeightLayoutView(QWidget):
         painter.setFont(small)
         out_per_group = out // max(1, self._groups)
         for o in range(out):
-            y = top + o * row_height
+            block, row = divmod(o, rows_per_block)
+            x0 = block * block_width
+            y = top + row * row_height
             group = o // max(1, out_per_group)
-            painter.fillRect(QRectF(0, y, width, row_height),
-                             GROUP_SHADES[group % len(GROUP_SHADES)] if self._groups > 1
+            band = QRectF(x0, y, block_width - 4, row_height)
+            painter.fillRect(band, GROUP_SHADES[group % len(GROUP_SHADES)] if self._groups > 1
                              else (GROUP_SHADES[0] if o % 2 else QColor(0, 0, 0, 0)))
             painter.setPen(text)
             title = self._row_titles[o] if o < len(self._row_titles) else ""
-            painter.drawText(QRectF(4, y, label_width - 4, row_height),
+            painter.drawText(QRectF(x0 + 4, y, label_width - 4, row_height),
                              Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
                              f"{o} {title}")
             for j in range(per_group):
@@ -132,18 +134,27 @@ class WeightLayoutView(QWidget):
                     painter.drawRect(rect.adjusted(-2, -2, 2, 2))
         painter.end()
 
-    def _geometry(self) -> tuple[float, float, float, float, float] | None:
-        """(top, label width, row height, column width, cell size) at the current size."""
+    def _geometry(self) -> tuple | None:
+        """(top, blocks, rows per block, label width, row height, block width, cell size):
+        many short rows wrap into side-by-side blocks so the kernels stay large."""
         if self._weight.ndim != 4 or 0 in self._weight.shape[:2]:
             return None
         out, per_group, kh, kw = self._weight.shape
-        line = self.fontMetrics().lineSpacing()
-        top = 4 * line + 6
-        label_width = min(120, max(60, self.width() // 4))
-        row_height = max(1.0, (self.height() - top - 2) / out)
-        column_width = (self.width() - label_width - 8) / per_group
-        box = max(4.0, min(row_height - 3, column_width - 14 - 6, 90.0))
-        return top, label_width, row_height, column_width, box / max(kh, kw)
+        top = 4 * self.fontMetrics().lineSpacing() + 6
+        height = max(1.0, self.height() - top - 2)
+        best = None
+        for blocks in range(1, min(out, 4) + 1):
+            rows = -(-out // blocks)
+            block_width = self.width() / blocks
+            label_width = min(120.0, max(60.0, block_width / 3))
+            row_height = height / rows
+            column_width = (block_width - label_width - 8) / per_group
+            box = min(row_height - 3, column_width - 20, 90.0)
+            if best is None or box > best[0] + 0.5:
+                best = (box, blocks, rows, label_width, row_height, block_width)
+        box, blocks, rows, label_width, row_height, block_width = best
+        return top, blocks, rows, label_width, row_height, block_width, max(1.0, box) / max(
+            kh, kw)
 
     def kernel_rect(self, out_channel: int, in_index: int) -> QRectF | None:
         """Where kernel (out_channel, in_index) is drawn, or None."""
@@ -151,9 +162,11 @@ class WeightLayoutView(QWidget):
         out, per_group, kh, kw = self._weight.shape if self._weight.ndim == 4 else (0,) * 4
         if geometry is None or not (0 <= out_channel < out and 0 <= in_index < per_group):
             return None
-        top, label_width, row_height, column_width, cell = geometry
-        x = label_width + in_index * column_width + 14 + 3
-        y = top + out_channel * row_height + (row_height - cell * kh) / 2
+        top, _, rows_per_block, label_width, row_height, block_width, cell = geometry
+        block, row = divmod(out_channel, rows_per_block)
+        column_width = (block_width - label_width - 8) / per_group
+        x = block * block_width + label_width + in_index * column_width + 14 + 3
+        y = top + row * row_height + (row_height - cell * kh) / 2
         return QRectF(x, y, cell * kw, cell * kh)
 
     def _draw_kernel(self, painter: QPainter, kernel: np.ndarray, origin: QPointF, cell: float,
@@ -176,6 +189,26 @@ class WeightLayoutView(QWidget):
                 if rect is not None and rect.adjusted(-3, -3, 3, 3).contains(pos):
                     return o, j
         return None
+
+    def kernel_tooltip(self, out_channel: int, in_index: int) -> str:
+        out, per_group = self._weight.shape[:2]
+        group = out_channel // max(1, out // max(1, self._groups))
+        channel = group * per_group + in_index
+        name = (self._channel_names[channel] if channel < len(self._channel_names)
+                else str(channel))
+        title = self._row_titles[out_channel] if out_channel < len(self._row_titles) else ""
+        rows = "\n".join("  ".join(f"{v:.3g}" for v in row)
+                         for row in self._weight[out_channel, in_index])
+        return (f"weight[{out_channel}, {in_index}]: kernel {out_channel} ({title}) on input "
+                f"{name}\n{rows}\nClick to edit it.")
+
+    def event(self, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.ToolTip and isinstance(event, QHelpEvent):
+            hit = self.kernel_at(QPointF(event.pos()))
+            if hit is not None:
+                QToolTip.showText(event.globalPos(), self.kernel_tooltip(*hit), self)
+                return True
+        return super().event(event)
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
         hit = self.kernel_at(event.position())

@@ -59,7 +59,9 @@ def test_first_view_shows_edge_kernels_on_the_rgb_image(panel):
     for o in range(4):
         assert np.array_equal(shown_indices(panel, o), colours.indices[o])
     assert panel.maps_grid.image_item(0).levels.tolist() == [0, 255]
-    assert panel.maps_grid.titles()[0].startswith("0 Sobel x [")
+    low, high = float(expected[0].min()), float(expected[0].max())
+    assert panel.maps_grid.titles()[0] == (f"0 Sobel x<br>{conv.format_number(low)} … "
+                                           f"{conv.format_number(high)}")
     assert panel.input_grid.titles() == ["in 0: R 256×256", "in 1: G 256×256", "in 2: B 256×256"]
     assert "H_out = ⌊(256 + 2·1 − 1·(3−1) − 1) / 1⌋ + 1 = 256" in panel.formula.text()
     assert "feature maps: (1, 4, 256, 256)" in panel.stats.text()
@@ -529,3 +531,4 @@ def test_weight_diagram_reports_clicks(qtbot):
                          pos=view.kernel_rect(1, 2).center().toPoint())
     assert blocker.args == [1, 2]
     assert view.kernel_at(QPointF(1, 1)) is None
+    assert view.kernel_tooltip(1, 2).startswith("weight[1, 2]: kernel 1 (b) on input B")
