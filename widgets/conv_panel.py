@@ -17,6 +17,7 @@ import numpy as np
 from PySide6.QtCore import QEvent, QObject, QRectF, Qt, QTimer
 from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import (
+    QApplication,
     QCheckBox,
     QFileDialog,
     QGroupBox,
@@ -44,6 +45,8 @@ from widgets.weight_layout import DIVERGING, WeightLayoutView
 #: stays interactive; the input's title says so.
 MAX_SIDE = 1024
 MAX_KERNELS = 16
+#: Above this many multiply-adds a convolution takes a noticeable moment: show a busy cursor.
+BUSY_MACS = 3e8
 CHANNEL_NAMES = {3: ["R (red)", "G (green)", "B (blue)"], 1: ["gray"]}
 PRESET_TOOLTIPS = {name: text.split(" — ", 1)[1] for name, text in conv.PRESETS.items()}
 
@@ -762,11 +765,20 @@ class ConvPanel(Panel):
         if problems:
             return
         weight = self._weight_for(params)
-        maps = conv.convolve(x, params, weight)[0]
+        out_h, out_w = params.output_shape(height, width)
+        macs = out_h * out_w * params.out_channels * params.in_per_group * params.kernel_h * \
+            params.kernel_w
+        busy = macs > BUSY_MACS
+        if busy:
+            QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+        try:
+            maps = conv.convolve(x, params, weight)[0]
+        finally:
+            if busy:
+                QApplication.restoreOverrideCursor()
         shared = self.scale_mode.value() == "shared"
         colours = conv.diverging_indices(maps, shared=shared)
         rect = params.output_rect(height, width)
-        out_h, out_w = maps.shape[-2:]
         # two short lines: long titles would make the grid wider than the panel
         tiles = [ImageTile(f"{o} {conv.PRESET_TITLES[params.preset_for(o)]}<br>"
                            f"{conv.format_number(low)} … {conv.format_number(high)}",
