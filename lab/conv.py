@@ -439,11 +439,13 @@ class MapColours:
     ranges: list[tuple[float, float]]     # (min, max) of each map
 
 
-def diverging_indices(maps: torch.Tensor, shared: bool = True) -> MapColours:
+def diverging_indices(maps: torch.Tensor, shared: bool = True, step: int = 1) -> MapColours:
     """Feature maps (N, H, W) -> colour-map indices centred on 0, in one vectorised pass
     (so colouring costs a fraction of the convolution), with each map's min and max.
 
     `shared`: one ±max|x| scale for all maps (compare strengths); else each map its own.
+    `step`: colour only every step-th row and column (for a screen that shows no more);
+    the scale and the ranges still come from every value.
     """
     import torch
 
@@ -458,7 +460,8 @@ def diverging_indices(maps: torch.Tensor, shared: bool = True) -> MapColours:
     scale = (127.5 / bounds).to(maps.dtype).reshape(-1, 1, 1)
     # |x|·scale ≤ 127.5, so x·scale + 128 lies in [0.5, 255.5]: truncating to uint8 rounds
     # x·scale + 127.5 half-up without a clamp (NumPy's cast is the fast one here)
-    indices = (maps * scale).add_(128.0).numpy().astype(np.uint8)
+    shown = maps[:, ::step, ::step] if step > 1 else maps
+    indices = (shown * scale).add_(128.0).numpy().astype(np.uint8)
     return MapColours(indices, bounds.tolist(),
                       list(zip(low.tolist(), high.tolist(), strict=True)))
 

@@ -100,9 +100,10 @@ class _ZoomTogether(QObject):
     are copied, once.)
     """
 
-    def __init__(self, *grids: ImageGrid) -> None:
+    def __init__(self, *grids: ImageGrid, changed=None) -> None:
         super().__init__(grids[0])
         self._grids = grids
+        self._changed = changed or (lambda: None)
         self._views: list = []
         self._extent = QRectF(0, 0, 1, 1)
         self._region: QRectF | None = None
@@ -130,6 +131,7 @@ class _ZoomTogether(QObject):
         self._region = None
         for view in self._views:
             self._place(view)
+        self._changed()
 
     def region(self) -> QRectF:
         return self._region if self._region is not None else self._extent
@@ -139,12 +141,14 @@ class _ZoomTogether(QObject):
             view.setRange(self._extent, padding=0.02)
         else:
             view.setRange(self._region, padding=0)
+        self._changed()
 
     def _zoomed(self, source, _mask) -> None:
         self._region = source.viewRect()
         for view in self._views:
             if view is not source:
                 view.setRange(self._region, padding=0)
+        self._changed()
 
     def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt name
         if event.type() == QEvent.Type.MouseButtonDblClick:
@@ -173,6 +177,9 @@ class ConvPanel(Panel):
         #: the last good result of the image view (what the feature maps show)
         self.maps = None
         self.image_params: ConvParams | None = None
+        #: maps are coloured every `display_step`-th pixel when a screen pixel covers that
+        #: many (what a nearest-neighbour draw shows anyway); zooming in refines it
+        self.display_step = 1
         # the numeric grid
         self._grid_seed = 0
         self._kernel_seed = 0
@@ -344,7 +351,8 @@ class ConvPanel(Panel):
             splitter.addWidget(widget)
             splitter.setStretchFactor(splitter.count() - 1, stretch)
         splitter.setSizes([230, 420, 260])
-        self.zoom = _ZoomTogether(self.input_grid, self.maps_grid)
+        self.zoom = _ZoomTogether(self.input_grid, self.maps_grid,
+                                  changed=self._zoom_changed)
 
         def update_image(*_args) -> None:
             self.request_update("image")
@@ -353,8 +361,9 @@ class ConvPanel(Panel):
             slider.valueChanged.connect(update_image)
         for box in (self.same_padding, self.bias, self.relu, self.flip):
             box.toggled.connect(update_image)
-        for choice in (self.padding_mode, self.groups, self.scale_mode):
+        for choice in (self.padding_mode, self.groups):
             choice.valueChanged.connect(update_image)
+        self.scale_mode.valueChanged.connect(lambda _v: self.request_update("display"))
         self.same_padding.toggled.connect(lambda on: self.padding.setEnabled(not on))
         self.bias.toggled.connect(lambda _on: self._sync_kernel_editor_controls())
         self.input_mode.valueChanged.connect(self._input_mode_changed)
@@ -737,13 +746,17 @@ class ConvPanel(Panel):
         """Recompute whatever is stale, now."""
         self._timer.stop()
         dirty, self._dirty = self._dirty, set()
-        for part, update in (("image", self._update_image), ("grid", self._update_grid)):
+        if "image" in dirty:
+            dirty.discard("display")  # the image update draws the maps anyway
+        for part, update in (("image", self._update_image), ("display", self._show_maps),
+                             ("grid", self._update_grid)):
             if part in dirty:
                 self.compute_counts[part] += 1
                 try:
                     update()
                 except Exception as exc:  # noqa: BLE001 - torch's own refusal, shown not raised
-                    self._problems[part] = [f"torch refused these settings: {exc}"]
+                    self._problems["grid" if part == "grid" else "image"] = [
+                        f"torch refused these settings: {exc}"]
         self._show_problems()
         self.mark_drawn()
 
@@ -776,9 +789,30 @@ class ConvPanel(Panel):
         finally:
             if busy:
                 QApplication.restoreOverrideCursor()
+        self.maps, self.image_params = maps, params
+        self._show_maps()
+        self.formula.setText(params.formula_text(height, width))
+        self._draw_weights(params, weight)
+        if self.code.code():
+            self._code_timer.start()  # written once the controls rest
+        else:
+            self.flush_code()
+
+    def _show_maps(self) -> None:
+        """Colour and draw the last computed maps (again, after a zoom: no convolution)."""
+        maps, params = self.maps, self.image_params
+        if maps is None or params is None:
+            return
+        x = self._input_tensor()
+        height, width = x.shape[-2:]
+        step = self._step_for(params)
+        self.display_step = step
         shared = self.scale_mode.value() == "shared"
-        colours = conv.diverging_indices(maps, shared=shared)
-        rect = params.output_rect(height, width)
+        colours = conv.diverging_indices(maps, shared=shared, step=step)
+        x0, y0, _, _ = params.output_rect(height, width)
+        out_h, out_w = maps.shape[-2:]
+        s = params.stride
+        rect = (x0, y0, colours.indices.shape[2] * step * s, colours.indices.shape[1] * step * s)
         # two short lines: long titles would make the grid wider than the panel
         tiles = [ImageTile(f"{o} {conv.PRESET_TITLES[params.preset_for(o)]}<br>"
                            f"{conv.format_number(low)} … {conv.format_number(high)}",
@@ -789,20 +823,30 @@ class ConvPanel(Panel):
         self.maps_grid.set_images(tiles, levels=(0, 255), colorbar_levels=(-bound, bound),
                                   fit=False)
         self.zoom.follow(QRectF(0, 0, width, height))
-        self.maps, self.image_params = maps, params
         low = min(r[0] for r in colours.ranges)
         high = max(r[1] for r in colours.ranges)
         scale = (f"colours: shared ±{conv.format_number(bound)}" if shared
                  else "colours: each map ±its own max|value| (bar in units of that max)")
         self.stats.setText(f"feature maps: (1, {params.out_channels}, {out_h}, {out_w}) · "
-                              f"min {conv.format_number(low)} · max {conv.format_number(high)}"
-                              f" · {scale}")
-        self.formula.setText(params.formula_text(height, width))
-        self._draw_weights(params, weight)
-        if self.code.code():
-            self._code_timer.start()  # written once the controls rest
-        else:
-            self.flush_code()
+                           f"min {conv.format_number(low)} · max {conv.format_number(high)}"
+                           f" · {scale}")
+
+    def _step_for(self, params: ConvParams) -> int:
+        """How many map pixels one screen pixel covers (1 until the views are laid out)."""
+        if self.maps_grid.tile_count() == 0:
+            return 1
+        view = self.maps_grid.view(0)
+        if view.width() < 2 or view.height() < 2:
+            return 1
+        region = view.viewRect()
+        per_pixel = min(region.width() / view.width(), region.height() / view.height())
+        per_pixel /= max(1.0, self.maps_grid.devicePixelRatioF())
+        return max(1, int(per_pixel / params.stride))
+
+    def _zoom_changed(self) -> None:
+        if self.image_params is not None and \
+                self._step_for(self.image_params) != self.display_step:
+            self.request_update("display")
 
     def _sync_kernel_editor(self, params: ConvParams) -> None:
         """The grid editor shows kernel (out, in) as the user made it (before any flip)."""

@@ -221,6 +221,11 @@ def test_diverging_indices_centre_zero():
     assert each.ranges == [(-2.0, 1.0), (0.0, 0.5)]
     flat = conv.diverging_indices(torch.zeros(1, 2, 2))
     assert (flat.indices == 128).all()
+    big = torch.randn(3, 9, 10)
+    every = conv.diverging_indices(big, shared=False)
+    third = conv.diverging_indices(big, shared=False, step=3)
+    assert np.array_equal(third.indices, every.indices[:, ::3, ::3])
+    assert third.bounds == every.bounds and third.ranges == every.ranges
 
 
 def test_output_rect_centres_each_output_on_its_window():

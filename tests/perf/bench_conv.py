@@ -4,10 +4,11 @@ maps in the same run."""
 
 from __future__ import annotations
 
+import statistics
 import time
 
 import numpy as np
-from helpers import median_seconds, qapp
+from helpers import qapp
 
 TARGETS = {"conv_update_ratio": ("<=", 1.5), "conv_update_ms": ("<=", 16.0)}
 
@@ -60,8 +61,15 @@ def _measure(side: int, repeats: int) -> tuple[float, float]:
         with torch.no_grad():
             F.conv2d(x, weight, None, 1, next(bare_paddings) % 2)
 
-    panel_s = median_seconds(change, repeats, warmup=3)
-    bare_s = median_seconds(bare, repeats, warmup=3)
+    # Interleaved, so both see the same load on a shared machine.
+    panel_times, bare_times = [], []
+    for i in range(repeats + 3):
+        for action, times in ((change, panel_times), (bare, bare_times)):
+            start = time.perf_counter()
+            action()
+            if i >= 3:  # warm-up
+                times.append(time.perf_counter() - start)
+    panel_s, bare_s = statistics.median(panel_times), statistics.median(bare_times)
     panel.shutdown()
     panel.close()
     panel.deleteLater()

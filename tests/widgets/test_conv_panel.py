@@ -56,8 +56,9 @@ def test_first_view_shows_edge_kernels_on_the_rgb_image(panel):
     assert torch.equal(panel.maps, expected)
     # what is drawn: each map's colour indices, 0 at the centre of the diverging map
     colours = conv.diverging_indices(expected, shared=False)
+    step = panel.display_step
     for o in range(4):
-        assert np.array_equal(shown_indices(panel, o), colours.indices[o])
+        assert np.array_equal(shown_indices(panel, o), colours.indices[o][::step, ::step])
     assert panel.maps_grid.image_item(0).levels.tolist() == [0, 255]
     low, high = float(expected[0].min()), float(expected[0].max())
     assert panel.maps_grid.titles()[0] == (f"0 Sobel x<br>{conv.format_number(low)} … "
@@ -254,6 +255,33 @@ def test_a_drag_of_fifty_changes_computes_once_and_shows_the_last(panel, qtbot):
     assert panel.compute_counts["image"] - before <= 2
     assert panel.maps.shape[-2:] == (64, 64)
     assert "(1, 4, 64, 64)" in panel.stats.text()
+
+
+def test_maps_are_coloured_at_screen_resolution_and_refined_on_zoom(qtbot):
+    image = LabImage("big", np.random.default_rng(1).integers(0, 255, (1000, 900, 3),
+                                                              dtype=np.uint8))
+    panel = ConvPanel(AppState(image))
+    qtbot.addWidget(panel)
+    panel.resize(1300, 900)
+    panel.show()
+    qtbot.waitUntil(lambda: panel.has_drawn() and panel.display_step > 1)
+    panel.flush()
+    step = panel.display_step
+    full = conv.diverging_indices(panel.maps, shared=False).indices
+    assert np.array_equal(shown_indices(panel, 1), full[1][::step, ::step])
+    before = panel.compute_counts["image"]
+    view = panel.maps_grid.view(0)
+    view.setRange(QRectF(100, 100, 60, 40), padding=0)
+    panel.zoom._zoomed(view, None)
+    qtbot.waitUntil(lambda: panel.display_step == 1)
+    panel.flush()
+    assert np.array_equal(shown_indices(panel, 1), full[1])
+    assert panel.compute_counts["image"] == before  # re-coloured, not re-convolved
+    panel.scale_mode.setValue("shared")
+    panel.flush()
+    assert panel.compute_counts["image"] == before
+    shared = conv.diverging_indices(panel.maps, shared=True).indices
+    assert np.array_equal(shown_indices(panel, 1), shared[1])
 
 
 def test_zoom_is_shared_and_parameters_never_move_it(panel, qtbot):
