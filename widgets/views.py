@@ -442,7 +442,7 @@ class MatrixView(QWidget):
                     for c in range(-p, cols + p):
                         if not (0 <= r < rows and 0 <= c < cols):
                             painter.drawText(QRectF(x0 + (c + p) * size, y0 + (r + p) * size,
-                                                    size, size), center, self._pad_label(r, c))
+                                                    size, size), center, self.pad_label(r, c))
         for (r, c), role in self._highlights.items():
             _, outline = HIGHLIGHT_STYLES.get(role, HIGHLIGHT_STYLES["window"])
             painter.setPen(QPen(outline, 2 if role != "chosen" else 3))
@@ -454,16 +454,13 @@ class MatrixView(QWidget):
                 painter.drawRect(self.cell_rect(*cell).adjusted(1, 1, -1, -1))
         painter.end()
 
-    def _pad_label(self, row: int, col: int) -> str:
+    def pad_label(self, row: int, col: int) -> str:
+        """The text shown in padding cell (row, col) (matrix coordinates)."""
         pads = self._pad_values
         p = self._padding
         if pads is not None and 0 <= row + p < pads.shape[0] and 0 <= col + p < pads.shape[1]:
             return self._format(pads[row + p, col + p])
         return self._pad_text
-
-    def pad_label(self, row: int, col: int) -> str:
-        """The text shown in padding cell (row, col) (matrix coordinates)."""
-        return self._pad_label(row, col)
 
     def _labels(self) -> list[list[str]]:
         if self._label_cache is None:
