@@ -586,8 +586,8 @@ def _conv_text(params: ConvParams, terms: list[Term], bias: float | None, total:
     d = params.dilation
     ordinal = {2: "2nd", 3: "3rd"}.get(d, f"{d}th")
     step = f" (dilation {d}: every {ordinal} cell)" if d > 1 else ""
-    lines = [f"{where} = Σ input·kernel over the {params.kernel_h}×{params.kernel_w} window "
-             f"at input rows {format_number(rows[0])}…{format_number(rows[1])}, columns "
+    lines = [f"{where} = Σ input·kernel over the {params.kernel_h}×{params.kernel_w} window",
+             f"  at input rows {format_number(rows[0])}…{format_number(rows[1])}, columns "
              f"{format_number(cols[0])}…{format_number(cols[1])}{step}"]
     has_padding = any(t.padding for t in terms)
     first = True
@@ -596,7 +596,7 @@ def _conv_text(params: ConvParams, terms: list[Term], bias: float | None, total:
                              has_padding)
         label = f"channel {channel}: " if len(channels) > 1 else ""
         for i, line in enumerate(products):
-            lead = "  = " if first else "  + "
+            lead = "  = " if first else "  + "  # the first product line opens the sum
             first = False
             lines.append(f"{lead}{label if i == 0 else ' ' * len(label)}{line}")
     if bias is not None:

@@ -111,7 +111,8 @@ def test_multiply_and_add_reads_like_arithmetic():
     kernel = np.array([[1, 0], [-1, 2.0]])
     params = ConvParams(1, 1, 2, 2, padding=0)
     e = conv.explain_conv_cell(values, kernel[None, None], params, 0, 1, 1)
-    assert e.text.splitlines()[1:] == ["  = 1·1 + 1·0", "  + 2·(−1) + 4·2", "  = 7"]
+    assert e.text.splitlines()[1:] == ["  at input rows 1…2, columns 1…2", "  = 1·1 + 1·0",
+                                       "  + 2·(−1) + 4·2", "  = 7"]
     assert e.window == [(1, 1), (1, 2), (2, 1), (2, 2)] and e.value == 7
     padded = conv.explain_conv_cell(values, kernel[None, None], ConvParams(1, 1, 2, 2, padding=1),
                                     0, 0, 0)
