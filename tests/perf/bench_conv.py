@@ -22,8 +22,9 @@ def _image(side: int):
     return LabImage(f"china {side}", np.asarray(photo, dtype=np.uint8).copy(), "bench")
 
 
-def _measure(side: int, repeats: int) -> tuple[float, float]:
-    """(panel seconds, bare torch seconds), medians, for one padding-slider change."""
+def _measure(side: int, repeats: int, warmup: int = 3) -> dict[str, float]:
+    """Median seconds of one padding-slider change, panel and bare torch: wall clock, and
+    single-threaded CPU time."""
     import torch
     import torch.nn.functional as F
 
@@ -62,29 +63,48 @@ def _measure(side: int, repeats: int) -> tuple[float, float]:
             F.conv2d(x, weight, None, 1, next(bare_paddings) % 2)
 
     # Interleaved, so both see the same load on a shared machine.
-    panel_times, bare_times = [], []
-    for i in range(repeats + 3):
-        for action, times in ((change, panel_times), (bare, bare_times)):
+    result: dict[str, float] = {}
+    times: dict[str, list[float]] = {"panel": [], "bare": []}
+    for i in range(repeats + warmup):
+        for name, action in (("panel", change), ("bare", bare)):
             start = time.perf_counter()
             action()
-            if i >= 3:  # warm-up
-                times.append(time.perf_counter() - start)
-    panel_s, bare_s = statistics.median(panel_times), statistics.median(bare_times)
+            if i >= warmup:
+                times[name].append(time.perf_counter() - start)
+    result.update({f"wall_{name}": statistics.median(t) for name, t in times.items()})
+    # The same on one torch thread, timed as this thread's CPU time: on a busy machine
+    # wall clock mostly measures other processes (and OpenMP threads spinning), this not.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        times = {"panel": [], "bare": []}
+        for i in range(repeats + warmup):
+            for name, action in (("panel", change), ("bare", bare)):
+                start = time.thread_time()
+                action()
+                if i >= warmup:
+                    times[name].append(time.thread_time() - start)
+    finally:
+        torch.set_num_threads(threads)
+    result.update({f"cpu1_{name}": statistics.median(t) for name, t in times.items()})
     panel.shutdown()
     panel.close()
     panel.deleteLater()
     app.processEvents()
-    return panel_s, bare_s
+    return result
 
 
 def run(options) -> dict[str, float]:
-    repeats = 5 if options.quick else 41
-    big_panel, big_bare = _measure(512, repeats)
-    small_panel, small_bare = _measure(256, repeats)
+    repeats, warmup = (3, 1) if options.quick else (41, 3)
+    big = _measure(512, repeats, warmup)
+    small = _measure(256, repeats, warmup)
     return {
-        "conv_update_ratio": big_panel / big_bare,
-        "conv_update_512_ms": 1000 * big_panel,
-        "conv_bare_512_ms": 1000 * big_bare,
-        "conv_update_ms": 1000 * small_panel,
-        "conv_bare_256_ms": 1000 * small_bare,
+        "conv_update_ratio": big["wall_panel"] / big["wall_bare"],
+        "conv_update_512_ms": 1000 * big["wall_panel"],
+        "conv_bare_512_ms": 1000 * big["wall_bare"],
+        "conv_update_ms": 1000 * small["wall_panel"],
+        "conv_bare_256_ms": 1000 * small["wall_bare"],
+        # one torch thread, CPU time of the GUI thread: the same, robust to a busy machine
+        "conv_update_1thread_cpu_ratio": big["cpu1_panel"] / big["cpu1_bare"],
+        "conv_update_256_1thread_cpu_ms": 1000 * small["cpu1_panel"],
     }
