@@ -827,9 +827,11 @@ class ConvPanel(Panel):
         high = max(r[1] for r in colours.ranges)
         scale = (f"colours: shared ±{conv.format_number(bound)}" if shared
                  else "colours: each map ±its own max|value| (bar in units of that max)")
+        flipped = (" · kernels flipped: a true convolution (conv2d itself is "
+                   "cross-correlation)" if params.flip else "")
         self.stats.setText(f"feature maps: (1, {params.out_channels}, {out_h}, {out_w}) · "
                            f"min {conv.format_number(low)} · max {conv.format_number(high)}"
-                           f" · {scale}")
+                           f" · {scale}{flipped}")
 
     def _step_for(self, params: ConvParams) -> int:
         """How many map pixels one screen pixel covers (1 until the views are laid out)."""
@@ -908,7 +910,9 @@ class ConvPanel(Panel):
 
     def _show_problems(self) -> None:
         part = "grid" if self.tabs.currentIndex() == 1 else "image"
-        self.banner.show_problems(self._problems[part])
+        problems = self._problems[part]
+        if problems != self.banner.problems() or bool(problems) == self.banner.isHidden():
+            self.banner.show_problems(problems)
 
     # ====================================================================== explaining
     def _output_hovered(self, row: int, col: int) -> None:

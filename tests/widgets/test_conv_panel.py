@@ -187,6 +187,7 @@ def test_true_convolution_flips_sobel_and_explains_why(panel):
     panel.flush()
     assert torch.allclose(panel.maps[0], -before, atol=1e-5)  # Sobel x is antisymmetric
     assert "cross-correlation" in panel.flip.toolTip()
+    assert "kernels flipped: a true convolution" in panel.stats.text()
 
 
 def test_invalid_settings_name_the_rule_and_keep_the_last_result(panel):
