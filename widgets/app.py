@@ -90,9 +90,18 @@ def _architectures(state: AppState) -> Panel:
     return ArchitecturesPanel(state)
 
 
+def _conv(state: AppState) -> Panel:
+    from widgets.conv_panel import ConvPanel
+
+    return ConvPanel(state)
+
+
 PANELS: list[PanelSpec] = [
     PanelSpec("welcome", "Welcome", "The concept map: every idea and where to see it",
               (), "welcome", _welcome),
+    PanelSpec("conv", "Convolution",
+              "Kernels, channels, stride, padding, dilation, groups; the sliding window",
+              (25, 26), "conv", _conv),
     PanelSpec("pooling", "Pooling & Upsampling",
               "Max / average / LP pooling windows; nearest, bilinear, transposed conv",
               (23, 24), "pooling", _pooling),

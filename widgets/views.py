@@ -82,16 +82,22 @@ class ImageGrid(pg.GraphicsLayoutWidget):
         self._labels: list[pg.LabelItem] = []
         self._rects: list[tuple | None] = []
         self._tile_levels: list[tuple | None] = []
+        self._arrays: list[np.ndarray | None] = []
         self._colorbar: pg.ColorBarItem | None = None
         self._levels: tuple[float, float] | None = None
         self._follow_palette()
 
     # -- public API ------------------------------------------------------------------
     def set_images(self, tiles: Sequence[ImageTile | tuple[str, np.ndarray]],
-                   levels: str | tuple[float, float] = "auto") -> None:
+                   levels: str | tuple[float, float] = "auto",
+                   colorbar_levels: tuple[float, float] | None = None,
+                   fit: bool = True) -> None:
         """Show `tiles`. levels: "auto" (uint8 as is, floats shared min..max),
         "each" (every float image its own min..max), "symmetric" (shared ±max|x|,
-        for signed maps), or a fixed (low, high)."""
+        for signed maps), or a fixed (low, high). `colorbar_levels`: the range the colour
+        bar shows when the tiles are already scaled (e.g. uint8 indices into the colour
+        map with levels=(0, 255)); the images keep `levels`. `fit=False`: leave the views'
+        ranges alone when a tile is new or moves (the caller manages zoom)."""
         tiles = [t if isinstance(t, ImageTile) else ImageTile(*t) for t in tiles]
         if len(tiles) != len(self._items):
             self._rebuild(len(tiles))
@@ -108,17 +114,29 @@ class ImageGrid(pg.GraphicsLayoutWidget):
                 low, high = _finite_range(image)
                 tile_levels = (low, high if high > low else low + 1)
             first = item.image is None
-            if item.image is not tile.image or self._tile_levels[i] != tile_levels:
+            # ImageItem keeps a view of the array, so remember the array itself to skip
+            # re-rendering one it already shows
+            if self._arrays[i] is not tile.image or self._tile_levels[i] != tile_levels:
                 item.setImage(image, autoLevels=False, levels=tile_levels)
                 self._tile_levels[i] = tile_levels
+                self._arrays[i] = tile.image
             if tile.rect != self._rects[i] or first:
                 rect = tile.rect or (0, 0, image.shape[1], image.shape[0])
                 item.setRect(QRectF(*rect))
                 self._rects[i] = tile.rect
-                self._views[i].autoRange(padding=0.02)
+                if fit:
+                    self._views[i].autoRange(padding=0.02)
             if self._labels[i].text != tile.title:
                 self._labels[i].setText(tile.title)
-        if self._colorbar is not None and shared is not None:
+        if self._colorbar is not None and colorbar_levels is not None:
+            # The bar and the images part ways here: pyqtgraph may have queued the bar's
+            # levels for an item that had no image yet; the tile levels win.
+            for item, tile_levels in zip(self._items, self._tile_levels, strict=True):
+                if item.levels is None or tuple(item.levels) != tuple(tile_levels):
+                    item.setLevels(tile_levels)
+            if tuple(self._colorbar.levels()) != tuple(colorbar_levels):
+                self._colorbar.setLevels(colorbar_levels, update_items=False)
+        elif self._colorbar is not None and shared is not None:
             self._colorbar.setLevels(shared)
 
     def tile_count(self) -> int:
@@ -152,6 +170,7 @@ class ImageGrid(pg.GraphicsLayoutWidget):
         self.ci.clear()
         self._views, self._items, self._labels, self._rects = [], [], [], []
         self._tile_levels = []
+        self._arrays = []
         self._colorbar = None
         columns = self._columns or max(1, math.ceil(math.sqrt(count * 1.6)))
         columns = min(columns, max(count, 1))
@@ -162,6 +181,9 @@ class ImageGrid(pg.GraphicsLayoutWidget):
             view = pg.ViewBox(lockAspect=True, invertY=True, enableMenu=False)
             view.setDefaultPadding(0.02)
             self.ci.addItem(view, row=2 * row + 1, col=col)
+            # Spare height goes to the images, not to the title rows; a title's width must
+            # not move the columns (new text would re-lay-out and resize every view).
+            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
             item = pg.ImageItem()
             self._apply_colormap(item)
             view.addItem(item)
@@ -173,6 +195,7 @@ class ImageGrid(pg.GraphicsLayoutWidget):
             self._labels.append(label)
             self._rects.append(None)
             self._tile_levels.append(None)
+            self._arrays.append(None)
         if self._want_colorbar and count and self._colormap_name:
             rows = 2 * math.ceil(count / columns)
             self._colorbar = pg.ColorBarItem(colorMap=pg.colormap.get(self._colormap_name),
@@ -252,6 +275,7 @@ class MatrixView(QWidget):
         self._values = np.zeros((0, 0))
         self._padding = 0
         self._pad_text = "0"
+        self._pad_values: np.ndarray | None = None
         self._highlights: dict[tuple[int, int], str] = {}
         self._selected: tuple[int, int] | None = None
         self._hovered: tuple[int, int] | None = None
@@ -267,7 +291,10 @@ class MatrixView(QWidget):
 
     # -- data ------------------------------------------------------------------------
     def set_matrix(self, values: np.ndarray, *, padding: int = 0, pad_text: str = "0",
-                   title: str | None = None, decimals: int = 2, shade: bool = True) -> None:
+                   title: str | None = None, decimals: int = 2, shade: bool = True,
+                   pad_values: np.ndarray | None = None) -> None:
+        """`pad_values`: the whole padded array (H + 2p, W + 2p); when given, padding cells
+        show their own numbers (reflect / replicate / circular padding) not `pad_text`."""
         values = np.asarray(values, dtype=np.float64)
         if values.ndim != 2:
             raise ValueError(f"MatrixView shows 2-D arrays, got shape {values.shape}")
@@ -276,6 +303,7 @@ class MatrixView(QWidget):
         self._fill_cache: tuple | None = None
         self._padding = max(0, int(padding))
         self._pad_text = pad_text
+        self._pad_values = None if pad_values is None else np.asarray(pad_values, np.float64)
         self._decimals = decimals
         self._shade = shade
         if title is not None:
@@ -414,7 +442,7 @@ class MatrixView(QWidget):
                     for c in range(-p, cols + p):
                         if not (0 <= r < rows and 0 <= c < cols):
                             painter.drawText(QRectF(x0 + (c + p) * size, y0 + (r + p) * size,
-                                                    size, size), center, self._pad_text)
+                                                    size, size), center, self.pad_label(r, c))
         for (r, c), role in self._highlights.items():
             _, outline = HIGHLIGHT_STYLES.get(role, HIGHLIGHT_STYLES["window"])
             painter.setPen(QPen(outline, 2 if role != "chosen" else 3))
@@ -425,6 +453,14 @@ class MatrixView(QWidget):
                 painter.setPen(QPen(color, width))
                 painter.drawRect(self.cell_rect(*cell).adjusted(1, 1, -1, -1))
         painter.end()
+
+    def pad_label(self, row: int, col: int) -> str:
+        """The text shown in padding cell (row, col) (matrix coordinates)."""
+        pads = self._pad_values
+        p = self._padding
+        if pads is not None and 0 <= row + p < pads.shape[0] and 0 <= col + p < pads.shape[1]:
+            return self._format(pads[row + p, col + p])
+        return self._pad_text
 
     def _labels(self) -> list[list[str]]:
         if self._label_cache is None:
