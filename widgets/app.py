@@ -84,12 +84,21 @@ def _pooling(state: AppState) -> Panel:
     return PoolingPanel(state)
 
 
+def _augment(state: AppState) -> Panel:
+    from widgets.augment_panel import AugmentPanel
+
+    return AugmentPanel(state)
+
+
 PANELS: list[PanelSpec] = [
     PanelSpec("welcome", "Welcome", "The concept map: every idea and where to see it",
               (), "welcome", _welcome),
     PanelSpec("pooling", "Pooling & Upsampling",
               "Max / average / LP pooling windows; nearest, bilinear, transposed conv",
               (23, 24), "pooling", _pooling),
+    PanelSpec("augment", "Augmentation",
+              "Build a torchvision v2 pipeline; see a grid of its random draws",
+              (6, 7, 8, 9, 10, 11, 22), "augment", _augment),
 ]
 DEFAULT_PANEL = "welcome"
 
