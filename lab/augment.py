@@ -333,7 +333,8 @@ def new_step(name: str, image_shape: tuple[int, int, int] = (3, 256, 256)) -> di
     info = STEP_TYPES[name]
     params = info.defaults()
     params.update(info.start(tuple(image_shape)))
-    return make_step(name, params)
+    order = [p.name for p in info.params]  # keyword order as torchvision's signature
+    return make_step(name, {k: params[k] for k in sorted(params, key=order.index)})
 
 
 def enabled_steps(spec: dict) -> list[dict]:

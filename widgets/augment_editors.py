@@ -385,8 +385,8 @@ class StepEditor(QWidget):
             control = CONTROLS[param.kind](param)
             if param.name in params:
                 control.set_value(params[param.name])
-            elif param.optional:
-                control.set_value(None)
+            elif param.default is not REQUIRED:  # left out: show torchvision's default
+                control.set_value(param.default)
             self.controls[param.name] = control
             layout.addWidget(control)
             control.changed.connect(lambda name=param.name: self._changed(name))

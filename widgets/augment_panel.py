@@ -59,15 +59,20 @@ def step_icon(random_step: bool) -> QIcon:
     pixmap.fill(Qt.GlobalColor.transparent)
     painter = QPainter(pixmap)
     painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-    color = QColor("#2f6fdb") if random_step else QColor("#8a8f98")
-    painter.setPen(QPen(color, 1.2))
-    painter.setBrush(QColor(255, 255, 255, 0) if not random_step else QColor("#e8eef9"))
-    painter.drawRoundedRect(QRectF(1.5, 1.5, 13, 13), 3, 3)
     if random_step:
+        color = QColor("#2f6fdb")
+        painter.setPen(QPen(color, 1.2))
+        painter.setBrush(QColor("#e8eef9"))
+        painter.drawRoundedRect(QRectF(1.5, 1.5, 13, 13), 3, 3)
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(color)
         for x, y in ((5, 5), (8, 8), (11, 11)):
             painter.drawEllipse(QRectF(x - 1.4, y - 1.4, 2.8, 2.8))
+    else:  # an arrow: the same mapping every time
+        painter.setPen(QPen(QColor("#8a8f98"), 1.6))
+        painter.drawLine(2, 8, 13, 8)
+        painter.drawLine(9, 4, 13, 8)
+        painter.drawLine(9, 12, 13, 8)
     painter.end()
     return QIcon(pixmap)
 
@@ -149,6 +154,8 @@ class AugmentPanel(Panel):
         self.steps_list.setDefaultDropAction(Qt.DropAction.MoveAction)
         self.steps_list.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.steps_list.setMinimumHeight(150)
+        self.steps_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.steps_list.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.steps_list.setToolTip(
             "The pipeline, applied top to bottom (transforms.v2.Compose). Tick to switch a "
             "step on or off, drag to reorder, select to edit its parameters. "
@@ -191,7 +198,7 @@ class AugmentPanel(Panel):
         pipeline_layout.addLayout(preset_row)
         pipeline_layout.addWidget(self.steps_list, 1)
         pipeline_layout.addWidget(_caption(
-            "Blue die: a random step (different in every draw). Gray: the same every time."))
+            "Die: a random step (different in every draw). Arrow: the same every time."))
         pipeline_layout.addLayout(buttons)
         pipeline_layout.addLayout(files)
 

@@ -73,7 +73,10 @@ class ThumbnailGrid(QWidget):
         self._selected = -1
         self._columns = 1
         self._cell = QSize(1, 1)
+        self._aspect_hint = 1.0
         self.paint_count = 0
+        self._tiles_set = 0      # set_tile calls so far
+        self._tiles_painted = 0  # ... of which a paint event has drawn the latest
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMinimumSize(120, 120)
@@ -98,8 +101,14 @@ class ThumbnailGrid(QWidget):
                  tooltip: str = "") -> None:
         if not 0 <= index < len(self._tiles):
             raise IndexError(f"tile {index} of {len(self._tiles)}")
+        before = self._aspect()
         self._tiles[index] = _Tile(image, caption, tooltip, qimage_from_array(image))
-        self.update(self.cell_rect(index))
+        self._tiles_set += 1
+        if abs(self._aspect() / before - 1) > 0.05:
+            self._layout()  # images of another shape: lay the grid out for them
+            self.update()
+        else:
+            self.update(self.cell_rect(index))
 
     def clear(self) -> None:
         self._tiles = [None] * len(self._tiles)
@@ -136,6 +145,10 @@ class ThumbnailGrid(QWidget):
         tile = self._tiles[index]
         return tile is None or tile.stale
 
+    def is_painted(self) -> bool:
+        """Every tile set so far has been painted (for benchmarks and tests)."""
+        return self._tiles_painted == self._tiles_set
+
     def columns(self) -> int:
         return self._columns
 
@@ -165,16 +178,34 @@ class ThumbnailGrid(QWidget):
         caption = self._caption_height()
         if self._columns_wanted:
             best = min(self._columns_wanted, count)
-        else:  # the column count that gives the largest image side
-            best, best_side = 1, -1.0
+        else:  # the column count that shows the images largest, given their aspect ratio
+            aspect = self._aspect()
+            best, best_area = 1, -1.0
             for columns in range(1, count + 1):
                 rows = math.ceil(count / columns)
-                side = min(width / columns, height / rows - caption)
-                if side > best_side:
-                    best, best_side = columns, side
+                cell_w, cell_h = width / columns - 6, height / rows - caption - 6
+                shown_w = min(cell_w, cell_h * aspect)
+                area = shown_w * shown_w / aspect if shown_w > 0 else 0.0
+                if area > best_area:
+                    best, best_area = columns, area
         rows = math.ceil(count / best)
         self._columns = best
         self._cell = QSize(max(1, width // best), max(1, height // rows))
+
+    def _aspect(self) -> float:
+        """Width / height of the images shown (the first tile's), 1 before any."""
+        for stale in (False, True):
+            for tile in self._tiles:
+                if tile is not None and tile.stale == stale:
+                    return tile.qimage.width() / max(1, tile.qimage.height())
+        return self._aspect_hint
+
+    def set_aspect_hint(self, aspect: float) -> None:
+        """The width / height to lay out for while no current tile has arrived."""
+        self._aspect_hint = max(0.05, min(20.0, float(aspect)))
+        if not any(t is not None and not t.stale for t in self._tiles):
+            self._layout()
+            self.update()
 
     def cell_rect(self, index: int) -> QRect:
         row, col = divmod(index, self._columns)
@@ -218,6 +249,7 @@ class ThumbnailGrid(QWidget):
 
     def paintEvent(self, event: QPaintEvent) -> None:
         self.paint_count += 1
+        self._tiles_painted = self._tiles_set
         painter = QPainter(self)
         palette = self.palette()
         painter.fillRect(event.rect(), palette.color(QPalette.ColorRole.Base))
