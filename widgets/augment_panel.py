@@ -10,6 +10,7 @@ and a newer change cancels the stale grid.
 
 from __future__ import annotations
 
+import os
 import random
 import time
 from pathlib import Path
@@ -77,6 +78,13 @@ def step_icon(random_step: bool) -> QIcon:
     return QIcon(pixmap)
 
 
+def _worker_threads(pixels: int) -> int:
+    """Intra-op threads for the grid worker: one for images up to 512², else all cores
+    but the one the GUI needs."""
+    cores = os.cpu_count() or 1
+    return 1 if pixels <= 512 * 512 else max(1, cores - 1)
+
+
 def _caption(text: str) -> QLabel:
     label = QLabel(text)
     label.setWordWrap(True)
@@ -101,6 +109,7 @@ class AugmentPanel(Panel):
         self._retired: list[GeneratorWorker] = []
         self._generation = 0
         self._draws: dict[int, Draw] = {}
+        self._grid_failed = False
         self._started = 0.0
         self._elapsed_ms: float | None = None
         self._first_draw_ms: float | None = None
@@ -627,12 +636,20 @@ class AugmentPanel(Panel):
             tensor = self._float_tensor
         value_range = self._value_range
 
+        threads = _worker_threads(tensor.shape[-2] * tensor.shape[-1])
+
         def make(should_stop):
+            import torch
+
+            # per thread (OpenMP): the GUI thread keeps a core to itself, so the grid
+            # never makes the window stutter; small images gain nothing from more anyway
+            torch.set_num_threads(threads)
             return augment.generate_draws(spec, tensor, count=count, seed=seed,
                                           display_side=256, should_stop=should_stop,
                                           value_range=value_range)
 
         self._draws = {}
+        self._grid_failed = False
         self._elapsed_ms = self._first_draw_ms = None
         self._started = time.perf_counter()
         self.grid.set_count(count)
@@ -685,6 +702,7 @@ class AugmentPanel(Panel):
     def _failed(self, generation: int, message: str) -> None:
         if generation != self._generation:
             return
+        self._grid_failed = True
         self.banner.show_message(f"torch refused this pipeline on this image: {message}")
 
     def _worker_finished(self, worker: GeneratorWorker, generation: int, stopped: bool) -> None:
@@ -709,7 +727,7 @@ class AugmentPanel(Panel):
     def grid_done(self) -> bool:
         """The current grid is complete (every draw arrived, the worker ended)."""
         return self._worker is None and not self._timer.isActive() and \
-            len(self._draws) == self.grid.tile_count()
+            (len(self._draws) == self.grid.tile_count() or self._grid_failed)
 
     def draws(self) -> list[Draw]:
         return [self._draws[i] for i in sorted(self._draws)]

@@ -424,3 +424,19 @@ def test_any_pipeline_edits_never_raise(qtbot):
 
     drive()
     panel.shutdown()
+
+
+def test_a_refusal_inside_the_worker_is_shown_not_raised(panel, qtbot, monkeypatch):
+    real = augment.generate_draws
+
+    def refuse_after_one(*args, **kwargs):
+        for draw in real(*args, **kwargs):
+            yield draw
+            raise RuntimeError("out of memory (pretend)")
+
+    monkeypatch.setattr(augment, "generate_draws", refuse_after_one)
+    panel.seed.setValue(5)
+    settle(qtbot, panel)
+    assert "torch refused this pipeline on this image: RuntimeError: out of memory" in \
+        panel.banner.message()
+    assert len(panel.draws()) == 1 and panel.grid.filled_count() == 1
