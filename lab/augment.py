@@ -1141,7 +1141,7 @@ def _describe(number: int, step: dict, drawn: dict | None,
         record = {"top": top, "left": left, "height": box_h, "width": box_w}
         out_h, out_w = _pair(params["size"])
         area = 100.0 * box_h * box_w / max(1, height * width)
-        short = f"box {box_w}×{box_h} @({left},{top})"
+        short = f"crop {box_w}×{box_h}"
         text = (f"{name}: box {box_w}×{box_h} (w×h) at x = {left}, y = {top} — {area:.0f}% "
                 f"of the area, w/h = {box_w / max(1, box_h):.2f} — resized to {out_h}×{out_w}")
     elif name == "ColorJitter":

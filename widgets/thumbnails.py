@@ -287,19 +287,21 @@ class ThumbnailGrid(QWidget):
         painter.end()
 
     def _elided(self, text: str, metrics: QFontMetrics, width: int) -> str:
-        """Word-wrap into at most `caption_lines` lines, eliding the last one."""
-        words, lines, current = text.split(" "), [], ""
-        for word in words:
-            trial = f"{current} {word}".strip()
+        """Wrap into at most `caption_lines` lines, breaking between " · "-separated parts
+        first (so "⟲ −12.3°" stays whole), then between words; elide what doesn't fit."""
+        parts = text.split(" · ")
+        lines, current = [], ""
+        for part in parts:
+            trial = f"{current} · {part}" if current else part
             if metrics.horizontalAdvance(trial) <= width or not current:
                 current = trial
             else:
                 lines.append(current)
-                current = word
+                current = part
         lines.append(current)
         if len(lines) > self._caption_lines:
             lines = lines[:self._caption_lines]
-            lines[-1] = metrics.elidedText(lines[-1] + " …", Qt.TextElideMode.ElideRight, width)
+            lines[-1] += " · …"
         return "\n".join(metrics.elidedText(line, Qt.TextElideMode.ElideRight, width)
                          for line in lines)
 

@@ -533,3 +533,15 @@ def test_step_summary_and_call_text():
                                        "interpolation='bilinear')")
     assert math.isclose(augment.as_range(STEP_TYPES["ColorJitter"].param("brightness"), 0.3)[1],
                         1.3)
+
+
+def test_the_built_transform_pickles_for_dataloader_workers():
+    import pickle
+
+    spec = augment.preset("heavy", (3, 32, 32))
+    restored = pickle.loads(pickle.dumps(augment.build_transform(spec)))
+    x = image(3, 32, 32)
+    torch.manual_seed(9)
+    a = restored(x)
+    torch.manual_seed(9)
+    assert torch.equal(a, augment.build_transform(spec)(x))
