@@ -1020,12 +1020,18 @@ def image_tensor(pixels: np.ndarray, dtype: str = "uint8") -> torch.Tensor:
 
 def to_display_array(tensor: torch.Tensor, value_range: tuple[float, float] = (0.0, 1.0),
                      max_side: int = 256) -> np.ndarray:
-    """(C, H, W) float -> (H', W') or (H', W', 3) uint8, shrunk (with antialiasing) so the
-    longer side is at most `max_side`, values mapped low..high -> 0..255."""
+    """(C, H, W) float (or uint8, read as /255) -> (H', W') or (H', W', 3) uint8, shrunk
+    (with antialiasing) so the longer side is at most `max_side`, values mapped
+    low..high -> 0..255."""
     import torch
     import torch.nn.functional as F
 
-    x = tensor.detach().float()
+    x = tensor.detach()
+    height, width = x.shape[-2:]
+    stride = max(height, width) // (4 * max_side)
+    if stride >= 2:  # a huge image: skip pixels before the (antialiased) resize, cheaply
+        x = x[..., ::stride, ::stride]
+    x = x.float() if x.is_floating_point() else x.float() / 255
     height, width = x.shape[-2:]
     if max(height, width) > max_side:
         factor = max_side / max(height, width)

@@ -364,7 +364,7 @@ class AugmentPanel(Panel):
         self._float_tensor = None
         self._input_stats = augment.channel_stats(self._image_tensor)
         self.original.set_count(2)
-        display = augment.to_display_array(self._image_tensor.float() / 255, max_side=512)
+        display = augment.to_display_array(self._image_tensor, max_side=512)
         kind = "gray" if image.is_gray else "RGB"
         self.original.set_tile(0, display, f"original {image.width}×{image.height} {kind}",
                                image.describe())
