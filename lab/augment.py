@@ -1060,17 +1060,48 @@ class StepEvent:
     text: str        # a full sentence for the details / tooltip
 
 
-@dataclass(frozen=True)
 class Draw:
-    """One random draw of the pipeline, ready to show."""
+    """One random draw of the pipeline, ready to show.
 
-    index: int
-    seed: int
-    display: np.ndarray            # uint8, shrunk for the screen
-    shape: tuple[int, int, int]    # (C, H, W) of the real output
-    stats: ChannelStats
-    events: list[StepEvent]
-    tensor: torch.Tensor | None    # the real output, when it is small enough to keep
+    A small output keeps its tensor, and its screen image and statistics are made on
+    first use — in the GUI thread, on the core the worker isn't using. A large output
+    (more than `KEEP_TENSOR_VALUES` values) gets them made at once and drops the tensor.
+    """
+
+    def __init__(self, index: int, seed: int, output: torch.Tensor, events: list[StepEvent],
+                 value_range: tuple[float, float] = (0.0, 1.0), display_side: int = 256,
+                 keep: bool | None = None) -> None:
+        self.index = index
+        self.seed = seed
+        self.events = events
+        self.shape: tuple[int, int, int] = tuple(output.shape)  # (C, H, W) of the real output
+        self.value_range = value_range
+        self.display_side = display_side
+        keep = output.numel() <= KEEP_TENSOR_VALUES if keep is None else keep
+        #: the real output, when it is small enough to keep
+        self.tensor: torch.Tensor | None = output if keep else None
+        self._display: np.ndarray | None = None
+        self._stats: ChannelStats | None = None
+        if not keep:
+            self._display = to_display_array(output, value_range, display_side)
+            self._stats = channel_stats(output)
+
+    @property
+    def display(self) -> np.ndarray:
+        """uint8 (H, W) or (H, W, 3), the longer side at most `display_side`."""
+        if self._display is None:
+            self._display = to_display_array(self.tensor, self.value_range, self.display_side)
+        return self._display
+
+    @property
+    def stats(self) -> ChannelStats:
+        """Per-channel statistics of the real output."""
+        if self._stats is None:
+            self._stats = channel_stats(self.tensor)
+        return self._stats
+
+    def __repr__(self) -> str:
+        return f"Draw(index={self.index}, seed={self.seed}, shape={self.shape})"
 
     @property
     def caption(self) -> str:
@@ -1248,9 +1279,7 @@ def generate_draws(spec: dict, image: torch.Tensor, *, count: int = 16, seed: in
             return
         draw_seed = seed + index
         out, events = pipeline(image, draw_seed)
-        keep = out if out.numel() <= KEEP_TENSOR_VALUES else None
-        yield Draw(index, draw_seed, to_display_array(out, value_range, display_side),
-                   tuple(out.shape), channel_stats(out), events, keep)
+        yield Draw(index, draw_seed, out, events, value_range, display_side)
 
 
 # =========================================================================== code

@@ -678,6 +678,7 @@ class AugmentPanel(Panel):
             return  # a stale grid's last draw: ignore it
         for draw in draws:
             self._draws[draw.index] = draw
+            draw.stats  # noqa: B018 - made here, on the GUI's core, while the worker draws on
             _, height, width = draw.shape
             self.grid.set_tile(draw.index, draw.display, draw.caption,
                                f"{draw.details}\n{height}×{width}")

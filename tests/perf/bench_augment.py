@@ -26,7 +26,7 @@ def _wait(app, condition, timeout: float = 60.0) -> None:
 
     deadline = time.perf_counter() + timeout
     wake = QTimer()  # wakes the blocked loop to look at the condition
-    wake.start(1)
+    wake.start(2)
     try:
         while not condition():
             app.processEvents(QEventLoop.ProcessEventsFlag.WaitForMoreEvents)
