@@ -670,6 +670,10 @@ def trace_shapes(spec: dict, image_shape: tuple[int, int, int]) -> ShapeTrace:
             else:
                 shapes = {_pair(size)}
         elif name in ("CenterCrop", "RandomResizedCrop"):
+            if name == "RandomResizedCrop":
+                problem = _resized_crop_fallback_problem(shapes, params["ratio"])
+                if problem:
+                    problems.append(f"{where}: {problem}")
             shapes = {_pair(params["size"])}
         elif name == "RandomCrop":
             crop_h, crop_w = _pair(params["size"])
@@ -749,6 +753,20 @@ def trace_shapes(spec: dict, image_shape: tuple[int, int, int]) -> ShapeTrace:
         if problems:
             break
     return ShapeTrace(after, problems, (low, high))
+
+
+def _resized_crop_fallback_problem(shapes: set[tuple[int, int]], ratio: Any) -> str | None:
+    """RandomResizedCrop falls back to a centre box with the nearest allowed ratio when
+    ten random boxes don't fit; on a tiny image that box can be 0 pixels thin."""
+    low, high = (float(ratio), float(ratio)) if _is_number(ratio) else ratio
+    for height, width in shapes:
+        if width / height < low and int(round(width / low)) < 1:
+            return (f"a {height}×{width} image is too narrow for ratios ≥ {_fmt(low)}: "
+                    f"the fallback box would be round({width} / {_fmt(low)}) = 0 pixels high")
+        if width / height > high and int(round(height * high)) < 1:
+            return (f"a {height}×{width} image is too flat for ratios ≤ {_fmt(high)}: "
+                    f"the fallback box would be round({height} · {_fmt(high)}) = 0 pixels wide")
+    return None
 
 
 def _broadcast(params: dict, channels: int) -> tuple[list[float], list[float]]:

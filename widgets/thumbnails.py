@@ -14,7 +14,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from PySide6.QtCore import QEvent, QRect, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QRect, QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QColor,
     QFont,
@@ -28,6 +28,7 @@ from PySide6.QtGui import (
     QPalette,
     QPen,
     QPixmap,
+    QRegion,
     QResizeEvent,
 )
 from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
@@ -77,6 +78,12 @@ class ThumbnailGrid(QWidget):
         self.paint_count = 0
         self._tiles_set = 0      # set_tile calls so far
         self._tiles_painted = 0  # ... of which a paint event has drawn the latest
+        # tiles arriving faster than a frame are painted together: one paint, not many
+        self._pending = QRegion()
+        self._frame = QTimer(self)
+        self._frame.setSingleShot(True)
+        self._frame.setInterval(15)
+        self._frame.timeout.connect(self._flush_pending)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMinimumSize(120, 120)
@@ -107,8 +114,11 @@ class ThumbnailGrid(QWidget):
         if abs(self._aspect() / before - 1) > 0.05:
             self._layout()  # images of another shape: lay the grid out for them
             self.update()
+        elif self._frame.isActive():  # painted less than a frame ago: join the next one
+            self._pending += self.cell_rect(index)
         else:
             self.update(self.cell_rect(index))
+            self._frame.start()
 
     def clear(self) -> None:
         self._tiles = [None] * len(self._tiles)
@@ -148,6 +158,12 @@ class ThumbnailGrid(QWidget):
     def is_painted(self) -> bool:
         """Every tile set so far has been painted (for benchmarks and tests)."""
         return self._tiles_painted == self._tiles_set
+
+    def _flush_pending(self) -> None:
+        if not self._pending.isEmpty():
+            self.update(self._pending)
+            self._pending = QRegion()
+            self._frame.start()
 
     def columns(self) -> int:
         return self._columns

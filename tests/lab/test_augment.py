@@ -188,6 +188,10 @@ def test_a_disabled_step_is_not_checked():
                 make_step("Normalize", {"mean": [0.1, 0.2, 0.3], "std": [1.0]})]),
      (3, 8, 8), "step 2 (Normalize): 3 mean values for an image with 1 channel"),
     (one("Resize", size=4096), (3, 20, 400), "more than the lab handles"),
+    (one("RandomResizedCrop", size=8, ratio=[3.0, 3.0]), (3, 1, 1),
+     "too narrow for ratios ≥ 3: the fallback box would be round(1 / 3) = 0 pixels high"),
+    (one("RandomResizedCrop", size=8, ratio=[0.2, 0.3]), (3, 1, 2),
+     "too flat for ratios ≤ 0.3"),
 ])
 def test_shape_problems_follow_the_image_through_the_steps(spec, shape, needle):
     assert augment.validate_spec(spec) == []
@@ -486,7 +490,8 @@ def steps(draw):
 
 
 pipelines = st.lists(steps(), min_size=0, max_size=5).map(make_spec)
-shapes = st.tuples(st.sampled_from([1, 3]), st.integers(1, 40), st.integers(1, 40))
+side = st.one_of(st.integers(1, 4), st.integers(1, 40))  # tiny images find edge cases
+shapes = st.tuples(st.sampled_from([1, 3]), side, side)
 
 
 @given(spec=pipelines, shape=shapes, seed=st.integers(0, 2**20),

@@ -90,8 +90,11 @@ def run(options) -> dict[str, float]:
     bare()
     for _ in range(repeats):
         panel_times.append(median_seconds(change_and_paint, 1, warmup=0))
-        bare_default.append(bare_with(default_threads))
         bare_one.append(bare_with(1))
+        # the default threads again only while they are competitive (under load they can
+        # be 30x slower, and timing them would only slow the benchmark down)
+        if not bare_default or bare_default[0] < 2 * bare_one[0]:
+            bare_default.append(bare_with(default_threads))
         bare_times.append(min(bare_default[-1], bare_one[-1]))
     panel_s = sorted(panel_times)[len(panel_times) // 2]
     bare_s = sorted(bare_times)[len(bare_times) // 2]
