@@ -4,7 +4,7 @@ A thin view over `lab.augment`: the steps list and the selected step's editor ma
 spec (the same JSON the Training lab reads); a change is coalesced by a zero-delay timer,
 validated against the current image (the banner names the broken rule, the grid keeps
 the last good draws), and the grid is drawn off the GUI thread by a `GeneratorWorker`
-running `lab.augment.generate_draws`, one draw at a time, so draws appear progressively
+running `lab.augment_draws.generate_draws`, one draw at a time, so draws appear progressively
 and a newer change cancels the stale grid.
 """
 
@@ -42,8 +42,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from lab import augment
-from lab.augment import STEP_LIST, STEP_TYPES, ChannelStats, Draw
+from lab import augment, augment_draws
+from lab.augment import STEP_LIST, STEP_TYPES, ChannelStats
+from lab.augment_draws import Draw
 from lab.images import LabImage
 from widgets.augment_editors import StepEditor
 from widgets.controls import ChoiceBox, ErrorBanner, ParamSlider
@@ -383,7 +384,7 @@ class AugmentPanel(Panel):
         self._float_tensor = None
         with one_torch_thread(self._image_tensor.numel()):
             self._input_stats = augment.channel_stats(self._image_tensor)
-            display = augment.to_display_array(self._image_tensor, max_side=512)
+            display = augment_draws.to_display_array(self._image_tensor, max_side=512)
         self.original.set_count(2)
         kind = "gray" if image.is_gray else "RGB"
         self.original.set_tile(0, display, f"original {image.width}×{image.height} {kind}",
@@ -666,7 +667,7 @@ class AugmentPanel(Panel):
             # per thread (OpenMP): the GUI thread keeps a core to itself, so the grid
             # never makes the window stutter; small images gain nothing from more anyway
             torch.set_num_threads(threads)
-            return augment.generate_draws(spec, tensor, count=count, seed=seed,
+            return augment_draws.generate_draws(spec, tensor, count=count, seed=seed,
                                           display_side=256, should_stop=should_stop,
                                           value_range=value_range)
 
@@ -775,7 +776,8 @@ class AugmentPanel(Panel):
             return
         if draw.tensor is not None:
             with one_torch_thread():
-                display = augment.to_display_array(draw.tensor, self._value_range, max_side=512)
+                display = augment_draws.to_display_array(draw.tensor, self._value_range,
+                                                         max_side=512)
         else:
             display = draw.display
         self.original.set_tile(1, display, f"draw {index + 1}: {draw.caption}", draw.details)

@@ -9,7 +9,7 @@ import torchvision.transforms.v2.functional as TF
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from lab import augment
+from lab import augment, augment_draws
 from lab.augment import STEP_TYPES, make_spec, make_step
 
 
@@ -272,10 +272,10 @@ def test_draws_are_reproducible_and_leave_the_global_random_state_alone():
     x = image(3, 48, 48)
     torch.manual_seed(123)
     before = torch.get_rng_state()
-    first = list(augment.generate_draws(spec, x, count=4, seed=7))
+    first = list(augment_draws.generate_draws(spec, x, count=4, seed=7))
     assert torch.equal(torch.get_rng_state(), before)
-    again = list(augment.generate_draws(spec, x, count=4, seed=7))
-    other = list(augment.generate_draws(spec, x, count=4, seed=8))
+    again = list(augment_draws.generate_draws(spec, x, count=4, seed=7))
+    other = list(augment_draws.generate_draws(spec, x, count=4, seed=8))
     for a, b in zip(first, again, strict=True):
         assert torch.equal(a.tensor, b.tensor) and a.caption == b.caption
     assert torch.equal(first[1].tensor, other[0].tensor)  # draw i uses seed + i
@@ -285,7 +285,7 @@ def test_draws_are_reproducible_and_leave_the_global_random_state_alone():
 def test_flip_events_say_exactly_which_draws_flipped():
     spec = one("RandomHorizontalFlip", p=0.5)
     x = image(3, 6, 9)
-    draws = list(augment.generate_draws(spec, x, count=24, seed=0))
+    draws = list(augment_draws.generate_draws(spec, x, count=24, seed=0))
     flipped = [d.events[0].fired for d in draws]
     assert 0 < sum(flipped) < 24
     for draw, fired in zip(draws, flipped, strict=True):
@@ -299,24 +299,24 @@ def test_recorded_angle_and_boxes_reproduce_the_output():
     x = image(3, 40, 50)
     xf = TF.to_dtype(x, torch.float32, scale=True)
     rotation = one("RandomRotation", degrees=[-40, 40], interpolation="bilinear")
-    for draw in augment.generate_draws(rotation, x, count=3, seed=2):
+    for draw in augment_draws.generate_draws(rotation, x, count=3, seed=2):
         angle = draw.events[0].drawn["angle"]
         assert -40 <= angle <= 40 and f"{angle:+.1f}".replace("-", "−") in draw.caption
         rotated = TF.rotate(xf, angle, interpolation=v2.InterpolationMode.BILINEAR, fill=[0.0])
         assert torch.equal(draw.tensor, rotated)
     crop = one("RandomCrop", size=[20, 30])
-    for draw in augment.generate_draws(crop, x, count=3, seed=2):
+    for draw in augment_draws.generate_draws(crop, x, count=3, seed=2):
         box = draw.events[0].drawn
         assert torch.equal(draw.tensor, xf[:, box["top"]:box["top"] + 20,
                                            box["left"]:box["left"] + 30])
     resized = one("RandomResizedCrop", size=[16, 16], scale=[0.2, 0.6])
-    for draw in augment.generate_draws(resized, x, count=3, seed=2):
+    for draw in augment_draws.generate_draws(resized, x, count=3, seed=2):
         box = draw.events[0].drawn
         assert 0.15 <= box["height"] * box["width"] / (40 * 50) <= 0.65
         assert torch.equal(draw.tensor, TF.resized_crop(xf, box["top"], box["left"],
                                                         box["height"], box["width"], [16, 16]))
     erase = one("RandomErasing", p=1.0, value=0.0)
-    for draw in augment.generate_draws(erase, x, count=3, seed=2):
+    for draw in augment_draws.generate_draws(erase, x, count=3, seed=2):
         box = draw.events[0].drawn
         region = draw.tensor[:, box["top"]:box["top"] + box["height"],
                              box["left"]:box["left"] + box["width"]]
@@ -325,7 +325,7 @@ def test_recorded_angle_and_boxes_reproduce_the_output():
 
 def test_jitter_records_factors_and_order():
     spec = one("ColorJitter", brightness=[0.5, 1.5], hue=[-0.1, 0.1])
-    (draw,) = augment.generate_draws(spec, image(3, 8, 8), count=1, seed=4)
+    (draw,) = augment_draws.generate_draws(spec, image(3, 8, 8), count=1, seed=4)
     drawn = draw.events[0].drawn
     assert 0.5 <= drawn["brightness"] <= 1.5 and -0.1 <= drawn["hue"] <= 0.1
     assert set(drawn["order"]) == {"brightness", "hue"}
@@ -334,7 +334,7 @@ def test_jitter_records_factors_and_order():
 
 def test_a_gray_image_and_a_large_image_work():
     strip = image(1, 16, 4096)
-    draws = list(augment.generate_draws(augment.preset("light", (1, 16, 4096)), strip,
+    draws = list(augment_draws.generate_draws(augment.preset("light", (1, 16, 4096)), strip,
                                         count=2, seed=0, display_side=256))
     assert draws[0].display.shape == (1, 256) or draws[0].display.shape[1] == 256
     assert draws[0].display.dtype == np.uint8 and draws[0].shape == (1, 16, 4096)
@@ -343,7 +343,7 @@ def test_a_gray_image_and_a_large_image_work():
 def test_deterministic_steps_are_described_and_unfired_ones_are_not_captioned():
     spec = make_spec([make_step("RandomVerticalFlip", {"p": 0.0}),
                       make_step("CenterCrop", {"size": 4})])
-    (draw,) = augment.generate_draws(spec, image(3, 8, 8), count=1, seed=0)
+    (draw,) = augment_draws.generate_draws(spec, image(3, 8, 8), count=1, seed=0)
     assert draw.caption == "no random change"
     assert "RandomVerticalFlip: not flipped (p = 0)" in draw.details
     assert "CenterCrop: size=4" in draw.details
@@ -369,7 +369,7 @@ def test_normalize_with_the_images_own_stats_gives_zero_mean_unit_std():
     x = image(3, 32, 32)
     mean, std = augment.rounded_stats(augment.channel_stats(x))
     spec = one("Normalize", mean=mean, std=std)
-    (draw,) = augment.generate_draws(spec, x, count=1, seed=0)
+    (draw,) = augment_draws.generate_draws(spec, x, count=1, seed=0)
     assert np.allclose(draw.stats.mean, 0, atol=1e-3)
     assert np.allclose(draw.stats.std, 1, atol=1e-3)
 
@@ -390,9 +390,9 @@ def test_dataset_stats():
 
 def test_display_array_maps_the_range_and_shrinks():
     x = torch.linspace(-2, 2, 5).reshape(1, 1, 5).expand(3, 2, 5)
-    out = augment.to_display_array(x, (-2.0, 2.0))
+    out = augment_draws.to_display_array(x, (-2.0, 2.0))
     assert out.shape == (2, 5, 3) and list(out[0, :, 0]) == [0, 64, 128, 191, 255]
-    big = augment.to_display_array(torch.rand(1, 1000, 600), max_side=100)
+    big = augment_draws.to_display_array(torch.rand(1, 1000, 600), max_side=100)
     assert big.shape == (100, 60)
 
 
@@ -418,7 +418,7 @@ def test_exported_code_for_a_file_makes_the_same_draws(tmp_path):
     assert "transforms.v2.Compose([" in code and "torch.manual_seed(seed + i)" in code
     namespace = run_code(code)
     x = augment.image_tensor(pixels)
-    ours = list(augment.generate_draws(spec, x, count=5, seed=11))
+    ours = list(augment_draws.generate_draws(spec, x, count=5, seed=11))
     assert len(namespace["draws"]) == 5
     for theirs, draw in zip(namespace["draws"], ours, strict=True):
         assert torch.equal(theirs, draw.tensor)
@@ -508,7 +508,7 @@ def test_validation_agrees_with_torchvision(spec, shape, seed, dtype):
         return
     trace = augment.trace_shapes(spec, shape)
     x = image(*shape, seed=seed % 97, dtype=dtype)
-    draws = list(augment.generate_draws(spec, x, count=2, seed=seed))
+    draws = list(augment_draws.generate_draws(spec, x, count=2, seed=seed))
     for draw in draws:
         assert draw.display.dtype == np.uint8
         if trace.output is not None:
@@ -523,7 +523,7 @@ def test_exported_code_reproduces_random_pipelines(spec, shape, seed, count):
     x = image(*shape, seed=3)
     code = augment.export_code(spec, seed=seed, count=count, shape=shape)
     namespace = run_code(code, replace_image=x)
-    ours = list(augment.generate_draws(spec, x, count=count, seed=seed))
+    ours = list(augment_draws.generate_draws(spec, x, count=count, seed=seed))
     assert len(namespace["draws"]) == count
     for theirs, draw in zip(namespace["draws"], ours, strict=True):
         assert theirs.shape == draw.shape

@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 from PIL import Image
 from PySide6.QtCore import QModelIndex, Qt
 
-from lab import augment
+from lab import augment, augment_draws
 from lab.images import LabImage, load_file, load_sample
 from widgets.augment_panel import AugmentPanel
 from widgets.panel import AppState
@@ -427,14 +427,14 @@ def test_any_pipeline_edits_never_raise(qtbot):
 
 
 def test_a_refusal_inside_the_worker_is_shown_not_raised(panel, qtbot, monkeypatch):
-    real = augment.generate_draws
+    real = augment_draws.generate_draws
 
     def refuse_after_one(*args, **kwargs):
         for draw in real(*args, **kwargs):
             yield draw
             raise RuntimeError("out of memory (pretend)")
 
-    monkeypatch.setattr(augment, "generate_draws", refuse_after_one)
+    monkeypatch.setattr(augment_draws, "generate_draws", refuse_after_one)
     panel.seed.setValue(5)
     settle(qtbot, panel)
     assert "torch refused this pipeline on this image: RuntimeError: out of memory" in \
