@@ -682,7 +682,8 @@ class AugmentPanel(Panel):
         self.progress.setValue(0)
         self.progress.setVisible(True)
         self.grid_status.setText(f"drawing {count} draws, seed {seed}…")
-        worker = GeneratorWorker(make, interval=0.0)
+        # the first draw goes out at once; later ones at most once a frame, batched
+        worker = GeneratorWorker(make, interval=0.015)
         worker.batch.connect(lambda draws, g=generation: self._draws_arrived(g, draws))
         worker.failed.connect(lambda message, g=generation: self._failed(g, message))
         worker.finished.connect(lambda stopped, w=worker, g=generation:

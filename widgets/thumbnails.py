@@ -43,6 +43,7 @@ class _Tile:
     stale: bool = False
     pixmap: QPixmap | None = None
     pixmap_size: QSize | None = None
+    wrapped: tuple[int, str] | None = None  # (width, caption wrapped for it)
 
 
 def qimage_from_array(array: np.ndarray) -> QImage:
@@ -297,9 +298,12 @@ class ThumbnailGrid(QWidget):
                 painter.setPen(dim if tile.stale else text_color)
                 text_rect = QRectF(inner.left(), inner.bottom() - caption_height + 2,
                                    inner.width(), caption_height)
+                if tile.wrapped is None or tile.wrapped[0] != inner.width():
+                    tile.wrapped = (inner.width(),
+                                    self._elided(tile.caption, metrics, inner.width()))
                 painter.drawText(text_rect, Qt.AlignmentFlag.AlignHCenter
                                  | Qt.AlignmentFlag.AlignTop | Qt.TextFlag.TextWordWrap,
-                                 self._elided(tile.caption, metrics, inner.width()))
+                                 tile.wrapped[1])
         painter.end()
 
     def _elided(self, text: str, metrics: QFontMetrics, width: int) -> str:

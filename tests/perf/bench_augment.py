@@ -25,8 +25,10 @@ def _wait(app, condition, timeout: float = 60.0) -> None:
     from PySide6.QtCore import QEventLoop, QTimer
 
     deadline = time.perf_counter() + timeout
-    wake = QTimer()  # wakes the blocked loop to look at the condition
-    wake.start(2)
+    # every change of the condition comes with an event (a worker's signal, a paint), so
+    # looking after each one is enough; this timer only makes sure the deadline is seen
+    wake = QTimer()
+    wake.start(250)
     try:
         while not condition():
             app.processEvents(QEventLoop.ProcessEventsFlag.WaitForMoreEvents)
