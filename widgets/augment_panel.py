@@ -627,7 +627,7 @@ class AugmentPanel(Panel):
         shape = self.image_shape()
         self.problems = augment.validate_spec(spec, shape)
         if self.problems:
-            self.json_view.setPlainText(augment.spec_to_json(spec))
+            self._show_json(spec)  # what the user has, problems and all
             self.banner.show_problems(self.problems)
             self.mark_drawn()  # the banner is the result; the last good grid stays
             return
@@ -638,13 +638,12 @@ class AugmentPanel(Panel):
             self.seed.blockSignals(False)
         self._seed_touched = False
         self._start_grid(spec)
-        # the rest while the worker makes the first draw
+        self._last_good_spec = spec
         notes = augment.pipeline_notes(spec)
         if notes:
             self.banner.show_problems(notes, "info")
         else:
             self.banner.clear()
-        self._accept_pipeline()
 
     def _start_grid(self, spec: dict) -> None:
         self._stop_worker()
@@ -718,11 +717,16 @@ class AugmentPanel(Panel):
         if self.grid.selected() in {d.index for d in draws}:
             self._show_selected(self.grid.selected())
 
-    def _accept_pipeline(self) -> None:
-        """A valid pipeline is being drawn: its code and JSON become current."""
+    def _show_json(self, spec: dict) -> None:
+        text = augment.spec_to_json(spec)
+        if text != self.json_view.toPlainText():
+            self.json_view.setPlainText(text)
+
+    def _show_code(self) -> None:
+        """The code and JSON of the grid on screen (done once it is complete: pixels
+        first, text after)."""
         spec, seed, count = self._pending
-        self._last_good_spec = spec
-        self.json_view.setPlainText(augment.spec_to_json(spec))
+        self._show_json(spec)
         image = self.state.image
         self.code.set_code(augment.export_code(
             spec, seed=seed, count=count, source=image.source, gray=image.is_gray,
@@ -749,6 +753,7 @@ class AugmentPanel(Panel):
         self.grid_status.setText(f"{done} draws, seed {seed}, in {self._elapsed_ms:.0f} ms"
                                  + (" (stopped)" if stopped else ""))
         self._show_stats()
+        self._show_code()
 
     def is_drawing(self) -> bool:
         return self._worker is not None
