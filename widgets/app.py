@@ -96,9 +96,18 @@ def _conv(state: AppState) -> Panel:
     return ConvPanel(state)
 
 
+def _augment(state: AppState) -> Panel:
+    from widgets.augment_panel import AugmentPanel
+
+    return AugmentPanel(state)
+
+
 PANELS: list[PanelSpec] = [
     PanelSpec("welcome", "Welcome", "The concept map: every idea and where to see it",
               (), "welcome", _welcome),
+    PanelSpec("augment", "Augmentation",
+              "Build a torchvision v2 pipeline; see a grid of its random draws",
+              (6, 7, 8, 9, 10, 11, 22), "augment", _augment),
     PanelSpec("conv", "Convolution",
               "Kernels, channels, stride, padding, dilation, groups; the sliding window",
               (25, 26), "conv", _conv),

@@ -2,8 +2,8 @@
 inline error banner.
 
 `ParamSlider` is a slider and a spin box kept in step (the issue asks for a spin box
-you can type into; superqt's labelled slider uses a line edit). Range sliders, when a
-panel needs them, come from superqt.
+you can type into; superqt's labelled slider uses a line edit). `RangeSlider` wraps
+superqt's two-handled labelled slider for (low, high) intervals.
 """
 
 from __future__ import annotations
@@ -133,6 +133,84 @@ class ParamSlider(QWidget):
         self.slider.setValue(self._to_ticks(self.spinbox.value()))
         self.slider.blockSignals(False)
         self.valueChanged.emit(self.value())
+
+
+class RangeSlider(QWidget):
+    """A named interval (low, high): a label and superqt's two-handled slider with an
+    editable box at each end (type a number, or drag either handle or the bar between).
+
+    `valueChanged` carries the new (low, high) floats once per change. The handles
+    cannot cross, so low <= high always holds for values set through the widget.
+    """
+
+    valueChanged = Signal(object)
+
+    def __init__(self, label: str, minimum: float, maximum: float,
+                 value: tuple[float, float], *, decimals: int = 2, step: float | None = None,
+                 tooltip: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        # imported here: superqt takes ~0.2 s to import, and the app shell needs only the
+        # banner from this module at start-up
+        from superqt import QLabeledDoubleRangeSlider
+
+        self.label = QLabel(label)
+        self.label.setMinimumWidth(90)
+        self.slider = QLabeledDoubleRangeSlider(Qt.Orientation.Horizontal)
+        self.slider.setHandleLabelPosition(QLabeledDoubleRangeSlider.LabelPosition.NoLabel)
+        self.slider.setEdgeLabelMode(QLabeledDoubleRangeSlider.EdgeLabelMode.LabelIsValue)
+        self.slider.setDecimals(decimals)
+        self.slider.setRange(minimum, maximum)
+        self.slider.setSingleStep(step if step is not None else 10.0 ** -decimals)
+        self.slider.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self._decimals = decimals
+        self._value = self._clamped(value)
+        self.slider.setValue(self._value)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.label)
+        layout.addWidget(self.slider, 1)
+        self.setToolTip(tooltip)
+        self.setAccessibleName(label)
+        self.slider.valueChanged.connect(self._slider_changed)
+
+    def value(self) -> tuple[float, float]:
+        return self._value
+
+    def setValue(self, value: tuple[float, float]) -> None:
+        """Set (low, high), clamped to the range and sorted; emits `valueChanged` if it
+        changed."""
+        new = self._clamped(value)
+        if new == self._value:
+            return
+        self._value = new
+        self.slider.blockSignals(True)
+        self.slider.setValue(new)
+        self.slider.blockSignals(False)
+        self.valueChanged.emit(new)
+
+    def minimum(self) -> float:
+        return float(self.slider.minimum())
+
+    def maximum(self) -> float:
+        return float(self.slider.maximum())
+
+    def setToolTip(self, text: str) -> None:  # noqa: N802 - Qt name
+        super().setToolTip(text)
+        self.label.setToolTip(text)
+        self.slider.setToolTip(text)
+
+    def _clamped(self, value: tuple[float, float]) -> tuple[float, float]:
+        low, high = sorted(float(v) for v in value)
+        minimum, maximum = float(self.slider.minimum()), float(self.slider.maximum())
+        low = round(min(max(low, minimum), maximum), self._decimals)
+        high = round(min(max(high, minimum), maximum), self._decimals)
+        return (low, high)
+
+    def _slider_changed(self, value: tuple[float, float]) -> None:
+        new = self._clamped(value)
+        if new != self._value:
+            self._value = new
+            self.valueChanged.emit(new)
 
 
 class ChoiceBox(QWidget):
