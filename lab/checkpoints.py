@@ -20,7 +20,10 @@ from typing import Any
 import torch
 from torch import nn
 
-from lab.training import TrainConfig, build_model
+from lab.training import TrainConfig, build_model, state_problems
+
+__all__ = ["Checkpoint", "CheckpointError", "load_checkpoint", "save_checkpoint",
+           "state_problems"]
 
 CHECKPOINT_FORMAT = "visual-lab-checkpoint"
 CHECKPOINT_VERSION = 1
@@ -124,21 +127,3 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
         raise CheckpointError(f"{path.name} has no usable weights")
     return Checkpoint(config, dict(state), input_shape, class_names, dict(payload.get("meta")
                                                                           or {}))
-
-
-def state_problems(model: nn.Module, state_dict: dict[str, torch.Tensor],
-                   limit: int = 3) -> list[str]:
-    """Why `state_dict` does not fit `model` (missing / unexpected / wrong-shape weights);
-    empty when it loads."""
-    own = model.state_dict()
-    missing = [k for k in own if k not in state_dict]
-    unexpected = [k for k in state_dict if k not in own]
-    shapes = [f"{k}: checkpoint {tuple(state_dict[k].shape)} vs model {tuple(own[k].shape)}"
-              for k in own if k in state_dict and state_dict[k].shape != own[k].shape]
-    problems = []
-    for title, items in (("missing weights", missing), ("unexpected weights", unexpected),
-                         ("wrong shapes", shapes)):
-        if items:
-            more = f" and {len(items) - limit} more" if len(items) > limit else ""
-            problems.append(f"{title}: {', '.join(items[:limit])}{more}")
-    return problems

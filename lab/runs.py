@@ -480,3 +480,21 @@ def recorded(items: Iterator[Any], db_path: str | Path, run_id: int) -> Iterator
             store.finish(run_id, "stopped", "Stopped.")
         store.commit()
         store.close()
+
+
+def ema(values: np.ndarray, smoothing: float, folds: np.ndarray | None = None) -> np.ndarray:
+    """TensorBoard's smoothing: an exponential moving average with weight `smoothing` on
+    the past, bias-corrected at the start, restarting at every fold."""
+    from scipy.signal import lfilter
+
+    values = np.asarray(values, dtype=np.float64)
+    if smoothing <= 0 or len(values) == 0:
+        return values.copy()
+    smoothing = min(float(smoothing), 0.999)
+    cuts = [] if folds is None or len(folds) < 2 else list(np.flatnonzero(np.diff(folds)) + 1)
+    out = np.empty_like(values)
+    for start, end in zip([0, *cuts], [*cuts, len(values)], strict=True):
+        segment = values[start:end]
+        smoothed = lfilter([1 - smoothing], [1, -smoothing], segment)
+        out[start:end] = smoothed / (1 - smoothing ** np.arange(1, len(segment) + 1))
+    return out

@@ -616,6 +616,24 @@ def make_scheduler(cfg: TrainConfig, optimizer: torch.optim.Optimizer):
     raise ValueError(f"unknown scheduler {cfg.scheduler!r}")
 
 
+def state_problems(model: nn.Module, state_dict: dict[str, torch.Tensor],
+                   limit: int = 3) -> list[str]:
+    """Why `state_dict` does not fit `model` (missing / unexpected / wrong-shape weights);
+    empty when it loads."""
+    own = model.state_dict()
+    missing = [k for k in own if k not in state_dict]
+    unexpected = [k for k in state_dict if k not in own]
+    shapes = [f"{k}: checkpoint {tuple(state_dict[k].shape)} vs model {tuple(own[k].shape)}"
+              for k in own if k in state_dict and state_dict[k].shape != own[k].shape]
+    problems = []
+    for title, items in (("missing weights", missing), ("unexpected weights", unexpected),
+                         ("wrong shapes", shapes)):
+        if items:
+            more = f" and {len(items) - limit} more" if len(items) > limit else ""
+            problems.append(f"{title}: {', '.join(items[:limit])}{more}")
+    return problems
+
+
 def l1_penalty(model: nn.Module) -> torch.Tensor:
     """Σ|w| over every parameter: the same parameters weight_decay (L2) acts on."""
     return sum(p.abs().sum() for p in model.parameters() if p.requires_grad)
@@ -969,6 +987,11 @@ class _Run:
         torch.manual_seed(cfg.seed)
         model = build_model(cfg, self.dataset.input_shape, self.dataset.num_classes)
         if self.initial_state is not None:
+            problems = state_problems(model, self.initial_state)
+            if problems:
+                raise ValueError("the starting weights do not fit this model ("
+                                 + "; ".join(problems) + "): load the checkpoint's own "
+                                 "settings, or start from fresh weights")
             model.load_state_dict(self.initial_state)
         model.to(device)
         # the current live values carry into later folds
@@ -1014,8 +1037,7 @@ class _Run:
                 if self.should_stop():
                     status = "stopped"
                     break
-                for item in self._apply_controls(fold, epoch, batch / steps):
-                    yield item
+                yield from self._apply_controls(fold, epoch, batch / steps)
                 idx = perm[batch * cfg.batch_size:(batch + 1) * cfg.batch_size]
                 xb, yb = self.x[idx], self.y[idx]
                 if not self.preloaded:

@@ -84,12 +84,21 @@ def _pooling(state: AppState) -> Panel:
     return PoolingPanel(state)
 
 
+def _training(state: AppState) -> Panel:
+    from widgets.training_panel import TrainingPanel
+
+    return TrainingPanel(state)
+
+
 PANELS: list[PanelSpec] = [
     PanelSpec("welcome", "Welcome", "The concept map: every idea and where to see it",
               (), "welcome", _welcome),
     PanelSpec("pooling", "Pooling & Upsampling",
               "Max / average / LP pooling windows; nearest, bilinear, transposed conv",
               (23, 24), "pooling", _pooling),
+    PanelSpec("training", "Training lab",
+              "Live curves: dropout, L1/L2, LR decay, early stopping, K-fold", (5, 12, 13, 14, 27, 28, 29, 30, 31, 32, 34, 35), "training",
+              _training),
 ]
 DEFAULT_PANEL = "welcome"
 

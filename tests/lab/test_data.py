@@ -42,7 +42,7 @@ def test_xor_labels_follow_the_quadrants_without_noise():
 
 def test_digits_native_and_upscaled():
     small = load_dataset(DataConfig("digits"))
-    assert small.x.shape == (1797, 1, 8, 8) and 0 <= small.x.min() and small.x.max() <= 1
+    assert small.x.shape == (1797, 1, 8, 8) and small.x.min() >= 0 and small.x.max() <= 1
     assert small.class_names == [str(d) for d in range(10)]
     big = load_dataset(DataConfig("digits", image_size=16))
     assert big.x.shape == (1797, 1, 16, 16) and "upscaled" in big.notes[0]
@@ -63,7 +63,7 @@ def test_shapes_are_drawn_at_random_size_position_and_rotation():
     assert torch.equal(d.x, load_dataset(DataConfig("shapes", samples=90, image_size=24,
                                                     noise=0.0, seed=1)).x)
     noisy = load_dataset(DataConfig("shapes", samples=90, image_size=24, noise=0.3, seed=1))
-    assert 0 <= noisy.x.min() and noisy.x.max() <= 1 and not torch.equal(noisy.x, d.x)
+    assert noisy.x.min() >= 0 and noisy.x.max() <= 1 and not torch.equal(noisy.x, d.x)
 
 
 def test_validate_names_the_broken_rule():
