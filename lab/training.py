@@ -836,7 +836,7 @@ class _Run:
         started = time.perf_counter()
         stop = self._should_stop()
         waited = time.perf_counter() - started
-        if waited > 0.01:  # paused: not training time
+        if waited > 0.05:  # paused (the worker waits in 50 ms slices): not training time
             self.paused += waited
         return stop
 

@@ -97,8 +97,8 @@ PANELS: list[PanelSpec] = [
               "Max / average / LP pooling windows; nearest, bilinear, transposed conv",
               (23, 24), "pooling", _pooling),
     PanelSpec("training", "Training lab",
-              "Live curves: dropout, L1/L2, LR decay, early stopping, K-fold", (5, 12, 13, 14, 27, 28, 29, 30, 31, 32, 34, 35), "training",
-              _training),
+              "Live curves: dropout, L1/L2, LR decay, early stopping, K-fold",
+              (5, 12, 13, 14, 27, 28, 29, 30, 31, 32, 34, 35), "training", _training),
 ]
 DEFAULT_PANEL = "welcome"
 

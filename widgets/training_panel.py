@@ -18,6 +18,7 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QHideEvent, QKeySequence, QShowEvent
 from PySide6.QtWidgets import (
     QCheckBox,
+    QDialog,
     QFileDialog,
     QHBoxLayout,
     QLabel,
@@ -40,7 +41,6 @@ from lab.training import (
     RunEvent,
     RunFinished,
     RunStarted,
-    StepMetrics,
     TrainConfig,
     TrainControls,
     build_model,
@@ -55,9 +55,10 @@ from widgets.settings import data_dir
 from widgets.training_form import TrainForm, caption
 from widgets.training_plots import TrainingPlots, run_colour
 from widgets.training_runs import DuplicateDialog, RunList
+from widgets.views import CodeView
 from widgets.workers import GeneratorWorker
 
-REDRAW_INTERVAL_S = 0.1  # at most ~10 redraws a second, whatever the worker sends
+REDRAW_INTERVAL_S = 0.125  # at most 8 redraws a second, whatever the worker sends
 
 
 def _clock(seconds: float) -> str:
@@ -113,6 +114,10 @@ class TrainingPanel(Panel):
         self.stop_button.setShortcut(QKeySequence("Shift+F5"))
         self.stop_button.setToolTip("Stop the run after the current batch and cancel the "
                                     "queue (Shift+F5); what it learned so far is kept")
+        self.code_button = QPushButton("PyTorch code…")
+        self.code_button.setToolTip("The plain PyTorch script that trains with the form's "
+                                    "settings (or the selected run's): optimiser, L1 term, "
+                                    "scheduler, train()/eval(), early stopping")
         self.warm_start = QCheckBox("Start from the loaded checkpoint's weights")
         self.warm_start.setToolTip("Continue training the loaded checkpoint instead of "
                                    "starting from random weights")
@@ -132,7 +137,8 @@ class TrainingPanel(Panel):
 
         run_bar = QHBoxLayout()
         run_bar.setContentsMargins(0, 0, 0, 0)
-        for button in (self.start_button, self.pause_button, self.stop_button):
+        for button in (self.start_button, self.pause_button, self.stop_button,
+                       self.code_button):
             run_bar.addWidget(button)
         run_bar.addWidget(self.warm_start)
         run_bar.addWidget(self.progress_label, 1)
@@ -213,6 +219,7 @@ class TrainingPanel(Panel):
         self.start_button.clicked.connect(self.start)
         self.pause_button.toggled.connect(self._pause_toggled)
         self.stop_button.clicked.connect(self.stop)
+        self.code_button.clicked.connect(self.show_code)
         self.form.changed.connect(self._form_changed)
         self.form.liveChanged.connect(self._live_change)
         self.form.augmentLoadRequested.connect(self._ask_augment)
@@ -764,6 +771,29 @@ class TrainingPanel(Panel):
                     + "; ".join(problems) + "). Load its settings again, or untick "
                     "“Start from the loaded checkpoint's weights”.")
         return ""
+
+    # ====================================================================== code
+    def code_config(self) -> TrainConfig:
+        """The settings the code shows: the selected run's, else the form's."""
+        selected = self.selected_record()
+        return selected.config if selected is not None else self.form.config()
+
+    def show_code(self) -> QDialog:
+        from lab.training_code import training_code
+
+        dialog = QDialog(self)
+        selected = self.selected_record()
+        dialog.setWindowTitle("PyTorch code for " + (selected.name if selected else
+                                                     "the form's settings"))
+        view = CodeView("Plain PyTorch training loop with these settings")
+        view.set_code(training_code(self.code_config()))
+        layout = QVBoxLayout(dialog)
+        layout.addWidget(view)
+        dialog.resize(820, 640)
+        dialog.code_view = view
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+        return dialog
 
     # ====================================================================== first use
     def _start_demo(self) -> None:

@@ -79,11 +79,41 @@ class _Plot(pg.PlotWidget):
         self.setLabel("bottom", x_label)
         if y_label:
             self.setLabel("left", y_label)
-        self.showGrid(x=True, y=True, alpha=0.15)
+        # No grid: grid lines belong to the axes, so every curve update would repaint
+        # them and their tick labels (most of a redraw's cost).
         self.getPlotItem().setMenuEnabled(True)
         for axis in ("left", "bottom"):
             self.getAxis(axis).enableAutoSIPrefix(False)  # "loss (×0.001)" confuses
+        self._user_zoomed = False
+        view = self.getViewBox()
+        view.disableAutoRange()
+        view.sigRangeChangedManually.connect(self._zoomed_by_user)
         self._follow_palette()
+
+    def _zoomed_by_user(self, *_args) -> None:
+        self._user_zoomed = True
+
+    def manage_range(self, x: tuple[float, float] | None = None,
+                     y: tuple[float, float] | None = None) -> None:
+        """Keep the data in view without moving the axes on every update (moving them
+        costs a repaint of the ticks): a range changes only when the data leave it or
+        use less than a third of it. A user's zoom is left alone until the "A" button
+        (auto range) is pressed."""
+        view = self.getViewBox()
+        if any(view.state["autoRange"]):
+            self._user_zoomed = False
+            view.disableAutoRange()
+        if self._user_zoomed:
+            return
+        (x0, x1), (y0, y1) = view.viewRange()
+        if x is not None and np.isfinite(x).all() and (
+                abs(x[0] - x0) + abs(x[1] - x1) > 1e-6 * max(x[1] - x[0], 1e-9)):
+            self.setXRange(x[0], x[1], padding=0)
+        if y is not None and np.isfinite(y).all():
+            low, high = y
+            span = max(high - low, 1e-9)
+            if low < y0 or high > y1 or (y1 - y0) > 3 * span:
+                self.setYRange(low - 0.08 * span, high + 0.08 * span, padding=0)
 
     def changeEvent(self, event: QEvent) -> None:
         if self._ready and event.type() in (QEvent.Type.PaletteChange,
@@ -122,6 +152,8 @@ class MetricPlot(_Plot):
         self.metric = metric
         self.runs: dict[int, _RunItems] = {}
         self.smoothing = 0.6
+        if metric == "accuracy":
+            self.setYRange(0, 1.02, padding=0)
         self.show_steps = True
         self.legend = self.addLegend(offset=(-6, 6), labelTextSize="8pt",
                                      brush=pg.mkBrush(255, 255, 255, 190))
@@ -147,6 +179,30 @@ class MetricPlot(_Plot):
             labelled = focus_id if focus_id is not None else records[-1].id
             self._update_marks(record, items, label_marks=self.metric == "loss"
                                and record.id == labelled)
+        self._fit(records)
+
+    def _fit(self, records: list[RunRecord]) -> None:
+        if not records:
+            return
+        epochs = max(r.config.epochs for r in records)
+        if self.metric == "accuracy":
+            self.manage_range((0, epochs), (0.0, 1.0))
+            return
+        column = "loss"
+        highs, lows = [], []
+        for record in records:
+            values = [v for e in record.epochs for v in (e.train_loss, e.val_loss)
+                      if v is not None and np.isfinite(v)]
+            if len(record.steps) and self.show_steps:
+                steps = record.steps.column(column)
+                values += [float(np.nanpercentile(steps, 99)), float(np.nanmin(steps))]
+            if values:
+                highs.append(max(values))
+                lows.append(min(values))
+        if highs:
+            self.manage_range((0, epochs), (min(0.0, min(lows)), max(highs)))
+        else:
+            self.manage_range((0, epochs))
 
     def _create(self, record: RunRecord) -> _RunItems:
         colour = run_colour(record.id)
@@ -158,8 +214,11 @@ class MetricPlot(_Plot):
             item.setDownsampling(auto=True, method="peak")
             item.setClipToView(True)
         train = pg.PlotDataItem(pen=pg.mkPen(colour, width=1.6, style=Qt.PenStyle.DashLine),
-                                connect="finite")
-        val = pg.PlotDataItem(pen=pg.mkPen(colour, width=2.4), connect="finite")
+                                connect="finite", symbol=None, symbolSize=5,
+                                symbolBrush=colour, symbolPen=None)
+        val = pg.PlotDataItem(pen=pg.mkPen(colour, width=2.4), connect="finite", symbol=None,
+                              symbolSize=5, symbolBrush=colour, symbolPen=None)
+        items.symbols = False
         for name, item in (("raw", raw), ("smooth", smooth), ("train", train), ("val", val)):
             item.setZValue({"raw": 1, "smooth": 2, "train": 3, "val": 4}[name])
             self.addItem(item)
@@ -197,12 +256,15 @@ class MetricPlot(_Plot):
                           else getattr(e, f"val_{column}") for e in epochs], dtype=np.float64)
         tx, ty = _fold_breaks(folds, x, train_y)
         vx, vy = _fold_breaks(folds, x, val_y)
-        symbols = len(epochs) <= SYMBOLS_UP_TO
-        colour = run_colour(record.id)
-        items.curves["train"].setData(tx, ty, symbol="t" if symbols else None, symbolSize=5,
-                                      symbolBrush=colour, symbolPen=None)
-        items.curves["val"].setData(vx, vy, symbol="o" if symbols else None, symbolSize=5,
-                                    symbolBrush=colour, symbolPen=None)
+        # symbols mark each epoch of a finished run; while training (or with many epochs)
+        # lines only, because symbols cost paint time at every update
+        symbols = record.finished and len(epochs) <= SYMBOLS_UP_TO
+        if symbols != items.symbols:
+            items.curves["train"].setSymbol("t" if symbols else None)
+            items.curves["val"].setSymbol("o" if symbols else None)
+            items.symbols = symbols
+        items.curves["train"].setData(tx, ty)
+        items.curves["val"].setData(vx, vy)
 
     def _update_marks(self, record: RunRecord, items: _RunItems, label_marks: bool) -> None:
         marks = [(e.kind, e.position, e.text) for e in record.marks()
@@ -260,17 +322,19 @@ class LearningRatePlot(_Plot):
                 curve.setDownsampling(auto=True, method="peak")
                 self.addItem(curve)
                 items.curves["lr"] = curve
-            if force or items.revision != record.revision:
+            # the LR moves at epoch ends and live changes: redraw only then
+            key = (len(record.epochs), len(record.events), record.status)
+            if force or items.extra_key != key:
                 steps = record.steps
                 if len(steps):
                     x, y = _fold_breaks(steps.column("fold"), steps.column("position"),
                                         steps.column("lr"))
                     items.curves["lr"].setData(x, y)
-                items.revision = record.revision
+                items.extra_key = key
         top = max((float(np.nanmax(r.steps.column("lr"))) for r in records if len(r.steps)),
                   default=0.0)
-        if top > 0:
-            self.setYRange(0, 1.08 * top, padding=0)  # a constant LR is a line, not noise
+        if records and top > 0:  # from 0, so a constant LR is a flat line, not noise
+            self.manage_range((0, max(r.config.epochs for r in records)), (0.0, top))
 
     def curve(self, run_id: int) -> pg.PlotDataItem:
         return self.runs[run_id].curves["lr"]
@@ -354,6 +418,16 @@ class WeightsPlot(QWidget):
                          f"{record.name}: {100 * near:.0f}% ≈ 0, mean |w| {mean_abs:.3g}")
         self.caption.setText(" &nbsp; ".join(parts) if parts else
                              "Weight histograms appear as runs train.")
+        curves = [c.getData() for c in self.curves.values()]
+        if curves and not self.log_scale.isChecked():
+            xs = [d[0] for d in curves if d[0] is not None and len(d[0])]
+            ys = [d[1] for d in curves if d[1] is not None and len(d[1])]
+            if xs and ys:
+                self.plot.manage_range((min(float(x.min()) for x in xs),
+                                        max(float(x.max()) for x in xs)),
+                                       (0.0, max(float(y.max()) for y in ys)))
+        elif curves:
+            self.plot.enableAutoRange()
         self.plot.getPlotItem().setTitle(
             f"Weights{'' if layer == 'all' else ' — ' + layer}", size="10pt")
 
@@ -427,9 +501,13 @@ class BoundaryView(QWidget):
         if len(x) > 2500:  # a readable cloud; the heatmap shows the rest
             keep = np.random.default_rng(0).choice(len(x), 2500, replace=False)
             x, y = x[keep], y[keep]
-        colours = CLASS_COLOURS[y % len(CLASS_COLOURS)]
-        brushes = [pg.mkBrush(int(r), int(g), int(b), 220) for r, g, b in colours]
+        palette = [pg.mkBrush(int(r), int(g), int(b), 220) for r, g, b in CLASS_COLOURS]
+        brushes = [palette[c % len(palette)] for c in y.tolist()]
         self.scatter.setData(x[:, 0], x[:, 1], brush=brushes)
+        x0, x1 = float(x[:, 0].min()), float(x[:, 0].max())
+        y0, y1 = float(x[:, 1].min()), float(x[:, 1].max())
+        pad_x, pad_y = 0.15 * (x1 - x0 or 1), 0.15 * (y1 - y0 or 1)
+        self.plot.manage_range((x0 - pad_x, x1 + pad_x), (y0 - pad_y, y1 + pad_y))
         self.stack.setCurrentWidget(self.plot)
 
     def sync(self, records: list[RunRecord], focus: RunRecord | None) -> None:
@@ -447,7 +525,7 @@ class BoundaryView(QWidget):
             self.heatmap.setImage(boundary_rgb(probs), autoLevels=False, levels=(0, 255))
             x0, x1, y0, y1 = boundary.extent
             self.heatmap.setRect(x0, y0, x1 - x0, y1 - y0)
-            self.plot.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0)
+            self.plot.manage_range((x0, x1), (y0, y1))
         elif boundary is None and self._key:
             self.heatmap.clear()
             self._key = ()
@@ -476,6 +554,10 @@ class BoundaryView(QWidget):
                 curve.setZValue(5)
                 self.plot.addItem(curve)
                 self.contours[run_id] = curve
+            key = (id(record.boundary), train_mode)
+            if getattr(curve, "key", None) == key:
+                continue  # marching squares is slow in Python: only for new snapshots
+            curve.key = key
             probs = record.boundary.train_probs if train_mode else record.boundary.eval_probs
             x, y = boundary_lines(probs, record.boundary.extent)
             curve.setData(x, y)
@@ -589,9 +671,12 @@ class KFoldPlot(_Plot):
             items = self.runs.get(record.id)
             if items is None:
                 items = self.runs[record.id] = self._create(record)
-            if force or items.revision != record.revision:
+            key = (len(record.epochs), record.status)
+            if force or items.extra_key != key:
                 self._update(record, items)
-                items.revision = record.revision
+                items.extra_key = key
+        if kfold:
+            self.manage_range((0, max(r.config.epochs for r in kfold)), (0.0, 1.0))
         summaries = [f"{r.name}: {r.summary.text()}" for r in kfold if r.summary is not None]
         self.getPlotItem().setTitle(
             "K-fold validation accuracy" + (f" — {summaries[-1]}" if len(summaries) == 1
@@ -637,7 +722,6 @@ class KFoldPlot(_Plot):
         items.curves["mean"].setData(ex, mean)
         items.curves["upper"].setData(ex, high)
         items.curves["lower"].setData(ex, low)
-        self.enableAutoRange()
 
     def band(self, run_id: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         items = self.runs[run_id]

@@ -108,7 +108,7 @@ def test_demo_trains_two_runs_and_compares_them(qtbot):
 
 
 def test_second_start_is_queued(qtbot, panel):
-    panel.form.set_config(TrainConfig(data=DataConfig("moons", samples=1000), epochs=30,
+    panel.form.set_config(TrainConfig(data=DataConfig("moons", samples=400), epochs=15,
                                       width=8))
     assert panel.start()
     assert panel.is_training() and panel.start_button.text() == "Queue"
@@ -389,3 +389,13 @@ def test_any_control_values_never_raise(qtbot):
         drive()
     finally:
         panel.shutdown()
+
+
+def test_code_dialog_shows_the_plain_pytorch_loop(qtbot, panel):
+    panel.form.dropout.setValue(0.5)
+    dialog = panel.show_code()
+    qtbot.addWidget(dialog)
+    code = dialog.code_view.code()
+    assert "torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9" in code
+    assert '"dropout": 0.5' in code and "model.eval()" in code
+    dialog.close()
