@@ -41,6 +41,8 @@ from lab.training import (
 )
 
 SCHEMA_VERSION = 1
+#: a long epoch's steps still reach the file this often (seconds)
+STEP_FLUSH_S = 5.0
 DB_NAME = "training-runs.sqlite"
 STEP_COLUMNS = ("fold", "step", "epoch", "position", "loss", "accuracy", "lr")
 EPOCH_COLUMNS = ("fold", "epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy",
@@ -259,6 +261,8 @@ class RunStore:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
+        self._steps: list[tuple] = []
+        self._last_commit = time.monotonic()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(str(self.path), timeout=10)
         self.db.execute("PRAGMA foreign_keys = ON")
@@ -373,10 +377,12 @@ class RunStore:
         """Store one training item; True when it ends an epoch/run (time to commit)."""
         db = self.db
         if isinstance(item, StepMetrics):
-            db.execute("INSERT OR REPLACE INTO steps VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                       (run_id, item.fold, item.step, item.epoch, item.position,
-                        _finite(item.loss), _finite(item.accuracy), item.lr))
-            return False
+            # buffered: inserting now would open a write transaction that lasts until the
+            # epoch ends, blocking the GUI's own writes (renames) for that long
+            self._steps.append((run_id, item.fold, item.step, item.epoch, item.position,
+                                _finite(item.loss), _finite(item.accuracy), item.lr))
+            return time.monotonic() - self._last_commit > STEP_FLUSH_S
+        self._write_steps()
         if isinstance(item, EpochMetrics):
             db.execute("INSERT OR REPLACE INTO epochs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                        (run_id, *(getattr(item, c) for c in EPOCH_COLUMNS)))
@@ -402,10 +408,10 @@ class RunStore:
             return True
         if isinstance(item, WeightSnapshot):
             self._artifact(run_id, "weights", pack_weights(item))
-            return False
+            return True
         if isinstance(item, BoundarySnapshot):
             self._artifact(run_id, "boundary", pack_boundary(item))
-            return False
+            return True
         if isinstance(item, RunFinished):
             self.finish(run_id, item.status, item.message, item.best_epoch, item.stop_epoch)
             return True
@@ -416,20 +422,29 @@ class RunStore:
 
     def finish(self, run_id: int, status: str, message: str, best_epoch: int | None = None,
                stop_epoch: int | None = None) -> None:
+        self._write_steps()
         self.db.execute("UPDATE runs SET status = ?, message = ? WHERE id = ?",
                         (status, message, run_id))
         if best_epoch:
             self.db.execute("UPDATE runs SET best_epoch = ? WHERE id = ?", (best_epoch, run_id))
         if stop_epoch:
             self.db.execute("UPDATE runs SET stop_epoch = ? WHERE id = ?", (stop_epoch, run_id))
-        self.db.commit()
+        self.commit()
 
     def status(self, run_id: int) -> str:
         row = self.db.execute("SELECT status FROM runs WHERE id = ?", (run_id,)).fetchone()
         return row[0] if row else ""
 
+    def _write_steps(self) -> None:
+        if self._steps:
+            self.db.executemany("INSERT OR REPLACE INTO steps VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                                self._steps)
+            self._steps = []
+
     def commit(self) -> None:
+        self._write_steps()
         self.db.commit()
+        self._last_commit = time.monotonic()
 
     # -- export ----------------------------------------------------------------------
     def export_csv(self, run_ids: Iterable[int], path: str | Path, what: str = "epochs"

@@ -59,6 +59,7 @@ from widgets.views import CodeView
 from widgets.workers import GeneratorWorker
 
 REDRAW_INTERVAL_S = 0.125  # at most 8 redraws a second, whatever the worker sends
+LIVE_SETTLE_MS = 250  # live changes are sent once the control has been still this long
 
 
 def _clock(seconds: float) -> str:
@@ -87,6 +88,12 @@ class TrainingPanel(Panel):
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.timeout.connect(self.redraw)
+        # a slider drag is one live change, not one per pixel
+        self._live_pending: dict[str, float] = {}
+        self._live_timer = QTimer(self)
+        self._live_timer.setSingleShot(True)
+        self._live_timer.setInterval(LIVE_SETTLE_MS)
+        self._live_timer.timeout.connect(self._send_live)
 
         self.banner = ErrorBanner()
         self.form = TrainForm()
@@ -387,13 +394,21 @@ class TrainingPanel(Panel):
     def _live_change(self, name: str, value: float) -> None:
         if not self.is_training() or self.controls is None:
             return
-        try:
-            self.controls.set(name, value)
-        except ValueError as exc:
-            self.banner.show_message(str(exc))
+        self._live_pending[name] = value
+        self._live_timer.start()
+
+    def _send_live(self) -> None:
+        pending, self._live_pending = self._live_pending, {}
+        if not self.is_training() or self.controls is None:
             return
-        self.live_note.setText(f"{name} → {value:g} reaches {self.running.name} at its next "
-                               "batch and is marked on the plots.")
+        for name, value in pending.items():
+            try:
+                self.controls.set(name, value)
+            except ValueError as exc:
+                self.banner.show_message(str(exc))
+                continue
+            self.live_note.setText(f"{name} → {value:g} reaches {self.running.name} at its "
+                                   "next batch and is marked on the plots.")
 
     # -- what the worker sends ---------------------------------------------------------
     def _on_batch(self, record: RunRecord, items: list) -> None:

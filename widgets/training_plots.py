@@ -651,17 +651,9 @@ class KFoldPlot(_Plot):
     def __init__(self) -> None:
         super().__init__("K-fold validation accuracy", "epoch", "accuracy")
         self.runs: dict[int, _RunItems] = {}
-        self.hint = pg.TextItem("K-fold k ≥ 2 trains k models,\neach validated on another"
-                                "\nfold: a curve per fold\nand the mean ± std band.",
-                                anchor=(0.5, 0.5), color="#888888")
-        self.addItem(self.hint)
-        self.hint.setPos(0.5, 0.5)
-        self.setXRange(0, 1)
-        self.setYRange(0, 1)
 
     def sync(self, records: list[RunRecord], force: bool = False) -> None:
         kfold = [r for r in records if r.folds_total >= 2]
-        self.hint.setVisible(not kfold)
         wanted = {r.id for r in kfold}
         for run_id in list(self.runs):
             if run_id not in wanted:
@@ -730,6 +722,47 @@ class KFoldPlot(_Plot):
         return x, mean, high
 
 
+class GapPlot(_Plot):
+    """Validation minus training loss per epoch: overfitting shows as a growing gap, and
+    each remedy (dropout, L2, more data, early stopping) as a smaller one."""
+
+    def __init__(self) -> None:
+        super().__init__("Overfitting gap: validation − training loss", "epoch", "gap")
+        self.setToolTip("Above 0: the model does better on data it trained on than on data it "
+                        "has not seen — it overfits. Dropout can push this below 0: training "
+                        "loss is measured with units dropped. (Set K-fold k ≥ 2 to see the "
+                        "folds here instead.)")
+        self.addItem(pg.InfiniteLine(pos=0, angle=0, pen=pg.mkPen("#999999", width=1)))
+        self.runs: dict[int, pg.PlotDataItem] = {}
+        self._keys: dict[int, tuple] = {}
+
+    def sync(self, records: list[RunRecord]) -> None:
+        wanted = {r.id for r in records}
+        for run_id in list(self.runs):
+            if run_id not in wanted:
+                self.removeItem(self.runs.pop(run_id))
+                self._keys.pop(run_id, None)
+        low, high = 0.0, 0.0
+        for record in records:
+            curve = self.runs.get(record.id)
+            if curve is None:
+                curve = pg.PlotDataItem(pen=pg.mkPen(run_colour(record.id), width=2))
+                self.addItem(curve)
+                self.runs[record.id] = curve
+            key = (len(record.epochs), record.status)
+            if self._keys.get(record.id) != key:
+                rows = [e for e in record.epochs if e.val_loss is not None]
+                curve.setData([e.epoch for e in rows],
+                              [e.val_loss - e.train_loss for e in rows])
+                self._keys[record.id] = key
+            _, y = curve.getData()
+            if y is not None and len(y):
+                low, high = min(low, float(np.nanmin(y))), max(high, float(np.nanmax(y)))
+        if records:
+            self.manage_range((0, max(r.config.epochs for r in records)),
+                              (low, high if high > low else low + 0.1))
+
+
 class TrainingPlots(QWidget):
     """The grid of plots plus the per-step display options."""
 
@@ -741,6 +774,10 @@ class TrainingPlots(QWidget):
         self.weights = WeightsPlot()
         self.boundary = BoundaryView()
         self.kfold = KFoldPlot()
+        self.gap = GapPlot()
+        self.corner = QStackedWidget()  # K-fold curves when a K-fold run is shown, else the gap
+        self.corner.addWidget(self.gap)
+        self.corner.addWidget(self.kfold)
         self.show_steps = QCheckBox("per step")
         self.show_steps.setChecked(True)
         self.show_steps.setToolTip("Draw every mini-batch's value (noisy: each batch is a "
@@ -769,7 +806,7 @@ class TrainingPlots(QWidget):
         grid.addWidget(self.boundary, 0, 2)
         grid.addWidget(self.lr, 1, 0)
         grid.addWidget(self.weights, 1, 1)
-        grid.addWidget(self.kfold, 1, 2)
+        grid.addWidget(self.corner, 1, 2)
         for column in range(3):
             grid.setColumnStretch(column, 1)
         grid.setRowStretch(0, 3)
@@ -791,4 +828,9 @@ class TrainingPlots(QWidget):
         self.lr.sync(records, force)
         self.weights.sync(records, focus)
         self.boundary.sync(records, focus)
-        self.kfold.sync(records, force)
+        if any(r.folds_total >= 2 for r in records):
+            self.corner.setCurrentWidget(self.kfold)
+            self.kfold.sync(records, force)
+        else:
+            self.corner.setCurrentWidget(self.gap)
+            self.gap.sync(records)

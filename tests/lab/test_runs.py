@@ -153,3 +153,22 @@ def test_stopped_run_keeps_what_it_did(tmp_path):
     assert isinstance(items[-1], RunFinished) and items[-1].status == "stopped"
     loaded = RunStore(db).load_run(run.id)
     assert loaded.status == "stopped" and len(loaded.epochs) == 2
+
+
+def test_a_long_epoch_does_not_lock_the_history_for_other_writers(tmp_path):
+    db = tmp_path / "runs.sqlite"
+    store = RunStore(db)
+    cfg = TrainConfig(data=DataConfig("moons", samples=2000), epochs=1, width=8, batch_size=8)
+    run = store.create_run(cfg)
+    items = recorded(train(cfg), db, run.id)
+    steps = 0
+    for item in items:
+        if isinstance(item, StepMetrics):
+            steps += 1
+            if steps == 20:  # mid-epoch: the GUI renames the run
+                other = sqlite3.connect(db, timeout=0.2)
+                other.execute("UPDATE runs SET name = 'renamed' WHERE id = ?", (run.id,))
+                other.commit()
+                other.close()
+    assert RunStore(db).load_run(run.id).name == "renamed"
+    assert len(RunStore(db).load_run(run.id).steps) == steps

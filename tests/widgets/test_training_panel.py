@@ -55,7 +55,7 @@ def test_first_view_previews_the_data(panel):
     scatter = panel.plots.boundary.scatter
     assert len(scatter.data) == 400  # the default two moons
     assert panel.plots.boundary.title.text() == "Data"
-    assert not panel.plots.kfold.runs and panel.plots.kfold.hint.isVisible()
+    assert panel.plots.corner.currentWidget() is panel.plots.gap
 
 
 def test_a_run_trains_draws_and_is_saved(qtbot, panel):
@@ -66,6 +66,9 @@ def test_a_run_trains_draws_and_is_saved(qtbot, panel):
     assert np.allclose(y, [e.val_loss for e in record.epochs])
     assert panel.plots.boundary.heatmap.image is not None
     assert panel.plots.weights.curves[record.id].getData()[1].sum() == pytest.approx(1.0)
+    gap_x, gap_y = panel.plots.gap.runs[record.id].getData()
+    assert np.allclose(gap_y, [e.val_loss - e.train_loss for e in record.epochs])
+    assert panel.plots.loss.runs[record.id].symbols  # a finished run marks each epoch
     assert panel.run_list.checked_ids() == [record.id]
     assert "Finished 5 epochs" in panel.progress_label.text()
     assert panel.state.device_label.startswith("CPU") or "CUDA" in panel.state.device_label
@@ -283,7 +286,7 @@ def test_kfold_run_shows_folds_and_band(qtbot, panel):
     x, mean, high = panel.plots.kfold.band(record.id)
     assert list(x) == [1, 2, 3] and (high >= mean).all()
     assert "3-fold validation accuracy" in panel.plots.kfold.getPlotItem().titleLabel.text
-    assert not panel.plots.kfold.hint.isVisible()
+    assert panel.plots.corner.currentWidget() is panel.plots.kfold
 
 
 def test_image_runs_show_the_same_images_in_both_modes(qtbot, panel):
