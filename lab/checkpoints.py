@@ -13,6 +13,7 @@ import os
 import pickle
 import tempfile
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,10 +21,10 @@ from typing import Any
 import torch
 from torch import nn
 
-from lab.training import TrainConfig, build_model, state_problems
+from lab.training import RunFinished, RunStarted, TrainConfig, build_model, state_problems
 
-__all__ = ["Checkpoint", "CheckpointError", "load_checkpoint", "save_checkpoint",
-           "state_problems"]
+__all__ = ["Checkpoint", "CheckpointError", "checkpointed", "load_checkpoint",
+           "save_checkpoint", "state_problems"]
 
 CHECKPOINT_FORMAT = "visual-lab-checkpoint"
 CHECKPOINT_VERSION = 1
@@ -127,3 +128,25 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
         raise CheckpointError(f"{path.name} has no usable weights")
     return Checkpoint(config, dict(state), input_shape, class_names, dict(payload.get("meta")
                                                                           or {}))
+
+
+def checkpointed(items: Iterator, path: str | Path, config: TrainConfig,
+                 meta: dict[str, Any] | None = None) -> Iterator:
+    """Pass a training run's items through and save its final weights to `path` when it
+    ends (on the thread that runs it, so a GUI never waits for the disk). A failed save
+    is reported as the RunFinished message's last sentence, never raised."""
+    started: RunStarted | None = None
+    for item in items:
+        if isinstance(item, RunStarted):
+            started = item
+        elif isinstance(item, RunFinished) and item.state_dict is not None and started:
+            try:
+                save_checkpoint(path, config, item.state_dict, started.input_shape,
+                                list(started.class_names),
+                                {**(meta or {}), "epoch": item.stop_epoch,
+                                 "status": item.status})
+            except OSError as exc:
+                item = RunFinished(item.status, f"{item.message} (its weights could not be "
+                                   f"saved: {exc})", item.best_epoch, item.stop_epoch,
+                                   item.state_dict)
+        yield item

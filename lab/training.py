@@ -695,8 +695,9 @@ class _KeepState:
     def __enter__(self) -> None:
         self.buffers = {k: v.clone() for k, v in self.model.named_buffers()}
         self.was_training = self.model.training
-        self.rng = torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda"
-                                         else [], device_type=self.device.type)
+        accelerator = self.device.type in ("cuda", "mps")
+        self.rng = torch.random.fork_rng(devices=[self.device] if accelerator else [],
+                                         device_type=self.device.type)
         self.rng.__enter__()
 
     def __exit__(self, *exc) -> None:
@@ -1180,7 +1181,9 @@ class _Run:
         """Turn the recorded steps into numbers (one device sync for the lot)."""
         losses = torch.stack([p[0] for p in pending]).float().tolist()
         corrects = torch.stack([p[1] for p in pending]).tolist()
-        penalties = [float(p[2]) if p[2] is not None else 0.0 for p in pending]
+        with_penalty = [p[2] for p in pending if p[2] is not None]
+        values = iter(torch.stack(with_penalty).float().tolist() if with_penalty else [])
+        penalties = [next(values) if p[2] is not None else 0.0 for p in pending]
         sizes = [p[3] for p in pending]
         self.steps_done += len(pending)
         self.samples_done += sum(sizes)

@@ -34,7 +34,13 @@ from PySide6.QtWidgets import (
 )
 
 from lab import data as data_module
-from lab.checkpoints import Checkpoint, CheckpointError, load_checkpoint, save_checkpoint
+from lab.checkpoints import (
+    Checkpoint,
+    CheckpointError,
+    checkpointed,
+    load_checkpoint,
+    save_checkpoint,
+)
 from lab.runs import RunRecord, RunStore, default_db_path, recorded
 from lab.training import (
     DataProgress,
@@ -318,9 +324,15 @@ class TrainingPanel(Panel):
         initial_state = job["initial_state"]
         db_path = self.store.path if self.store is not None else None
 
+        checkpoint = self.checkpoint_path(record.id) if record.id > 0 else None
+
         def make(should_stop):
             items = train(config, should_stop, controls, initial_state)
-            return recorded(items, db_path, record.id) if db_path else items
+            if db_path:
+                items = recorded(items, db_path, record.id)
+            if checkpoint is not None:
+                items = checkpointed(items, checkpoint, config, {"run": record.name})
+            return items
 
         self.worker = GeneratorWorker(make, interval=0.1, parent=self)
         self.worker.batch.connect(functools.partial(self._on_batch, record))
@@ -434,16 +446,6 @@ class TrainingPanel(Panel):
     def _run_finished(self, record: RunRecord, finished: RunFinished) -> None:
         if finished.status in ("diverged", "out_of_memory"):
             self.banner.show_message(f"{record.name}: {finished.message}")
-        if finished.state_dict is not None and record.started is not None and record.id > 0:
-            try:
-                save_checkpoint(self.checkpoint_path(record.id), record.config,
-                                finished.state_dict, record.started.input_shape,
-                                list(record.started.class_names),
-                                {"run": record.name, "epoch": finished.stop_epoch,
-                                 "status": finished.status})
-            except OSError as exc:
-                self.banner.show_message(f"The weights of {record.name} could not be saved: "
-                                         f"{exc}", "info")
 
     def _on_failed(self, record: RunRecord, text: str) -> None:
         record.status = "failed"

@@ -70,6 +70,12 @@ def _fold_breaks(folds: np.ndarray, *columns: np.ndarray) -> list[np.ndarray]:
 class _Plot(pg.PlotWidget):
     """A plot that follows the app palette and has a title with a small caption."""
 
+    def set_title(self, text: str) -> None:
+        """Set the title only when it changes (each change re-lays out the plot)."""
+        if getattr(self, "_title", None) != text:
+            self._title = text
+            self.getPlotItem().setTitle(text, size="10pt")
+
     def __init__(self, title: str, x_label: str = "epoch", y_label: str = "") -> None:
         self._ready = False
         super().__init__()
@@ -214,10 +220,10 @@ class MetricPlot(_Plot):
             item.setDownsampling(auto=True, method="peak")
             item.setClipToView(True)
         train = pg.PlotDataItem(pen=pg.mkPen(colour, width=1.6, style=Qt.PenStyle.DashLine),
-                                connect="finite", symbol=None, symbolSize=5,
+                                connect="finite", symbol=None, symbolSize=7,
                                 symbolBrush=colour, symbolPen=None)
         val = pg.PlotDataItem(pen=pg.mkPen(colour, width=2.4), connect="finite", symbol=None,
-                              symbolSize=5, symbolBrush=colour, symbolPen=None)
+                              symbolSize=7, symbolBrush=colour, symbolPen=None)
         items.symbols = False
         for name, item in (("raw", raw), ("smooth", smooth), ("train", train), ("val", val)):
             item.setZValue({"raw": 1, "smooth": 2, "train": 3, "val": 4}[name])
@@ -428,8 +434,7 @@ class WeightsPlot(QWidget):
                                        (0.0, max(float(y.max()) for y in ys)))
         elif curves:
             self.plot.enableAutoRange()
-        self.plot.getPlotItem().setTitle(
-            f"Weights{'' if layer == 'all' else ' — ' + layer}", size="10pt")
+        self.plot.set_title(f"Weights{'' if layer == 'all' else ' — ' + layer}")
 
     def refresh(self) -> None:
         self._keys.clear()
@@ -669,10 +674,13 @@ class KFoldPlot(_Plot):
                 items.extra_key = key
         if kfold:
             self.manage_range((0, max(r.config.epochs for r in kfold)), (0.0, 1.0))
-        summaries = [f"{r.name}: {r.summary.text()}" for r in kfold if r.summary is not None]
-        self.getPlotItem().setTitle(
-            "K-fold validation accuracy" + (f" — {summaries[-1]}" if len(summaries) == 1
-                                            else ""), size="10pt")
+        summaries = [f"{r.name}: {100 * r.summary.mean_accuracy:.1f}% ± "
+                     f"{100 * r.summary.std_accuracy:.1f}%" for r in kfold
+                     if r.summary is not None]
+        self.set_title("K-fold validation accuracy" + (f" — {summaries[-1]}"
+                                                       if len(summaries) == 1 else ""))
+        self.setToolTip("\n".join(f"{r.name}: {r.summary.text()}" for r in kfold
+                                   if r.summary is not None))
 
     def _create(self, record: RunRecord) -> _RunItems:
         colour = run_colour(record.id)

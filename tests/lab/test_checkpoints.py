@@ -117,3 +117,16 @@ def test_mismatched_weights_are_named(tmp_path, trained):
                            (2,), ["a", "b"])
     with pytest.raises(CheckpointError, match="do not fit its own settings"):
         load_checkpoint(path).build()
+
+
+def test_checkpointed_saves_the_final_weights_where_the_run_runs(folder):
+    path = folder / "run-1.pt"
+    items = list(checkpoints.checkpointed(train(CFG), path, CFG, {"run": "#1"}))
+    finished = items[-1]
+    saved = load_checkpoint(path)
+    assert saved.meta == {"run": "#1", "epoch": 2, "status": "completed"}
+    assert all(torch.equal(saved.state_dict[k], v) for k, v in finished.state_dict.items())
+    blocked = folder / "file"
+    blocked.write_text("a file where a folder should be")
+    items = list(checkpoints.checkpointed(train(CFG), blocked / "run.pt", CFG))
+    assert items[-1].status == "completed" and "could not be saved" in items[-1].message

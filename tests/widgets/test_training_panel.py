@@ -285,7 +285,9 @@ def test_kfold_run_shows_folds_and_band(qtbot, panel):
     assert record.summary is not None and len(record.folds) == 3
     x, mean, high = panel.plots.kfold.band(record.id)
     assert list(x) == [1, 2, 3] and (high >= mean).all()
-    assert "3-fold validation accuracy" in panel.plots.kfold.getPlotItem().titleLabel.text
+    title = panel.plots.kfold.getPlotItem().titleLabel.text
+    assert f"K-fold validation accuracy — #{record.id}: " in title and "% ± " in title
+    assert "3-fold validation accuracy" in panel.plots.kfold.toolTip()
     assert panel.plots.corner.currentWidget() is panel.plots.kfold
 
 
