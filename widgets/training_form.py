@@ -173,7 +173,7 @@ class TrainForm(QWidget):
                                 tooltip="What to learn from. 2-D sets show the decision "
                                         "boundary; image sets train CNNs. Torchvision sets "
                                         "and image folders are read from a folder you pick.")
-        self.samples = ParamSlider("Samples", 40, 5000, 400, step=20, tooltip=(
+        self.samples = ParamSlider("Samples", 20, 20_000, 400, step=20, tooltip=(
             "How many points (or shapes) to generate. Networks are data-hungry: with few "
             "samples they memorise instead of generalising."))
         self.noise = ParamSlider("Noise", 0.0, 1.0, 0.2, step=0.01, decimals=2, tooltip=(
@@ -228,10 +228,10 @@ class TrainForm(QWidget):
         self.arch = ChoiceBox("Model", [(k, v.split(" — ")[0], v)
                                         for k, v in training.ARCHITECTURES.items()], "mlp",
                               tooltip="The network (lab/models.py). Conv models need images.")
-        self.depth = ParamSlider("Depth", 1, 12, 2, tooltip=(
+        self.depth = ParamSlider("Depth", 1, 32, 2, tooltip=(
             "Hidden layers between input and output. Fewer layers is one of the notes' "
             "remedies for little data."))
-        self.width = ParamSlider("Width", 2, 256, 32, tooltip=(
+        self.width = ParamSlider("Width", 1, 512, 32, tooltip=(
             "Units (or channels) per layer"))
         self.activation = ChoiceBox("Activation", ACTIVATION_TEXT, "relu",
                                     tooltip="The non-linearity after each layer")
@@ -253,7 +253,7 @@ class TrainForm(QWidget):
         self.optimizer = ChoiceBox("Optimiser", [(k, v.split(" — ")[0], v)
                                                  for k, v in training.OPTIMIZERS.items()],
                                    "sgd", tooltip="How gradients become weight updates")
-        self.lr = LogSlider("Learning rate", 1e-4, 10.0, 0.1, tooltip=(
+        self.lr = LogSlider("Learning rate", 1e-5, 10.0, 0.1, tooltip=(
             "Step size of each update. Too high and the loss turns NaN; too low and nothing "
             "moves." + LIVE_NOTE))
         self.momentum = ParamSlider("Momentum", 0.0, 0.99, 0.9, step=0.01, decimals=2, tooltip=(
@@ -265,7 +265,7 @@ class TrainForm(QWidget):
         self.batch_size = ChoiceBox("Batch size", [(b, str(b)) for b in BATCH_SIZES], 32,
                                     tooltip="Samples per step. SGD averages the gradients of "
                                             "a batch: small batches give noisy loss curves.")
-        self.epochs = ParamSlider("Epochs", 1, 500, 40, tooltip="Passes over the training set")
+        self.epochs = ParamSlider("Epochs", 1, 1000, 40, tooltip="Passes over the training set")
         box = QGroupBox("Optimiser")
         form = QVBoxLayout(box)
         for widget in (self.optimizer, self.lr, self.momentum, self.nesterov,
@@ -498,8 +498,10 @@ class TrainForm(QWidget):
             self.lr.setValue(cfg.lr)
             self.momentum.setValue(cfg.momentum)
             self.nesterov.setChecked(cfg.nesterov)
-            if cfg.batch_size in BATCH_SIZES:
-                self.batch_size.setValue(cfg.batch_size)
+            sizes = sorted({*BATCH_SIZES, cfg.batch_size})
+            if sizes != self.batch_size.values():  # e.g. a run duplicated with batch 48
+                self.batch_size.setChoices([(b, str(b)) for b in sizes], cfg.batch_size)
+            self.batch_size.setValue(cfg.batch_size)
             self.epochs.setValue(cfg.epochs)
             self.l1.setValue(cfg.l1)
             self.l2.setValue(cfg.l2)

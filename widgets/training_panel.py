@@ -483,9 +483,11 @@ class TrainingPanel(Panel):
         self._timer.start(max(0, int(1000 * wait)))
 
     def focus_record(self) -> RunRecord | None:
-        if self.running is not None:
-            return self.running
-        return self.records.get(self._focus_id) if self._focus_id is not None else None
+        """The run whose boundary, weights and marks are shown: the one selected in the
+        list (a new run selects itself), else the one training."""
+        if self._focus_id in self.records:
+            return self.records[self._focus_id]
+        return self.running
 
     def drawn_records(self) -> list[RunRecord]:
         ids = set(self.run_list.checked_ids())

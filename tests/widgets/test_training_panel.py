@@ -404,3 +404,71 @@ def test_code_dialog_shows_the_plain_pytorch_loop(qtbot, panel):
     assert "torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9" in code
     assert '"dropout": 0.5' in code and "model.eval()" in code
     dialog.close()
+
+
+@pytest.mark.parametrize("config", [
+    TrainConfig(),
+    TrainConfig(data=DataConfig("digits", image_size=16, train_size=300, val_fraction=0.3,
+                                seed=4), arch="small_cnn", width=24, dropout=0.35,
+                batchnorm=True, optimizer="adamw", lr=0.003, batch_size=48, epochs=12,
+                l1=1e-5, l2=0.002, scheduler="step", step_size=4, gamma=0.25, seed=7),
+    TrainConfig(data=DataConfig("spirals", samples=1200, noise=0.35, classes=4), depth=20,
+                width=64, activation="tanh", optimizer="rmsprop", momentum=0.5,
+                scheduler="plateau", plateau_patience=2, plateau_factor=0.3,
+                early_stopping=True, patience=7, min_delta=0.002, restore_best=False,
+                kfold=5),
+    TrainConfig(data=DataConfig("folder", folder="/data/pets", image_size=48, grayscale=True),
+                arch="resnet", nesterov=True, device="cpu"),
+])
+def test_form_shows_and_reads_back_every_setting(qtbot, config):
+    from widgets.training_form import TrainForm
+
+    form = TrainForm()
+    qtbot.addWidget(form)
+    form.set_config(config)
+    assert form.config() == config
+
+
+def test_log_slider_steps_by_factors_of_ten(qtbot):
+    from widgets.training_form import LogSlider
+
+    slider = LogSlider("λ", 1e-6, 0.1, 0.0, allow_zero=True)
+    qtbot.addWidget(slider)
+    assert slider.value() == 0.0 and slider.slider.value() == slider.slider.minimum()
+    slider.slider.setValue(slider.slider.minimum() + 1)
+    assert slider.value() == 1e-6
+    slider.slider.setValue(slider.slider.minimum() + 1 + 6)  # one decade (6 stops) up
+    assert slider.value() == pytest.approx(1e-5)
+    slider.setValue(0.0032)
+    assert slider.value() == pytest.approx(0.0032)
+
+
+def test_download_progress_reaches_the_panel(qtbot, panel, tmp_path, monkeypatch):
+    """The torchvision download path end to end, fed from a local mirror (offline here)."""
+    import gzip
+    import hashlib
+
+    import torchvision.datasets as tvd
+
+    from tests.lab.test_data import _fake_mnist_files
+
+    _, _, files = _fake_mnist_files(60)
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    resources = []
+    for name, content in files.items():
+        packed = gzip.compress(content)
+        (mirror / f"{name}.gz").write_bytes(packed)
+        resources.append((f"{name}.gz", hashlib.md5(packed).hexdigest()))
+    monkeypatch.setattr(tvd.MNIST, "mirrors", [mirror.as_uri() + "/"])
+    monkeypatch.setattr(tvd.MNIST, "resources", resources)
+    messages = []
+    original = panel.progress_label.setText
+    monkeypatch.setattr(panel.progress_label, "setText",
+                        lambda text: (messages.append(text), original(text)))
+    record = train_tiny(qtbot, panel, TrainConfig(
+        data=DataConfig("mnist", folder=str(tmp_path / "sets"), download=True), epochs=1,
+        width=8))
+    assert record.status == "completed" and record.started.input_shape == (1, 28, 28)
+    assert any(m.startswith("Downloading MNIST") and " MB" in m for m in messages)
+    assert (tmp_path / "sets" / "MNIST" / "raw" / "train-images-idx3-ubyte").is_file()
