@@ -17,7 +17,9 @@ What the course notes ask of training is all here, through torch itself:
   out of memory is caught and explained; K-fold runs one fold after another.
 
 Data is moved to the device once when it fits, and batches are indexed there, so a GPU is
-not starved by a data loader. Nothing here knows about Qt.
+not starved by a data loader. The dataclasses train() yields live in
+`lab.training_events`, the measurements it takes for display in `lab.probes`; both are
+importable from here. Nothing here knows about Qt.
 """
 
 from __future__ import annotations
@@ -40,6 +42,43 @@ from lab import data as data_module
 from lab.data import DataConfig, DataProgress, Dataset, Split, as_float
 from lab.device import DEVICE_CHOICES, describe_device, pick_device
 from lab.models import ACTIVATIONS, ConnectivityNet, Flatten, NetConfig, small_cnn
+from lab.probes import (
+    BOUNDARY_SIDE,
+    COMPARE_SAMPLES,
+    NEAR_ZERO,
+    boundary_grid,
+    boundary_snapshot,
+    compare_modes,
+    evaluate,
+    predict_both_modes,
+    weight_layers,
+    weight_snapshot,
+)
+from lab.training_events import (
+    BoundarySnapshot,
+    EpochMetrics,
+    FoldFinished,
+    KFoldSummary,
+    LayerHistogram,
+    ModeComparison,
+    RunEvent,
+    RunFinished,
+    RunStarted,
+    StepMetrics,
+    WeightSnapshot,
+)
+
+__all__ = [  # what train() yields and the probes live in their own modules; import from here
+    "ARCHITECTURES", "BOUNDARY_SIDE", "COMPARE_SAMPLES", "LIVE_SETTINGS", "NEAR_ZERO",
+    "OPTIMIZERS", "SCHEDULERS", "SETTING_LABELS", "BoundarySnapshot", "DataProgress",
+    "EpochMetrics", "FoldFinished", "KFoldSummary", "LayerHistogram", "ModeComparison",
+    "RunEvent", "RunFinished", "RunStarted", "StepMetrics", "TrainConfig", "TrainControls",
+    "WeightSnapshot", "boundary_grid", "boundary_snapshot", "build_model", "compare_modes",
+    "describe_differences", "differing_settings", "evaluate", "flat_settings",
+    "format_value", "l1_penalty", "make_optimizer", "make_scheduler", "predict_both_modes",
+    "set_dropout", "state_problems", "train", "weight_layers", "weight_snapshot",
+    "with_change",
+]
 
 ARCHITECTURES: dict[str, str] = {
     "mlp": "MLP — fully connected layers (images are flattened first)",
@@ -371,174 +410,6 @@ class TrainControls:
         return pending
 
 
-# =========================================================================== what train() yields
-
-@dataclass(frozen=True)
-class RunStarted:
-    device: str
-    device_label: str
-    data_name: str
-    kind: str                    # "points" | "images"
-    class_names: tuple[str, ...]
-    input_shape: tuple[int, ...]
-    train_size: int
-    val_size: int
-    folds: int
-    epochs: int
-    steps_per_epoch: int
-    total_steps: int
-    parameters: int
-    model_text: str
-    notes: tuple[str, ...] = ()
-    extent: tuple[float, float, float, float] | None = None   # 2-D points: heatmap bounds
-
-
-@dataclass(frozen=True)
-class StepMetrics:
-    fold: int
-    epoch: int                   # 1-based epoch this step belongs to
-    step: int                    # global step within the fold, 1-based
-    position: float              # epochs done, as a fraction: the shared x axis of the plots
-    loss: float                  # cross-entropy of the batch (without the L1 penalty)
-    accuracy: float
-    lr: float
-    penalty: float               # the L1 term added to the loss (0 without L1)
-    samples_per_s: float
-    eta_s: float
-    progress: float              # 0…1 over the whole run (all folds)
-
-
-@dataclass(frozen=True)
-class EpochMetrics:
-    fold: int
-    epoch: int
-    train_loss: float
-    train_accuracy: float
-    val_loss: float | None
-    val_accuracy: float | None
-    lr: float
-    seconds: float
-    best_epoch: int
-    samples_per_s: float
-
-
-@dataclass(frozen=True)
-class LayerHistogram:
-    name: str
-    counts: np.ndarray           # weights per bin
-    edges: np.ndarray            # len(counts) + 1, shared by all layers of a snapshot
-    near_zero: float             # share of weights with |w| < NEAR_ZERO
-    mean_abs: float
-
-
-@dataclass(frozen=True)
-class WeightSnapshot:
-    fold: int
-    epoch: int
-    layers: tuple[LayerHistogram, ...]
-
-    def near_zero(self) -> float:
-        total = sum(float(h.counts.sum()) for h in self.layers)
-        return sum(h.near_zero * float(h.counts.sum()) for h in self.layers) / max(total, 1)
-
-
-@dataclass(frozen=True)
-class BoundarySnapshot:
-    """Class probabilities over a grid of the 2-D input plane, in eval() and train() mode."""
-
-    fold: int
-    epoch: int
-    extent: tuple[float, float, float, float]
-    eval_probs: np.ndarray       # (rows, cols, classes) float32; rows follow y
-    train_probs: np.ndarray
-
-
-@dataclass(frozen=True)
-class ModeComparison:
-    """The same validation batch through the model in train() and eval() mode."""
-
-    fold: int
-    epoch: int
-    labels: np.ndarray
-    eval_pred: np.ndarray
-    train_pred: np.ndarray
-    eval_confidence: np.ndarray
-    train_confidence: np.ndarray
-    eval_accuracy: float
-    train_accuracy: float
-    images: np.ndarray | None = None   # (N, H, W) or (N, H, W, 3) uint8 for image sets
-    points: np.ndarray | None = None   # (N, 2) for 2-D sets
-
-    @property
-    def differ(self) -> int:
-        return int((self.eval_pred != self.train_pred).sum())
-
-
-@dataclass(frozen=True)
-class RunEvent:
-    """Something to mark on the plots: kind is "control" (a live change), "lr" (the
-    scheduler dropped the LR), "best", "early_stop", "restore", "diverged",
-    "out_of_memory" or "note"."""
-
-    kind: str
-    fold: int
-    epoch: int
-    position: float
-    text: str
-    name: str = ""
-    old: float | None = None
-    new: float | None = None
-
-
-@dataclass(frozen=True)
-class FoldFinished:
-    fold: int
-    folds: int
-    best_epoch: int
-    best_val_loss: float | None
-    best_val_accuracy: float | None
-    stop_epoch: int
-    status: str
-
-
-@dataclass(frozen=True)
-class KFoldSummary:
-    folds: int
-    val_losses: tuple[float, ...]
-    val_accuracies: tuple[float, ...]
-
-    @property
-    def mean_loss(self) -> float:
-        return float(np.mean(self.val_losses))
-
-    @property
-    def std_loss(self) -> float:
-        return float(np.std(self.val_losses))
-
-    @property
-    def mean_accuracy(self) -> float:
-        return float(np.mean(self.val_accuracies))
-
-    @property
-    def std_accuracy(self) -> float:
-        return float(np.std(self.val_accuracies))
-
-    def text(self) -> str:
-        return (f"{self.folds}-fold validation accuracy {100 * self.mean_accuracy:.1f}% "
-                f"± {100 * self.std_accuracy:.1f}%, loss {self.mean_loss:.3f} "
-                f"± {self.std_loss:.3f}")
-
-
-@dataclass(frozen=True)
-class RunFinished:
-    status: str                  # see RUN_STATUSES
-    message: str
-    best_epoch: int = 0
-    stop_epoch: int = 0
-    #: the final weights (CPU tensors) of the last fold, for a checkpoint
-    state_dict: dict[str, torch.Tensor] | None = field(default=None, repr=False)
-
-
 # =========================================================================== models
 
 def build_model(cfg: TrainConfig, input_shape: tuple[int, ...], num_classes: int) -> nn.Module:
@@ -577,12 +448,6 @@ def set_dropout(model: nn.Module, p: float) -> int:
             module.p = float(p)
             count += 1
     return count
-
-
-def weight_layers(model: nn.Module) -> list[tuple[str, torch.Tensor]]:
-    """(name, weight) of every Linear / Conv layer, input to output."""
-    return [(name or "model", module.weight) for name, module in model.named_modules()
-            if isinstance(module, nn.Linear | nn.Conv2d)]
 
 
 def make_optimizer(cfg: TrainConfig, params) -> torch.optim.Optimizer:
@@ -637,132 +502,6 @@ def state_problems(model: nn.Module, state_dict: dict[str, torch.Tensor],
 def l1_penalty(model: nn.Module) -> torch.Tensor:
     """Σ|w| over every parameter: the same parameters weight_decay (L2) acts on."""
     return sum(p.abs().sum() for p in model.parameters() if p.requires_grad)
-
-
-# =========================================================================== measuring
-
-NEAR_ZERO = 1e-3
-HISTOGRAM_BINS = 41
-BOUNDARY_SIDE = 64
-COMPARE_SAMPLES = 16
-
-
-@torch.no_grad()
-def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor,
-             chunk: int = 2048) -> tuple[float, float]:
-    """(mean cross-entropy, accuracy) in eval() mode; the model's mode is restored."""
-    was_training = model.training
-    model.eval()
-    total_loss = torch.zeros((), device=x.device)
-    correct = torch.zeros((), device=x.device, dtype=torch.long)
-    for start in range(0, len(x), chunk):
-        xb = as_float(x[start:start + chunk])
-        yb = y[start:start + chunk]
-        out = model(xb)
-        total_loss += F.cross_entropy(out, yb, reduction="sum")
-        correct += (out.argmax(1) == yb).sum()
-    model.train(was_training)
-    n = max(len(x), 1)
-    return float(total_loss) / n, float(correct) / n
-
-
-def weight_snapshot(model: nn.Module, fold: int = 0, epoch: int = 0,
-                    bins: int = HISTOGRAM_BINS) -> WeightSnapshot:
-    """Histograms of every layer's weights on one shared symmetric range."""
-    layers = weight_layers(model)
-    with torch.no_grad():
-        flat = [w.detach().float().flatten() for _, w in layers]
-        top = max((float(f.abs().max()) for f in flat if f.numel()), default=1.0)
-        top = top if math.isfinite(top) and top > 0 else 1.0
-        edges = np.linspace(-top, top, bins + 1)
-        hists = []
-        for (name, _), values in zip(layers, flat, strict=True):
-            counts = torch.histc(values, bins=bins, min=-top, max=top).cpu().numpy()
-            near = float((values.abs() < NEAR_ZERO).float().mean()) if values.numel() else 0.0
-            hists.append(LayerHistogram(name, counts, edges, near,
-                                        float(values.abs().mean()) if values.numel() else 0.0))
-    return WeightSnapshot(fold, epoch, tuple(hists))
-
-
-class _KeepState:
-    """Run a forward pass in train() mode without side effects: BatchNorm's running
-    statistics and the random number generator are put back afterwards."""
-
-    def __init__(self, model: nn.Module, device: torch.device) -> None:
-        self.model = model
-        self.device = device
-
-    def __enter__(self) -> None:
-        self.buffers = {k: v.clone() for k, v in self.model.named_buffers()}
-        self.was_training = self.model.training
-        accelerator = self.device.type in ("cuda", "mps")
-        self.rng = torch.random.fork_rng(devices=[self.device] if accelerator else [],
-                                         device_type=self.device.type)
-        self.rng.__enter__()
-
-    def __exit__(self, *exc) -> None:
-        self.rng.__exit__(*exc)
-        with torch.no_grad():
-            for name, value in self.model.named_buffers():
-                value.copy_(self.buffers[name])
-        self.model.train(self.was_training)
-
-
-@torch.no_grad()
-def predict_both_modes(model: nn.Module, x: torch.Tensor,
-                       device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-    """Softmax probabilities of `x` in eval() mode and in train() mode (dropout active,
-    BatchNorm on the batch's statistics), leaving the model exactly as it was."""
-    with _KeepState(model, device):
-        model.eval()
-        eval_probs = F.softmax(model(x), 1)
-        model.train()
-        train_probs = F.softmax(model(x), 1)
-    return eval_probs, train_probs
-
-
-def boundary_grid(extent: tuple[float, float, float, float], side: int = BOUNDARY_SIDE
-                  ) -> torch.Tensor:
-    """(side², 2) points on a grid over extent, row by row from y_min."""
-    x0, x1, y0, y1 = extent
-    xs = torch.linspace(x0, x1, side)
-    ys = torch.linspace(y0, y1, side)
-    grid_y, grid_x = torch.meshgrid(ys, xs, indexing="ij")
-    return torch.stack([grid_x.flatten(), grid_y.flatten()], 1)
-
-
-def compare_modes(model: nn.Module, x: torch.Tensor, y: torch.Tensor, device: torch.device,
-                  fold: int = 0, epoch: int = 0) -> ModeComparison:
-    """The same batch's predictions in train() and eval() mode (x, y on `device`)."""
-    eval_probs, train_probs = predict_both_modes(model, as_float(x), device)
-    eval_conf, eval_pred = eval_probs.max(1)
-    train_conf, train_pred = train_probs.max(1)
-    labels = y.cpu().numpy()
-    images = points = None
-    if x.dim() == 2:
-        points = x.float().cpu().numpy()
-    else:
-        pixels = x.cpu()
-        pixels = pixels if pixels.dtype == torch.uint8 else (pixels.clamp(0, 1) * 255).round()
-        pixels = pixels.to(torch.uint8).permute(0, 2, 3, 1).numpy()
-        images = pixels[..., 0] if pixels.shape[-1] == 1 else pixels
-    return ModeComparison(
-        fold, epoch, labels, eval_pred.cpu().numpy(), train_pred.cpu().numpy(),
-        eval_conf.cpu().numpy(), train_conf.cpu().numpy(),
-        float((eval_pred.cpu().numpy() == labels).mean()),
-        float((train_pred.cpu().numpy() == labels).mean()), images, points)
-
-
-def boundary_snapshot(model: nn.Module, extent: tuple[float, float, float, float],
-                      device: torch.device, fold: int = 0, epoch: int = 0,
-                      side: int = BOUNDARY_SIDE) -> BoundarySnapshot:
-    grid = boundary_grid(extent, side).to(device)
-    eval_probs, train_probs = predict_both_modes(model, grid, device)
-    classes = eval_probs.shape[1]
-    return BoundarySnapshot(
-        fold, epoch, extent,
-        eval_probs.reshape(side, side, classes).float().cpu().numpy(),
-        train_probs.reshape(side, side, classes).float().cpu().numpy())
 
 
 # =========================================================================== the loop
