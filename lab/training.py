@@ -525,7 +525,7 @@ def _is_out_of_memory(exc: BaseException) -> bool:
 def train(cfg: TrainConfig, should_stop: Callable[[], bool] = _never,
           controls: TrainControls | None = None,
           initial_state: dict[str, torch.Tensor] | None = None,
-          extras_interval: float = 0.1) -> Iterator[Any]:
+          extras_interval: float = 0.2) -> Iterator[Any]:
     """Train as `cfg` says, yielding what happens as plain dataclasses.
 
     `should_stop()` is checked between batches (it may block while paused);

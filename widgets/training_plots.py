@@ -824,8 +824,8 @@ class TrainingPlots(QWidget):
         layout.setSpacing(2)
         layout.addLayout(options)
         layout.addLayout(grid, 1)
-        self.accuracy.setXLink(self.loss)
-        self.lr.setXLink(self.loss)
+        # no setXLink: pyqtgraph links views by screen position, which only suits plots
+        # stacked vertically; each plot sets the same epoch range itself
 
     def sync(self, records: list[RunRecord], focus: RunRecord | None, labels: dict[int, str],
              force: bool = False) -> None:
