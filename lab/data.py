@@ -619,6 +619,15 @@ def kfold_splits(labels: np.ndarray | torch.Tensor, k: int, seed: int = 0,
             for fold, (train, val) in enumerate(parts)]
 
 
+def warm_up() -> None:
+    """Import what making data and splits needs (scikit-learn's model selection takes
+    ~0.5 s). A GUI calls this once up front, so a first run's imports do not hold the
+    interpreter lock on the training thread while the window waits."""
+    import sklearn.datasets  # noqa: F401
+    import sklearn.model_selection  # noqa: F401
+    from PIL import ImageDraw  # noqa: F401
+
+
 def dataset_size_hint(cfg: DataConfig) -> int | None:
     """How many samples the source has, without loading it (None if unknown)."""
     if cfg.source in TOY_SOURCES or cfg.source == "shapes":

@@ -107,6 +107,8 @@ RUN_STATUSES = ("running", "completed", "early_stopped", "stopped", "diverged",
 LIVE_SETTINGS: dict[str, str] = {"lr": "learning rate", "dropout": "dropout p", "l1": "L1",
                                  "l2": "L2 (weight decay)"}
 CONFIG_FORMAT = "visual-lab-train"
+#: the train()-vs-eval() comparison costs two forward passes: at most this often
+COMPARE_INTERVAL_S = 1.0
 
 
 # =========================================================================== configuration
@@ -567,6 +569,7 @@ class _Run:
         self.start_lr = cfg.lr
         self.l2 = cfg.l2
         self.sync_every = 1 if device.type == "cpu" else 16
+        self.last_comparison = -math.inf
         self.epoch_loss_sum = self.epoch_correct = 0.0
         self.epoch_seen = 0
         self.epoch_done = self.best_epoch = 0
@@ -865,7 +868,7 @@ class _Run:
             now = time.perf_counter()
             if last or now - last_extras >= self.extras_interval:
                 last_extras = now
-                yield from self._extras(model, fold, epoch, x_show, y_show)
+                yield from self._extras(model, fold, epoch, x_show, y_show, last)
             if stop_now:
                 status = "early_stopped"
                 yield RunEvent("early_stop", fold, epoch, position,
@@ -876,7 +879,7 @@ class _Run:
                     yield RunEvent("restore", fold, epoch, float(self.best_epoch),
                                    f"restored the weights of epoch {self.best_epoch} "
                                    f"(val loss {best_loss:.4f})")
-                    yield from self._extras(model, fold, epoch, x_show, y_show)
+                    yield from self._extras(model, fold, epoch, x_show, y_show, True)
                 break
         best_val_loss = best_loss if len(x_val) and math.isfinite(best_loss) else None
         outcome = FoldFinished(fold, len(self.steps_per_epoch), self.best_epoch, best_val_loss,
@@ -886,9 +889,12 @@ class _Run:
         return outcome
 
     def _extras(self, model: nn.Module, fold: int, epoch: int, x_show: torch.Tensor,
-                y_show: torch.Tensor) -> Iterator[Any]:
+                y_show: torch.Tensor, last: bool = False) -> Iterator[Any]:
         yield weight_snapshot(model, fold, epoch)
-        if len(x_show):
+        now = time.perf_counter()
+        # two extra forward passes: a view a learner toggles, so at most once a second
+        if len(x_show) and (last or now - self.last_comparison >= COMPARE_INTERVAL_S):
+            self.last_comparison = now
             yield compare_modes(model, x_show, y_show, self.device, fold, epoch)
         if self.extent is not None:
             yield boundary_snapshot(model, self.extent, self.device, fold, epoch)

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QScrollArea,
+    QSizePolicy,
     QSplitter,
     QToolButton,
     QVBoxLayout,
@@ -59,12 +60,13 @@ from widgets.controls import ErrorBanner
 from widgets.panel import AppState, Panel
 from widgets.settings import data_dir
 from widgets.training_form import TrainForm, caption
-from widgets.training_plots import TrainingPlots, run_colour
+from widgets.training_plots import TrainingPlots, fix_lines, run_colour
 from widgets.training_runs import DuplicateDialog, RunList
 from widgets.views import CodeView
 from widgets.workers import GeneratorWorker
 
-REDRAW_INTERVAL_S = 0.125  # at most 8 redraws a second, whatever the worker sends
+REDRAW_INTERVAL_S = 0.175  # at most ~6 redraws a second, whatever the worker sends
+DEMO_HOLD_S = 30.0  # the first-use demo may delay the first "drawn" this long at most
 LIVE_SETTLE_MS = 250  # live changes are sent once the control has been still this long
 
 
@@ -90,10 +92,19 @@ class TrainingPanel(Panel):
         self._focus_id: int | None = None
         self._last_draw = 0.0
         self._hold_drawn = False
+        self._force = False
+        self._drawing: tuple | None = None
+        self._drawing_labels: dict[int, str] = {}
+        self._drawing_part = 0
         self._stopped_on_leave = ""
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
-        self._timer.timeout.connect(self.redraw)
+        self._timer.timeout.connect(self._redraw_curves)
+        # a redraw is two event-loop turns (curves, then the rest), so neither blocks long
+        self._others_timer = QTimer(self)
+        self._others_timer.setSingleShot(True)
+        self._others_timer.setInterval(0)
+        self._others_timer.timeout.connect(self._redraw_others)
         # a slider drag is one live change, not one per pixel
         self._live_pending: dict[str, float] = {}
         self._live_timer = QTimer(self)
@@ -101,6 +112,7 @@ class TrainingPanel(Panel):
         self._live_timer.setInterval(LIVE_SETTLE_MS)
         self._live_timer.timeout.connect(self._send_live)
 
+        data_module.warm_up()
         self.banner = ErrorBanner()
         self.form = TrainForm()
         self.plots = TrainingPlots()
@@ -136,17 +148,27 @@ class TrainingPanel(Panel):
                                    "starting from random weights")
         self.warm_start.setVisible(False)
         self.progress = QProgressBar()
-        self.progress.setRange(0, 1000)
+        self.progress.setRange(0, 100)
         self.progress.setTextVisible(False)
         self.progress.setMaximumHeight(10)
         self.progress_label = QLabel("Ready")
         self.progress_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # new text every redraw must not re-lay-out the panel: the width comes from the row
+        self.progress_label.setSizePolicy(QSizePolicy.Policy.Ignored,
+                                          QSizePolicy.Policy.Preferred)
+        self.progress_label.setMinimumWidth(200)
         self.legend = QLabel()
         self.legend.setWordWrap(True)
         self.legend.setTextFormat(Qt.TextFormat.RichText)
         self.legend.setToolTip("The runs in the plots: each colour is one run; the text says "
                                "how its settings differ from the others'")
         self.live_note = caption("")
+        # fixed heights: text that changes while training must not re-lay-out the plots
+        fix_lines(self.legend, 2)
+        fix_lines(self.live_note, 1)
+        self.live_note.setWordWrap(False)
+        self.live_note.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.legend.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
 
         run_bar = QHBoxLayout()
         run_bar.setContentsMargins(0, 0, 0, 0)
@@ -373,6 +395,7 @@ class TrainingPanel(Panel):
     def shutdown(self) -> None:
         self.queue.clear()
         self._timer.stop()
+        self._others_timer.stop()
         if self.worker is not None:
             self.worker.stop_and_wait()
 
@@ -432,7 +455,7 @@ class TrainingPanel(Panel):
                         f" {item.done}/{item.total}" if item.total else "")
                 self.progress_label.setText(item.message + done)
                 if item.total:
-                    self.progress.setValue(int(1000 * item.done / item.total))
+                    self._set_progress(item.done / item.total)
             elif isinstance(item, RunStarted):
                 self.state.set_device_label(item.device_label)
                 if item.notes:
@@ -476,7 +499,7 @@ class TrainingPanel(Panel):
     # ====================================================================== drawing
     def request_redraw(self, force: bool = False) -> None:
         """Redraw soon, but at most every REDRAW_INTERVAL_S (coalescing bursts)."""
-        self._force = getattr(self, "_force", False) or force
+        self._force = self._force or force
         if self._timer.isActive():
             return
         wait = REDRAW_INTERVAL_S - (time.monotonic() - self._last_draw)
@@ -504,17 +527,44 @@ class TrainingPanel(Panel):
         return {r.id: f"{r.name}: {label}" for r, label in zip(records, labels, strict=True)}
 
     def redraw(self) -> None:
+        """Redraw everything now."""
+        self._redraw_curves()
+        while self._drawing is not None:
+            self._redraw_others()
+
+    def _redraw_curves(self) -> None:
         self._timer.stop()
-        force, self._force = getattr(self, "_force", False), False
-        records = self.drawn_records()
-        labels = self._labels(records)
-        focus = self.focus_record()
-        self._show_points(focus)
-        self.plots.sync(records, focus, labels, force)
-        self.run_list.set_runs(self._sorted_records(), labels if len(records) > 1 else {})
-        self._show_legend(records, labels)
+        self._drawing = (self._force, self.drawn_records(), self.focus_record())
+        self._force = False
+        force, records, focus = self._drawing
+        self._drawing_labels = self._labels(records)
+        self._drawing_part = 0
+        self.plots.sync_curves(records, focus, self._drawing_labels, force)
         self._show_progress()
         self._last_draw = time.monotonic()
+        self._others_timer.start()
+
+    def _redraw_others(self) -> None:
+        """The rest of a redraw, one part per event-loop turn (so no turn is long)."""
+        self._others_timer.stop()
+        if self._drawing is None:
+            return
+        force, records, focus = self._drawing
+        labels = self._drawing_labels
+        part = self._drawing_part
+        if part == 0:
+            self.plots.sync_epoch_views(records, force)
+        elif part == 1:
+            self._show_points(focus)
+            self.plots.sync_snapshot_views(records, focus, force)
+        else:
+            self.run_list.set_runs(self._sorted_records(), labels if len(records) > 1 else {})
+            self._show_legend(records, labels)
+        if part < 2:
+            self._drawing_part += 1
+            self._others_timer.start()
+            return
+        self._drawing = None
         self.redraw_count += 1
         if not self._hold_drawn:
             self.mark_drawn()
@@ -540,7 +590,7 @@ class TrainingPanel(Panel):
 
     def _show_legend(self, records: list[RunRecord], labels: dict[int, str]) -> None:
         if not records:
-            self.legend.setText("No runs yet: press <b>Start</b> (F5).")
+            self._set_label(self.legend, "No runs yet: press <b>Start</b> (F5).")
             return
         title = ""
         if len(records) > 1:
@@ -548,7 +598,7 @@ class TrainingPanel(Panel):
             title = f"<b>Comparing {title}</b> &nbsp; "
         parts = [f"<span style='color:{run_colour(r.id).name()}; font-size:14pt'>━</span> "
                  f"{labels.get(r.id, r.name)}" for r in records]
-        self.legend.setText(title + " &nbsp; ".join(parts))
+        self._set_label(self.legend, title + " &nbsp; ".join(parts))
 
     def _show_progress(self) -> None:
         record = self.running
@@ -560,10 +610,25 @@ class TrainingPanel(Panel):
         steps = started.steps_per_epoch
         in_epoch = step.step - (step.epoch - 1) * steps
         paused = " — paused" if self.pause_button.isChecked() else ""
-        self.progress.setValue(int(1000 * step.progress))
-        self.progress_label.setText(
-            f"{record.name}: {fold}epoch {step.epoch}/{started.epochs} · step {in_epoch}/{steps}"
-            f" · {step.samples_per_s:,.0f} samples/s · ETA {_clock(step.eta_s)}{paused}")
+        self._set_progress(step.progress)
+        self._set_label(self.progress_label,
+                        f"{record.name}: {fold}epoch {step.epoch}/{started.epochs} · step "
+                        f"{in_epoch}/{steps} · {step.samples_per_s:,.0f} samples/s · ETA "
+                        f"{_clock(step.eta_s)}{paused}")
+
+    def _set_progress(self, fraction: float) -> None:
+        # QProgressBar.setValue repaints at once (a few ms): at most twice a second
+        value = round(self.progress.maximum() * fraction)
+        now = time.monotonic()
+        if value != self.progress.value() and (
+                now - getattr(self, "_progress_time", 0.0) > 0.5 or value in (0, 100)):
+            self.progress.setValue(value)
+            self._progress_time = now
+
+    @staticmethod
+    def _set_label(label: QLabel, text: str) -> None:
+        if label.text() != text:
+            label.setText(text)
 
     def _weights_option(self) -> None:
         self.plots.weights.refresh()
@@ -820,8 +885,18 @@ class TrainingPanel(Panel):
         first view already shows live curves, a decision boundary and a comparison."""
         base = TrainConfig()
         self._hold_drawn = True
+        # a slow machine still gets a first picture (mid-training) within the hold time
+        QTimer.singleShot(int(1000 * DEMO_HOLD_S), self._release_hold)
         self.start_config(base)
         self.start_config(with_change(base, "dropout", 0.5), parent_id=None,
                           change="dropout 0 → 0.5")
         if self.queue:
             self.queue[0]["parent_id"] = self.running.id if self.running else None
+        self.live_note.setText("First visit: two example runs (dropout 0 vs 0.5) train so the "
+                               "plots have something to show. Change the settings on the left "
+                               "and press Start to train your own.")
+
+    def _release_hold(self) -> None:
+        if self._hold_drawn:
+            self._hold_drawn = False
+            self.request_redraw()

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
     QLabel,
+    QSizePolicy,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
@@ -30,7 +31,6 @@ from PySide6.QtWidgets import (
 from lab.runs import RunRecord, ema
 from lab.training import format_value
 from widgets.controls import ChoiceBox, ParamSlider
-from widgets.views import ImageGrid, ImageTile
 
 RUN_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b",
                "#e377c2", "#7f7f7f", "#bcbd22")
@@ -55,6 +55,26 @@ def _with_alpha(colour: QColor, alpha: int) -> QColor:
     faded = QColor(colour)
     faded.setAlpha(alpha)
     return faded
+
+
+def fix_lines(label: QLabel, lines: int) -> QLabel:
+    """A label whose height never changes with its text (a height change re-lays-out and
+    repaints every plot beside it)."""
+    label.setFixedHeight(lines * label.fontMetrics().lineSpacing() + 4)
+    label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+    return label
+
+
+def set_text(label: QLabel, text: str) -> None:
+    """Change a label only when its text changes (each change may re-lay-out its parent)."""
+    if label.text() != text:
+        label.setText(text)
+
+
+def epoch_range(epochs: int) -> tuple[float, float]:
+    """0…epochs with a small margin: curves that touch the view's edge make pyqtgraph
+    repaint the axis beside it at every update."""
+    return (-0.08 * epochs, 1.03 * epochs)
 
 
 def _fold_breaks(folds: np.ndarray, *columns: np.ndarray) -> list[np.ndarray]:
@@ -192,23 +212,22 @@ class MetricPlot(_Plot):
             return
         epochs = max(r.config.epochs for r in records)
         if self.metric == "accuracy":
-            self.manage_range((0, epochs), (0.0, 1.0))
+            self.manage_range(epoch_range(epochs), (0.0, 1.0))
             return
-        column = "loss"
         highs, lows = [], []
         for record in records:
             values = [v for e in record.epochs for v in (e.train_loss, e.val_loss)
                       if v is not None and np.isfinite(v)]
             if len(record.steps) and self.show_steps:
-                steps = record.steps.column(column)
-                values += [float(np.nanpercentile(steps, 99)), float(np.nanmin(steps))]
+                steps = record.steps.column("loss")
+                values += [float(np.nanmax(steps)), float(np.nanmin(steps))]
             if values:
                 highs.append(max(values))
                 lows.append(min(values))
         if highs:
-            self.manage_range((0, epochs), (min(0.0, min(lows)), max(highs)))
+            self.manage_range(epoch_range(epochs), (min(0.0, min(lows)), max(highs)))
         else:
-            self.manage_range((0, epochs))
+            self.manage_range(epoch_range(epochs))
 
     def _create(self, record: RunRecord) -> _RunItems:
         colour = run_colour(record.id)
@@ -283,29 +302,37 @@ class MetricPlot(_Plot):
         if key == items.mark_key:
             return
         items.mark_key = key
-        for line in items.marks:
-            self.removeItem(line)
-        items.marks = []
-        for kind, position, text in marks:
+        # Lines are reused, not re-created: adding or removing an item repaints the whole
+        # view (and its axes); moving a line repaints only the strip it covers.
+        while len(items.marks) < len(marks):
+            line = pg.InfiniteLine(pos=0, angle=90, movable=False, label="",
+                                   labelOpts={"position": 0.96, "anchors": [(0, 0), (0, 0)],
+                                              "fill": (255, 255, 255, 170)})
+            line.setZValue(0)
+            self.addItem(line)
+            items.marks.append(line)
+        for line, (kind, position, text) in zip(items.marks, marks, strict=False):
             colour, style = MARK_STYLE.get(kind, ("#888888", Qt.PenStyle.DashLine))
             short = {"best": "best", "stop": "stop", "lr": "LR↓"}.get(
                 kind, text.split(" → ")[0] + "→" + text.split(" → ")[-1] if " → " in text
                 else text)
-            line = pg.InfiniteLine(
-                pos=position, angle=90, movable=False,
-                pen=pg.mkPen(colour, width=1.2, style=style),
-                label=short if label_marks else None,
-                labelOpts={"position": 0.96, "color": colour, "anchors": [(0, 0), (0, 0)],
-                           "fill": (255, 255, 255, 170)})
+            if getattr(line, "mark_style", None) != (kind, colour):
+                line.setPen(pg.mkPen(colour, width=1.2, style=style))
+                line.label.setColor(colour)
+                line.mark_style = (kind, colour)
+            line.setPos(position)
+            line.label.setFormat(short)
+            line.label.setVisible(label_marks)
             line.setToolTip(f"{record.name}: {text}")
-            line.setZValue(0)
             line.mark_kind = kind
-            self.addItem(line)
-            items.marks.append(line)
+            line.setVisible(True)
+        for line in items.marks[len(marks):]:
+            line.setVisible(False)
+            line.mark_kind = None
 
     def mark_kinds(self, run_id: int) -> list[str]:
         items = self.runs.get(run_id)
-        return [line.mark_kind for line in items.marks] if items else []
+        return [line.mark_kind for line in items.marks if line.mark_kind] if items else []
 
 
 class LearningRatePlot(_Plot):
@@ -340,7 +367,7 @@ class LearningRatePlot(_Plot):
         top = max((float(np.nanmax(r.steps.column("lr"))) for r in records if len(r.steps)),
                   default=0.0)
         if records and top > 0:  # from 0, so a constant LR is a flat line, not noise
-            self.manage_range((0, max(r.config.epochs for r in records)), (0.0, top))
+            self.manage_range(epoch_range(max(r.config.epochs for r in records)), (0.0, top))
 
     def curve(self, run_id: int) -> pg.PlotDataItem:
         return self.runs[run_id].curves["lr"]
@@ -364,6 +391,7 @@ class WeightsPlot(QWidget):
         self.caption.setToolTip("|w| < 0.001 counts as zero. L1 drives many weights to "
                                 "exactly zero (a spike at 0); L2 shrinks them all (a "
                                 "narrower bell).")
+        fix_lines(self.caption, 2)
         row = QHBoxLayout()
         row.setContentsMargins(0, 0, 0, 0)
         row.addWidget(self.layer, 1)
@@ -422,7 +450,7 @@ class WeightsPlot(QWidget):
             mean_abs = sum(h.mean_abs * h.counts.sum() for h in chosen) / total
             parts.append(f"<span style='color:{run_colour(record.id).name()}'>■</span> "
                          f"{record.name}: {100 * near:.0f}% ≈ 0, mean |w| {mean_abs:.3g}")
-        self.caption.setText(" &nbsp; ".join(parts) if parts else
+        set_text(self.caption, " &nbsp; ".join(parts) if parts else
                              "Weight histograms appear as runs train.")
         curves = [c.getData() for c in self.curves.values()]
         if curves and not self.log_scale.isChecked():
@@ -469,15 +497,17 @@ class BoundaryView(QWidget):
         self.scatter.setZValue(10)
         self.plot.addItem(self.scatter)
         self.contours: dict[int, pg.PlotDataItem] = {}
-        self.images = ImageGrid(columns=4)
-        self.images.setToolTip("The same validation images through the model: true class, "
-                               "then the prediction and its confidence")
+        self.images = PredictionMontage()
+        self.images.setToolTip("The same validation images through the model: the predicted "
+                               "class and its confidence, ✓ when right, ✗ when wrong")
         self.stack = QStackedWidget()
         self.stack.addWidget(self.plot)
         self.stack.addWidget(self.images)
         self.caption = QLabel()
         self.caption.setWordWrap(True)
         self.caption.setStyleSheet("color: palette(placeholder-text); font-size: 8pt;")
+        fix_lines(self.caption, 3)
+        self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         top = QHBoxLayout()
         top.setContentsMargins(0, 0, 0, 0)
         top.addWidget(self.title, 1)
@@ -496,8 +526,9 @@ class BoundaryView(QWidget):
     def show_points(self, x: np.ndarray | None, y: np.ndarray | None) -> None:
         """The data set's points (coloured by class) — also before any run exists."""
         if x is None or y is None:
-            self.scatter.setData([], [])
-            self._points_key = ()
+            if self._points_key:
+                self.scatter.setData([], [])
+                self._points_key = ()
             return
         key = (x.shape, float(x.sum()), float(y.sum()))
         if key == self._points_key:
@@ -536,12 +567,12 @@ class BoundaryView(QWidget):
             self._key = ()
         self._sync_contours(records, focus, train_mode)
         if focus is None:
-            self.title.setText("Data")
-            self.caption.setText("Press Start to train: the background will show which class "
+            set_text(self.title, "Data")
+            set_text(self.caption, "Press Start to train: the background will show which class "
                                  "the model predicts everywhere in the plane.")
             return
-        self.title.setText(f"Decision boundary — {focus.name}, {mode}")
-        self.caption.setText(self._mode_text(focus, train_mode))
+        set_text(self.title, f"Decision boundary — {focus.name}, {mode}")
+        set_text(self.caption, self._mode_text(focus, train_mode))
 
     def _sync_contours(self, records: list[RunRecord], focus: RunRecord | None,
                        train_mode: bool) -> None:
@@ -571,9 +602,9 @@ class BoundaryView(QWidget):
         self.stack.setCurrentWidget(self.images)
         modes = focus.modes
         mode = "train()" if train_mode else "eval()"
-        self.title.setText(f"Same validation images — {focus.name}, {mode}")
+        set_text(self.title, f"Same validation images — {focus.name}, {mode}")
         if modes is None or modes.images is None:
-            self.caption.setText("Predictions appear after the first epoch.")
+            set_text(self.caption, "Predictions appear after the first epoch.")
             return
         key = (id(modes), train_mode)
         if key == self._key:
@@ -582,14 +613,15 @@ class BoundaryView(QWidget):
         names = focus.started.class_names if focus.started else ()
         pred = modes.train_pred if train_mode else modes.eval_pred
         confidence = modes.train_confidence if train_mode else modes.eval_confidence
-        tiles = []
-        for i in range(min(12, len(modes.labels))):
-            true, guess = int(modes.labels[i]), int(pred[i])
-            mark = "✓" if true == guess else "✗"
-            tiles.append(ImageTile(f"{_name(names, guess)} {100 * confidence[i]:.0f}% {mark}",
-                                   modes.images[i]))
-        self.images.set_images(tiles)
-        self.caption.setText(self._mode_text(focus, train_mode))
+        count = min(MONTAGE_COLUMNS * MONTAGE_ROWS, len(modes.labels))
+        self.images.set_images(modes.images[:count])
+        texts = []
+        for i in range(count):
+            right = int(modes.labels[i]) == int(pred[i])
+            texts.append((f"{_name(names, int(pred[i]))} {100 * confidence[i]:.0f}% "
+                          f"{'✓' if right else '✗'}", right))
+        self.images.set_labels(texts)
+        set_text(self.caption, self._mode_text(focus, train_mode))
 
     @staticmethod
     def _mode_text(focus: RunRecord, train_mode: bool) -> str:
@@ -650,6 +682,72 @@ def boundary_lines(probs: np.ndarray, extent: tuple[float, float, float, float]
     return np.concatenate(xs), np.concatenate(ys)
 
 
+MONTAGE_COLUMNS, MONTAGE_ROWS = 4, 3
+
+
+class PredictionMontage(pg.GraphicsLayoutWidget):
+    """Up to 12 images in one picture (one ImageItem), each with its prediction as a text
+    item above it. Cheap to update: new predictions change 12 strings, nothing else."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.view = self.addViewBox(lockAspect=True, invertY=True, enableMenu=False)
+        self.view.setMouseEnabled(False, False)
+        self.image = pg.ImageItem()
+        self.view.addItem(self.image)
+        self.texts: list[pg.TextItem] = []
+        self._source: np.ndarray | None = None
+        self._cell = (0, 0)
+        self._follow_palette()
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange):
+            self._follow_palette()
+        super().changeEvent(event)
+
+    def _follow_palette(self) -> None:
+        self.setBackground(self.palette().color(self.palette().ColorRole.Base))
+
+    def set_images(self, images: np.ndarray) -> None:
+        """(N, H, W) or (N, H, W, 3) uint8; redrawn only when the pixels change."""
+        if self._source is not None and np.array_equal(self._source, images):
+            return
+        self._source = images.copy()
+        count, height, width = images.shape[:3]
+        gap, label = max(2, width // 8), max(8, height // 2)
+        cell_w, cell_h = width + gap, height + label
+        rows = -(-count // MONTAGE_COLUMNS)
+        shape = (rows * cell_h, MONTAGE_COLUMNS * cell_w) + images.shape[3:]
+        montage = np.full(shape, 255, dtype=np.uint8)
+        for i in range(count):
+            row, col = divmod(i, MONTAGE_COLUMNS)
+            top, left = row * cell_h + label, col * cell_w
+            montage[top:top + height, left:left + width] = images[i]
+        self._cell = (cell_w, cell_h, label, width)
+        self.image.setImage(montage, autoLevels=False, levels=(0, 255))
+        self.view.autoRange(padding=0.01)
+
+    def set_labels(self, labels: list[tuple[str, bool]]) -> None:
+        cell_w, cell_h, label, width = self._cell
+        while len(self.texts) < len(labels):
+            text = pg.TextItem(anchor=(0.5, 1.0))
+            self.view.addItem(text)
+            self.texts.append(text)
+        for i, (text, (words, right)) in enumerate(zip(self.texts, labels, strict=False)):
+            row, col = divmod(i, MONTAGE_COLUMNS)
+            colour = "#1e7b34" if right else "#b03a2e"
+            if getattr(text, "shown", None) != (words, colour):
+                text.setText(words, color=colour)
+                text.shown = (words, colour)
+            text.setPos(col * cell_w + width / 2, row * cell_h + label)
+            text.setVisible(True)
+        for text in self.texts[len(labels):]:
+            text.setVisible(False)
+
+    def labels(self) -> list[str]:
+        return [t.shown[0] for t in self.texts if t.isVisible() and hasattr(t, "shown")]
+
+
 class KFoldPlot(_Plot):
     """Validation accuracy per epoch: one thin curve per fold, the mean and a ± std band."""
 
@@ -673,7 +771,7 @@ class KFoldPlot(_Plot):
                 self._update(record, items)
                 items.extra_key = key
         if kfold:
-            self.manage_range((0, max(r.config.epochs for r in kfold)), (0.0, 1.0))
+            self.manage_range(epoch_range(max(r.config.epochs for r in kfold)), (0.0, 1.0))
         summaries = [f"{r.name}: {100 * r.summary.mean_accuracy:.1f}% ± "
                      f"{100 * r.summary.std_accuracy:.1f}%" for r in kfold
                      if r.summary is not None]
@@ -767,7 +865,7 @@ class GapPlot(_Plot):
             if y is not None and len(y):
                 low, high = min(low, float(np.nanmin(y))), max(high, float(np.nanmax(y)))
         if records:
-            self.manage_range((0, max(r.config.epochs for r in records)),
+            self.manage_range(epoch_range(max(r.config.epochs for r in records)),
                               (low, high if high > low else low + 0.1))
 
 
@@ -829,16 +927,35 @@ class TrainingPlots(QWidget):
 
     def sync(self, records: list[RunRecord], focus: RunRecord | None, labels: dict[int, str],
              force: bool = False) -> None:
+        self.sync_curves(records, focus, labels, force)
+        self.sync_others(records, focus, force)
+
+    def sync_curves(self, records: list[RunRecord], focus: RunRecord | None,
+                    labels: dict[int, str], force: bool = False) -> None:
+        """Loss and accuracy: what changes at every step."""
         for plot in (self.loss, self.accuracy):
             plot.smoothing = float(self.smoothing.value())
             plot.show_steps = self.show_steps.isChecked()
             plot.sync(records, labels, focus.id if focus else None, force)
+
+    def sync_others(self, records: list[RunRecord], focus: RunRecord | None,
+                    force: bool = False) -> None:
+        """The views that change at epoch ends and snapshots."""
+        self.sync_epoch_views(records, force)
+        self.sync_snapshot_views(records, focus, force)
+
+    def sync_epoch_views(self, records: list[RunRecord], force: bool = False) -> None:
+        """Learning rate, and the gap or K-fold curves."""
         self.lr.sync(records, force)
-        self.weights.sync(records, focus)
-        self.boundary.sync(records, focus)
         if any(r.folds_total >= 2 for r in records):
             self.corner.setCurrentWidget(self.kfold)
             self.kfold.sync(records, force)
         else:
             self.corner.setCurrentWidget(self.gap)
             self.gap.sync(records)
+
+    def sync_snapshot_views(self, records: list[RunRecord], focus: RunRecord | None,
+                            force: bool = False) -> None:
+        """Weight histograms and the decision boundary / predictions."""
+        self.weights.sync(records, focus)
+        self.boundary.sync(records, focus)

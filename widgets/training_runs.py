@@ -113,7 +113,7 @@ class RunList(QTreeWidget):
     def _fill(self, item: QTreeWidgetItem, record: RunRecord, label: str) -> None:
         status = STATUS_TEXT.get(record.status, record.status)
         if record.status == "running" and record.last_step is not None:
-            status = f"training… {100 * record.last_step.progress:.0f}%"
+            status = f"training… {10 * int(10 * record.last_step.progress)}%"  # 10% steps
         values = (record.name, status, record.headline(),
                   label or (record.change and f"from #{record.parent_id}: {record.change}")
                   or "", record.device)

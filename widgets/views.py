@@ -108,8 +108,11 @@ class ImageGrid(pg.GraphicsLayoutWidget):
                 low, high = _finite_range(image)
                 tile_levels = (low, high if high > low else low + 1)
             first = item.image is None
-            if item.image is not tile.image or self._tile_levels[i] != tile_levels:
+            # ImageItem keeps a view of the array, not the array: remember the source
+            if getattr(item, "source_image", None) is not tile.image \
+                    or self._tile_levels[i] != tile_levels:
                 item.setImage(image, autoLevels=False, levels=tile_levels)
+                item.source_image = tile.image
                 self._tile_levels[i] = tile_levels
             if tile.rect != self._rects[i] or first:
                 rect = tile.rect or (0, 0, image.shape[1], image.shape[0])

@@ -85,7 +85,7 @@ def _bare_loop(cfg) -> float:
 
 def _panel_run(cfg) -> tuple[float, float, float]:
     """(samples/s, longest GUI stall ms, redraws per second) of the real panel."""
-    from PySide6.QtCore import QTimer
+    from PySide6.QtCore import QEventLoop, QTimer
 
     from widgets.panel import AppState
     from widgets.training_panel import TrainingPanel
@@ -102,24 +102,21 @@ def _panel_run(cfg) -> tuple[float, float, float]:
     timer.setInterval(10)
     timer.timeout.connect(lambda: stamps.append(time.perf_counter()))
     draws: list[float] = []
-    original = panel.redraw
 
-    def counted() -> None:
-        original()
+    def drawn() -> None:  # one per redraw (the panel's resultDrawn signal)
         if panel.running is not None and panel.running.epochs:
             draws.append(time.perf_counter())
 
-    panel._timer.timeout.disconnect()
-    panel._timer.timeout.connect(counted)
+    panel.resultDrawn.connect(drawn)
     started = time.perf_counter()
     if not panel.start():
         raise RuntimeError(f"the panel refused the benchmark run: {panel.banner.message()}")
     record = panel.running
     timer.start()
-    deadline = time.perf_counter() + 600
-    while panel.running is not None and time.perf_counter() < deadline:
-        app.processEvents()
-        time.sleep(0.001)
+    loop = QEventLoop()  # the real event loop, as in the app (no polling)
+    panel.worker.finished.connect(loop.quit)
+    QTimer.singleShot(600_000, loop.quit)
+    loop.exec()
     elapsed = time.perf_counter() - started
     timer.stop()
     panel.shutdown()
@@ -139,7 +136,7 @@ def run(options) -> dict[str, float]:
     from lab.device import pick_device
 
     device = pick_device(options.device).type  # ValueError if e.g. cuda is missing
-    epochs = 12 if options.quick else 30
+    epochs = 8 if options.quick else 30
     repeats = 1 if options.quick else 3
     cfg = _config(device, epochs)
     _bare_samples_per_s(_config(device, 1))  # warm-up: data cache, kernels, allocator

@@ -297,15 +297,18 @@ def test_image_runs_show_the_same_images_in_both_modes(qtbot, panel):
     record = train_tiny(qtbot, panel, config)
     view = panel.plots.boundary
     assert view.stack.currentWidget() is view.images
-    assert view.images.tile_count() == 12
-    eval_titles = view.images.titles()
+    assert len(view.images.labels()) == 12
+    montage = view.images.image.image
+    assert montage.shape[0] > 3 * 8 and montage.shape[1] > 4 * 8  # 3 rows × 4 columns
+    eval_titles = view.images.labels()
     view.train_mode.setChecked(True)
     panel.redraw()
     assert "train()" in view.title.text() and "eval()" not in view.title.text()
     modes = record.modes
     expected = [f"{int(p)} " for p in modes.train_pred[:12]]
-    assert [t[: len(e)] for t, e in zip(view.images.titles(), expected, strict=True)] == expected
-    assert eval_titles != view.images.titles() or modes.differ == 0
+    assert [t[: len(e)] for t, e in zip(view.images.labels(), expected, strict=True)] == expected
+    assert eval_titles != view.images.labels() or modes.differ == 0
+    assert view.images.image.image is montage  # same pixels: the picture is not redone
     assert "dropout (p = 0.5) only drops units in train()" in view.caption.text()
 
 
