@@ -442,7 +442,7 @@ class TrainingPanel(Panel):
             except ValueError as exc:
                 self.banner.show_message(str(exc))
                 continue
-            self.live_note.setText(f"{name} → {value:g} reaches {self.running.name} at its "
+            self._note(f"{name} → {value:g} reaches {self.running.name} at its "
                                    "next batch and is marked on the plots.")
 
     # -- what the worker sends ---------------------------------------------------------
@@ -459,9 +459,9 @@ class TrainingPanel(Panel):
             elif isinstance(item, RunStarted):
                 self.state.set_device_label(item.device_label)
                 if item.notes:
-                    self.live_note.setText("; ".join(item.notes))
+                    self._note("; ".join(item.notes))
             elif isinstance(item, RunEvent) and item.kind in ("early_stop", "lr", "restore"):
-                self.live_note.setText(f"{record.name}: {item.text}")
+                self._note(f"{record.name}: {item.text}")
             elif isinstance(item, RunFinished):
                 self._run_finished(record, item)
         self.request_redraw()
@@ -479,6 +479,8 @@ class TrainingPanel(Panel):
         self.banner.show_message(f"{record.name} could not train: {message}")
 
     def _on_finished(self, record: RunRecord, stopped: bool) -> None:
+        if record.status in ("completed", "early_stopped"):
+            self.progress.setValue(self.progress.maximum())
         if record.status == "running":
             record.status = "stopped" if stopped else "failed"
             record.revision += 1
@@ -616,6 +618,11 @@ class TrainingPanel(Panel):
                         f"{in_epoch}/{steps} · {step.samples_per_s:,.0f} samples/s · ETA "
                         f"{_clock(step.eta_s)}{paused}")
 
+    def _note(self, text: str) -> None:
+        """One line under the legend; the whole message is in its tooltip."""
+        self._set_label(self.live_note, text)
+        self.live_note.setToolTip(text)
+
     def _set_progress(self, fraction: float) -> None:
         # QProgressBar.setValue repaints at once (a few ms): at most twice a second
         value = round(self.progress.maximum() * fraction)
@@ -642,7 +649,7 @@ class TrainingPanel(Panel):
         elif self.banner.problems() and not self.is_training():
             self.banner.clear()
         if self.is_training():
-            self.live_note.setText("Learning rate, dropout p, L1 and L2 change the running "
+            self._note("Learning rate, dropout p, L1 and L2 change the running "
                                    "run live; other settings apply to the next run.")
         elif self._focus_id is not None:
             focus = self.records.get(self._focus_id)
@@ -776,7 +783,7 @@ class TrainingPanel(Panel):
             return 0
         self.store.commit()
         count = self.store.export_csv(sorted(ids), path, what)
-        self.live_note.setText(f"Wrote {count} rows of {what} metrics to {path}")
+        self._note(f"Wrote {count} rows of {what} metrics to {path}")
         return count
 
     # ====================================================================== checkpoints
@@ -805,7 +812,7 @@ class TrainingPanel(Panel):
         except (OSError, CheckpointError) as exc:
             self.banner.show_message(f"Could not save the checkpoint: {exc}")
             return False
-        self.live_note.setText(f"Saved {record.name}'s weights and settings to {path}")
+        self._note(f"Saved {record.name}'s weights and settings to {path}")
         return True
 
     def _ask_load_checkpoint(self) -> None:
@@ -892,9 +899,8 @@ class TrainingPanel(Panel):
                           change="dropout 0 → 0.5")
         if self.queue:
             self.queue[0]["parent_id"] = self.running.id if self.running else None
-        self.live_note.setText("First visit: two example runs (dropout 0 vs 0.5) train so the "
-                               "plots have something to show. Change the settings on the left "
-                               "and press Start to train your own.")
+        self._note("First visit: two example runs, dropout 0 vs 0.5. Change the "
+                               "settings on the left and press Start to train your own.")
 
     def _release_hold(self) -> None:
         if self._hold_drawn:

@@ -478,7 +478,7 @@ class BoundaryView(QWidget):
 
     def __init__(self) -> None:
         super().__init__()
-        self.train_mode = QCheckBox("Show model.train() mode")
+        self.train_mode = QCheckBox("train() mode")
         self.train_mode.setToolTip("Off: eval() mode — dropout off, BatchNorm uses running "
                                    "statistics (what validation sees). On: train() mode — "
                                    "dropout drops units, BatchNorm normalises with the "
@@ -571,7 +571,9 @@ class BoundaryView(QWidget):
             set_text(self.caption, "Press Start to train: the background will show which class "
                                  "the model predicts everywhere in the plane.")
             return
-        set_text(self.title, f"Decision boundary — {focus.name}, {mode}")
+        set_text(self.title, f"Boundary — {focus.name}, {mode}")
+        self.title.setToolTip(f"Decision boundary of {focus.name} in {mode} mode: the class "
+                              "the model predicts at every point of the plane")
         set_text(self.caption, self._mode_text(focus, train_mode))
 
     def _sync_contours(self, records: list[RunRecord], focus: RunRecord | None,
@@ -602,7 +604,9 @@ class BoundaryView(QWidget):
         self.stack.setCurrentWidget(self.images)
         modes = focus.modes
         mode = "train()" if train_mode else "eval()"
-        set_text(self.title, f"Same validation images — {focus.name}, {mode}")
+        set_text(self.title, f"Predictions — {focus.name}, {mode}")
+        self.title.setToolTip(f"The same validation images through {focus.name} in {mode} "
+                              "mode")
         if modes is None or modes.images is None:
             set_text(self.caption, "Predictions appear after the first epoch.")
             return
@@ -636,12 +640,11 @@ class BoundaryView(QWidget):
         if dropout:
             why.append(f"dropout (p = {format_value(dropout)}) only drops units in train()")
         if focus.config.batchnorm:
-            why.append("BatchNorm uses the batch's statistics in train()")
-        reason = "; ".join(why) if why else "no dropout or BatchNorm: both modes agree"
-        return (f"Same {len(modes.labels)} validation samples, epoch {modes.epoch}: eval() "
-                f"{100 * modes.eval_accuracy:.0f}% correct, train() "
-                f"{100 * modes.train_accuracy:.0f}% correct, {modes.differ} predictions "
-                f"differ — {reason}.")
+            why.append("BatchNorm uses batch statistics in train()")
+        reason = "; ".join(why) if why else "no dropout or BatchNorm, so the modes agree"
+        return (f"{len(modes.labels)} validation samples, epoch {modes.epoch}: eval() "
+                f"{100 * modes.eval_accuracy:.0f}% right, train() "
+                f"{100 * modes.train_accuracy:.0f}%, {modes.differ} differ. {reason}.")
 
 
 def _name(names, index: int) -> str:
@@ -833,7 +836,7 @@ class GapPlot(_Plot):
     each remedy (dropout, L2, more data, early stopping) as a smaller one."""
 
     def __init__(self) -> None:
-        super().__init__("Overfitting gap: validation − training loss", "epoch", "gap")
+        super().__init__("Overfitting gap (val − train)", "epoch", "loss gap")
         self.setToolTip("Above 0: the model does better on data it trained on than on data it "
                         "has not seen — it overfits. Dropout can push this below 0: training "
                         "loss is measured with units dropped. (Set K-fold k ≥ 2 to see the "
