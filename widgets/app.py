@@ -102,6 +102,12 @@ def _augment(state: AppState) -> Panel:
     return AugmentPanel(state)
 
 
+def _training(state: AppState) -> Panel:
+    from widgets.training_panel import TrainingPanel
+
+    return TrainingPanel(state)
+
+
 PANELS: list[PanelSpec] = [
     PanelSpec("welcome", "Welcome", "The concept map: every idea and where to see it",
               (), "welcome", _welcome),
@@ -117,6 +123,9 @@ PANELS: list[PanelSpec] = [
     PanelSpec("architectures", "Architectures",
               "Plain vs ResNet vs DenseNet, the classic nets, what nn.Module holds",
               (15, 16, 17, 18, 19), "architectures", _architectures),
+    PanelSpec("training", "Training lab",
+              "Live curves: dropout, L1/L2, LR decay, early stopping, K-fold",
+              (5, 12, 13, 14, 27, 28, 29, 30, 31, 32, 34, 35), "training", _training),
 ]
 DEFAULT_PANEL = "welcome"
 

@@ -1,0 +1,152 @@
+"""Save and load a trained model: its weights and the settings that built it.
+
+A checkpoint is a dict of plain types and tensors written with `torch.save` through a
+temporary file that replaces the target in one step (`os.replace`), so a crash never
+leaves half a file under the real name. Loading uses `torch.load(weights_only=True)`,
+which refuses pickled code; every way a file can be wrong gets a message that says what
+is wrong and what to do.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import tempfile
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from lab.training import RunFinished, RunStarted, TrainConfig, build_model, state_problems
+
+__all__ = ["Checkpoint", "CheckpointError", "checkpointed", "load_checkpoint",
+           "save_checkpoint", "state_problems"]
+
+CHECKPOINT_FORMAT = "visual-lab-checkpoint"
+CHECKPOINT_VERSION = 1
+SUFFIX = ".pt"
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be used; the message says why."""
+
+
+@dataclass
+class Checkpoint:
+    config: TrainConfig
+    state_dict: dict[str, torch.Tensor]
+    input_shape: tuple[int, ...]
+    class_names: list[str]
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def build(self) -> nn.Module:
+        """The model with the checkpoint's weights loaded (in eval mode)."""
+        model = build_model(self.config, self.input_shape, len(self.class_names))
+        problems = state_problems(model, self.state_dict)
+        if problems:
+            raise CheckpointError("the checkpoint's weights do not fit its own settings: "
+                                  + "; ".join(problems))
+        model.load_state_dict(self.state_dict)
+        return model.eval()
+
+
+def save_checkpoint(path: str | Path, config: TrainConfig, state_dict: dict[str, torch.Tensor],
+                    input_shape: tuple[int, ...], class_names: list[str],
+                    meta: dict[str, Any] | None = None) -> Path:
+    """Write atomically: temp file in the same folder, flushed, then renamed over `path`."""
+    path = Path(path)
+    payload = {
+        "format": CHECKPOINT_FORMAT,
+        "version": CHECKPOINT_VERSION,
+        "config": config.dumps(),
+        "state_dict": {k: v.detach().cpu() for k, v in state_dict.items()},
+        "input_shape": [int(s) for s in input_shape],
+        "class_names": [str(c) for c in class_names],
+        "meta": dict(meta or {}),
+        "torch_version": str(torch.__version__),
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp",
+                                         dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as out:
+            torch.save(payload, out)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temp_name, path)
+    except BaseException:
+        Path(temp_name).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def load_checkpoint(path: str | Path) -> Checkpoint:
+    """Read a checkpoint safely; CheckpointError names the problem."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path} does not exist")
+    if not zipfile.is_zipfile(path):  # torch.save writes a zip archive since torch 1.6
+        raise CheckpointError(f"{path.name} is damaged or not a PyTorch checkpoint (it is not "
+                              "the zip archive torch.save writes)")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        detail = next((line.strip() for line in str(exc).splitlines()
+                       if "Unsupported global" in line), "")
+        detail = detail.split(" was not an allowed global")[0].replace(
+            "WeightsUnpickler error: ", "")
+        raise CheckpointError(
+            f"{path.name} holds Python objects other than weights and settings, so it was "
+            "not loaded (loading it could run code). Only load checkpoints saved by Visual "
+            f"Lab or other weights-only files." + (f" ({detail})" if detail else "")) from exc
+    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise CheckpointError(f"{path.name} is damaged or not a PyTorch file "
+                              f"({type(exc).__name__}: {str(exc).splitlines()[0]})") from exc
+    if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
+        if isinstance(payload, dict) and payload and all(
+                isinstance(v, torch.Tensor) for v in payload.values()):
+            raise CheckpointError(f"{path.name} is a bare state_dict without the settings "
+                                  "that built it; Visual Lab checkpoints keep both")
+        raise CheckpointError(f"{path.name} is not a Visual Lab checkpoint")
+    version = payload.get("version")
+    if not isinstance(version, int) or version > CHECKPOINT_VERSION:
+        raise CheckpointError(f"{path.name} was saved by a newer Visual Lab (format version "
+                              f"{version}); this one reads up to {CHECKPOINT_VERSION}")
+    try:
+        config = TrainConfig.from_json(payload["config"])
+        state = payload["state_dict"]
+        input_shape = tuple(int(s) for s in payload["input_shape"])
+        class_names = [str(c) for c in payload["class_names"]]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CheckpointError(f"{path.name} has damaged settings: {exc}") from exc
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor)
+                                              for v in state.values()):
+        raise CheckpointError(f"{path.name} has no usable weights")
+    return Checkpoint(config, dict(state), input_shape, class_names, dict(payload.get("meta")
+                                                                          or {}))
+
+
+def checkpointed(items: Iterator, path: str | Path, config: TrainConfig,
+                 meta: dict[str, Any] | None = None) -> Iterator:
+    """Pass a training run's items through and save its final weights to `path` when it
+    ends (on the thread that runs it, so a GUI never waits for the disk). A failed save
+    is reported as the RunFinished message's last sentence, never raised."""
+    started: RunStarted | None = None
+    for item in items:
+        if isinstance(item, RunStarted):
+            started = item
+        elif isinstance(item, RunFinished) and item.state_dict is not None and started:
+            try:
+                save_checkpoint(path, config, item.state_dict, started.input_shape,
+                                list(started.class_names),
+                                {**(meta or {}), "epoch": item.stop_epoch,
+                                 "status": item.status})
+            except OSError as exc:
+                item = RunFinished(item.status, f"{item.message} (its weights could not be "
+                                   f"saved: {exc})", item.best_epoch, item.stop_epoch,
+                                   item.state_dict)
+        yield item

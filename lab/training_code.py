@@ -1,0 +1,119 @@
+"""The PyTorch script that reproduces a training run, written out so a learner can read it.
+
+Data and model come from `lab.data` / `lab.training.build_model` (plain functions, usable
+from a notebook); everything the course teaches about training is spelled out in plain
+PyTorch: the optimiser and its weight decay (L2), the L1 penalty added to the loss, the
+scheduler, `model.train()` / `model.eval()`, early stopping with best-weight restore.
+On the CPU the script's numbers equal the lab's for the same settings (same seeds, same
+order of random draws).
+"""
+
+from __future__ import annotations
+
+from lab.training import TrainConfig
+
+
+def training_code(cfg: TrainConfig) -> str:
+    data = cfg.data
+    optimizer = {
+        "sgd": (f"torch.optim.SGD(model.parameters(), lr={cfg.lr!r}, momentum={cfg.momentum!r}, "
+                f"nesterov={cfg.nesterov and cfg.momentum > 0}, weight_decay={cfg.l2!r})"),
+        "adam": f"torch.optim.Adam(model.parameters(), lr={cfg.lr!r}, weight_decay={cfg.l2!r})",
+        "adamw": (f"torch.optim.AdamW(model.parameters(), lr={cfg.lr!r}, "
+                  f"weight_decay={cfg.l2!r})"),
+        "rmsprop": (f"torch.optim.RMSprop(model.parameters(), lr={cfg.lr!r}, "
+                    f"momentum={cfg.momentum!r}, weight_decay={cfg.l2!r})"),
+    }[cfg.optimizer]
+    scheduler = {
+        "none": "None",
+        "step": (f"torch.optim.lr_scheduler.StepLR(optimizer, step_size={cfg.step_size}, "
+                 f"gamma={cfg.gamma!r})"),
+        "exponential": f"torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma={cfg.gamma!r})",
+        "cosine": f"torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max={cfg.epochs})",
+        "plateau": (f"torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, 'min', "
+                    f"factor={cfg.plateau_factor!r}, patience={cfg.plateau_patience})"),
+    }[cfg.scheduler]
+    if cfg.kfold >= 2:
+        splits = (f"splits = kfold_splits(dataset.y.numpy(), k={cfg.kfold}, seed={data.seed}, "
+                  f"train_size={data.train_size})  # every sample validated exactly once")
+    else:
+        splits = (f"splits = [holdout_split(dataset.y.numpy(), val_fraction={data.val_fraction!r}"
+                  f", train_size={data.train_size}, seed={data.seed})]")
+    scheduler_step = ""
+    if cfg.scheduler == "plateau":
+        scheduler_step = ("        if val_loss is not None:\n"
+                          "            scheduler.step(val_loss)  # 'min': cut the LR when "
+                          "the validation loss stops falling\n")
+    elif cfg.scheduler != "none":
+        scheduler_step = "        scheduler.step()\n"
+    l1_line = (f"            loss = loss + {cfg.l1!r} * sum(p.abs().sum() for p in "
+               "model.parameters())  # L1: torch has no option, so add λ·Σ|w|\n"
+               if cfg.l1 > 0 else "")
+    early = ""
+    if cfg.early_stopping:
+        restore = ("            if restore_best:\n"
+                   "                model.load_state_dict(best_state)\n")
+        early = (f"        if wait >= {cfg.patience}:  # early stopping: no improvement for "
+                 f"{cfg.patience} epochs\n"
+                 f"            print(f'early stop at epoch {{epoch}}, best epoch {{best_epoch}}')\n"
+                 f"{restore}"
+                 "            break\n")
+    augment_note = ("# Note: this run used an augmentation pipeline (lab.augment.build_transform)"
+                    " on training batches;\n# it is left out here.\n"
+                    if cfg.augment is not None else "")
+    return f'''"""Reproduces a Visual Lab training run ({cfg.arch}, {data.source})."""
+import copy
+import math
+
+import torch
+import torch.nn.functional as F
+
+from lab.data import DataConfig, as_float, holdout_split, kfold_splits, load_dataset
+from lab.training import TrainConfig, build_model
+
+{augment_note}config = TrainConfig.from_json({cfg.dumps()!r})
+device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+dataset = load_dataset(config.data)  # {data.source}: x {{tuple(dataset.x.shape)}}
+x, y = dataset.x.to(device), dataset.y.to(device)  # preload once; index batches on device
+{splits}
+results = []
+for fold, split in enumerate(splits):
+    torch.manual_seed({cfg.seed})
+    model = build_model(config, dataset.input_shape, dataset.num_classes).to(device)
+    # dropout p = {cfg.dropout!r} is torch's DROP probability (TensorFlow's keep_prob = 1 - p)
+    optimizer = {optimizer}  # L2 = weight_decay
+    scheduler = {scheduler}
+    order = torch.Generator().manual_seed({cfg.seed} * 1009 + fold)
+    train_idx = torch.as_tensor(split.train)
+    val_idx = torch.as_tensor(split.val).to(device)
+    x_val, y_val = x[val_idx], y[val_idx]
+    best_loss, best_epoch, best_state, wait = math.inf, 0, None, 0
+    restore_best = {cfg.restore_best!r}
+    for epoch in range(1, {cfg.epochs} + 1):
+        model.train()  # dropout active, BatchNorm on batch statistics
+        perm = train_idx[torch.randperm(len(train_idx), generator=order)].to(device)
+        for batch in perm.split({cfg.batch_size}):
+            out = model(as_float(x[batch]))
+            loss = F.cross_entropy(out, y[batch])
+{l1_line}            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+        model.eval()  # dropout off, BatchNorm on running statistics
+        with torch.no_grad():
+            if len(x_val):
+                out = model(as_float(x_val))
+                val_loss = F.cross_entropy(out, y_val).item()
+                val_accuracy = (out.argmax(1) == y_val).float().mean().item()
+            else:
+                val_loss = val_accuracy = None
+        print(f"fold {{fold}} epoch {{epoch}}: val loss {{val_loss}}, accuracy {{val_accuracy}}")
+{scheduler_step}        watched = val_loss if val_loss is not None else loss.item()
+        if watched < best_loss - {cfg.min_delta!r}:
+            best_loss, best_epoch, wait = watched, epoch, 0
+            best_state = copy.deepcopy(model.state_dict())
+        else:
+            wait += 1
+{early}    results.append((best_epoch, best_loss))
+print(results)
+torch.save({{"config": config.dumps(), "state_dict": model.state_dict()}}, "checkpoint.pt")
+'''
