@@ -210,6 +210,12 @@ class TrainConfig:
                                 "to flip or rotate — clear the pipeline or pick an image set")
         if self.augment is not None and not isinstance(self.augment, dict):
             problems.append("the augmentation pipeline must be a JSON object")
+        if self.batchnorm and self.batch_size < 2:
+            problems.append("BatchNorm normalizes each feature over the batch: a batch of one "
+                            "has nothing to normalize — use batch size 2 or more")
+        if self.batchnorm and self.data.train_size == 1:
+            problems.append("BatchNorm normalizes each feature over the batch: it needs at "
+                            "least 2 training samples (training size is 1)")
         if self.arch in ("resnet", "densenet") and self.depth < 2:
             problems.append(f"{self.arch} needs depth 2 or more (two blocks of layers)")
         return problems
@@ -589,6 +595,18 @@ class _Run:
             return data_module.kfold_splits(labels, self.cfg.kfold, data.seed, data.train_size)
         return [data_module.holdout_split(labels, data.val_fraction, data.train_size, data.seed)]
 
+    def _steps(self, n_train: int) -> int:
+        """Batches per epoch. With BatchNorm a lone last sample joins the batch before it:
+        a batch of one has no batch statistics (torch refuses it in training mode)."""
+        size = self.cfg.batch_size
+        if self.cfg.batchnorm:
+            if n_train < 2:
+                raise ValueError("BatchNorm needs at least 2 training samples per batch, and "
+                                 f"this split has {n_train}: use more data or fewer folds")
+            if n_train % size == 1:
+                return n_train // size
+        return math.ceil(n_train / size)
+
     def _place(self) -> tuple[torch.Tensor, torch.Tensor, bool, str]:
         """The data on the device if it fits, else in pinned CPU memory."""
         x, y = self.dataset.x, self.dataset.y
@@ -643,7 +661,7 @@ class _Run:
         self.augment = self._augmentation()
         splits = self._splits()
         self.x, self.y, self.preloaded, place_note = self._place()
-        self.steps_per_epoch = [math.ceil(len(s.train) / cfg.batch_size) for s in splits]
+        self.steps_per_epoch = [self._steps(len(s.train)) for s in splits]
         self.total_steps = sum(n * cfg.epochs for n in self.steps_per_epoch)
         self.steps_done = 0
         self.samples_done = 0
@@ -749,8 +767,9 @@ class _Run:
         x_val, y_val = self.x[val_idx], self.y[val_idx]
         if not self.preloaded:
             x_val, y_val = x_val.to(device), y_val.to(device)
-        shown = val_idx[:COMPARE_SAMPLES] if len(val_idx) else train_idx[:COMPARE_SAMPLES].to(
-            index_device)
+        # train() mode with BatchNorm needs 2+ samples: a lone validation sample won't do
+        shown = (val_idx[:COMPARE_SAMPLES] if len(val_idx) >= 2
+                 else train_idx[:COMPARE_SAMPLES].to(index_device))
         x_show, y_show = self.x[shown].to(device), self.y[shown].to(device)
         order = torch.Generator().manual_seed(cfg.seed * 1009 + fold)
         steps = self.steps_per_epoch[fold]
@@ -777,7 +796,9 @@ class _Run:
                     status = "stopped"
                     break
                 yield from self._apply_controls(fold, epoch, batch / steps)
-                idx = perm[batch * cfg.batch_size:(batch + 1) * cfg.batch_size]
+                # the last batch takes whatever is left (see _steps)
+                end = n_train if batch == steps - 1 else (batch + 1) * cfg.batch_size
+                idx = perm[batch * cfg.batch_size:end]
                 xb, yb = self.x[idx], self.y[idx]
                 if not self.preloaded:
                     xb = xb.to(device, non_blocking=True)

@@ -1,6 +1,4 @@
 import math
-import sys
-import types
 
 import pytest
 import torch
@@ -343,11 +341,10 @@ def test_warm_start_from_saved_weights():
 
 # --------------------------------------------------------------------------- augmentation
 
-def fake_augment_module(transform):
-    module = types.ModuleType("lab.augment")
-    module.build_transform = lambda spec: transform
-    module.load_spec = lambda path: {}
-    return module
+def use_transform(monkeypatch, transform):
+    """Make lab.augment build `transform` whatever the spec says (patched on the real module,
+    so it holds whether or not another test imported lab.augment first)."""
+    monkeypatch.setattr("lab.augment.build_transform", lambda spec: transform)
 
 
 def test_augmentation_is_applied_to_training_images_only(monkeypatch):
@@ -357,7 +354,7 @@ def test_augmentation_is_applied_to_training_images_only(monkeypatch):
         calls.append(image.shape)
         return image.flip(-1)
 
-    monkeypatch.setitem(sys.modules, "lab.augment", fake_augment_module(flip))
+    use_transform(monkeypatch, flip)
     spec = {"format": "visual-lab-augment", "version": 1, "steps": []}
     cfg = TrainConfig(data=DataConfig("digits", train_size=64), epochs=1, batch_size=32,
                       augment=spec)
@@ -370,8 +367,7 @@ def test_augmentation_is_applied_to_training_images_only(monkeypatch):
 def test_augmentation_problems_are_named(monkeypatch):
     spec = {"format": "visual-lab-augment", "version": 1, "steps": []}
     assert any("2-D points have no pixels" in p for p in tiny(augment=spec).validate())
-    monkeypatch.setitem(sys.modules, "lab.augment",
-                        fake_augment_module(lambda image: image[:, :4, :4]))
+    use_transform(monkeypatch, lambda image: image[:, :4, :4])
     cfg = TrainConfig(data=DataConfig("digits", train_size=32), epochs=1, augment=spec)
     with pytest.raises(ValueError, match="turns a 1×8×8 image into 1×4×4"):
         run(cfg)
@@ -480,3 +476,24 @@ def test_any_configuration_trains_or_is_refused_with_a_message(
     assert finished.status in ("completed", "early_stopped", "diverged")
     for epoch in of(items, EpochMetrics):
         assert math.isfinite(epoch.train_loss)
+
+
+# --------------------------------------------------------------------------- BatchNorm batches
+
+def test_batchnorm_with_batches_of_one_is_refused_with_the_rule():
+    problems = tiny(batchnorm=True, batch_size=1).validate()
+    assert any("BatchNorm" in p and "batch size 2 or more" in p for p in problems)
+    with pytest.raises(ValueError, match="batch size 2 or more"):
+        next(train(tiny(batchnorm=True, batch_size=1)))
+
+
+def test_batchnorm_folds_a_lone_last_sample_into_the_previous_batch():
+    # 160 moons, no validation: 160 = 3·53 + 1, so the last batch would hold one sample
+    cfg = tiny(data=DataConfig("moons", samples=160, val_fraction=0.0), batchnorm=True,
+               batch_size=53, epochs=2)
+    items = run(cfg)
+    assert items[-1].status == "completed"
+    steps = [s for s in of(items, StepMetrics) if s.epoch == 1]
+    assert len(steps) == 3  # 53, 53, 54
+    assert of(items, EpochMetrics)[0].train_loss == pytest.approx(
+        sum(s.loss for s in steps[:2]) * 53 / 160 + steps[2].loss * 54 / 160, rel=1e-5)
