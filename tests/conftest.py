@@ -19,7 +19,9 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 settings.register_profile(
     "lab", deadline=None, max_examples=40,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-settings.load_profile("lab")
+# VISUAL_LAB_HYPOTHESIS=stress runs ten times the examples: a deeper hunt before a release
+settings.register_profile("stress", parent=settings.get_profile("lab"), max_examples=400)
+settings.load_profile(os.environ.get("VISUAL_LAB_HYPOTHESIS", "lab"))
 
 
 @pytest.fixture(autouse=True)

@@ -165,6 +165,14 @@ class ImageGrid(pg.GraphicsLayoutWidget):
         for view in self._views:
             view.autoRange(padding=0.02)
 
+    def mouseDoubleClickEvent(self, event) -> None:  # noqa: N802 - Qt name
+        """Double-click anywhere: every image fitted again (after zooming or panning)."""
+        if event.button() == Qt.MouseButton.LeftButton:
+            self.fit_all()
+            event.accept()
+            return
+        super().mouseDoubleClickEvent(event)
+
     # -- internals -------------------------------------------------------------------
     def _rebuild(self, count: int) -> None:
         self.ci.clear()

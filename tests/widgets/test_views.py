@@ -35,6 +35,20 @@ def test_image_grid_rect_and_linked_views(qtbot):
     assert grid.view(1).viewRange()[0] == pytest.approx(grid.view(0).viewRange()[0])
 
 
+def test_image_grid_double_click_fits_a_zoomed_view(qtbot):
+    grid = ImageGrid(columns=1)
+    qtbot.addWidget(grid)
+    grid.resize(300, 300)
+    grid.show()
+    grid.set_images([("img", np.zeros((40, 40), np.uint8))])
+    grid.view(0).setRange(xRange=(10, 12), yRange=(10, 12), padding=0)
+    assert grid.view(0).viewRange()[0][1] - grid.view(0).viewRange()[0][0] < 3
+    qtbot.mouseDClick(grid.viewport(), Qt.MouseButton.LeftButton,
+                      pos=grid.viewport().rect().center())
+    (x0, x1), (y0, y1) = grid.view(0).viewRange()
+    assert x0 <= 0 and x1 >= 40 and y0 <= 0 and y1 >= 40
+
+
 def test_image_grid_colormap_with_colorbar(qtbot):
     grid = ImageGrid(colormap="CET-D1", colorbar=True)
     qtbot.addWidget(grid)
