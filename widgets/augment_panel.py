@@ -47,7 +47,7 @@ from lab.augment import STEP_LIST, STEP_TYPES, ChannelStats
 from lab.augment_draws import Draw
 from lab.images import LabImage
 from widgets.augment_editors import StepEditor
-from widgets.controls import ChoiceBox, ErrorBanner, ParamSlider
+from widgets.controls import ChoiceBox, ErrorBanner, ParamSlider, caption
 from widgets.panel import AppState, Panel
 from widgets.thumbnails import ThumbnailGrid
 from widgets.views import CodeView
@@ -102,13 +102,6 @@ def one_torch_thread(values: int = 0) -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(before)
-
-
-def _caption(text: str) -> QLabel:
-    label = QLabel(text)
-    label.setWordWrap(True)
-    label.setStyleSheet("color: palette(placeholder-text);")
-    return label
 
 
 class AugmentPanel(Panel):
@@ -226,14 +219,14 @@ class AugmentPanel(Panel):
         pipeline_layout = QVBoxLayout(pipeline_box)
         pipeline_layout.addLayout(preset_row)
         pipeline_layout.addWidget(self.steps_list, 1)
-        pipeline_layout.addWidget(_caption(
+        pipeline_layout.addWidget(caption(
             "Die: a random step (different in every draw). Arrow: the same every time."))
         pipeline_layout.addLayout(buttons)
         pipeline_layout.addLayout(files)
 
         self.editor_box = QGroupBox("Step parameters")
         self.editor_layout = QVBoxLayout(self.editor_box)
-        self.editor_placeholder = _caption("Select a step to edit its parameters.")
+        self.editor_placeholder = caption("Select a step to edit its parameters.")
         self.editor_layout.addWidget(self.editor_placeholder)
 
         # -- draws
@@ -318,7 +311,7 @@ class AugmentPanel(Panel):
             "Per-channel mean ± std of the values the network would see: the input (as "
             "floats in [0, 1]) and all draws together. Normalize with the image's own "
             "statistics brings every channel to 0 ± 1.")
-        self.range_label = _caption("")
+        self.range_label = caption("")
         self.range_label.setVisible(False)
         left = QWidget()
         left_layout = QVBoxLayout(left)

@@ -1,5 +1,6 @@
-"""Controls every panel shares: a slider with a spin box, a labelled choice box, and an
-inline error banner.
+"""Controls every panel shares: a slider with a spin box, a labelled choice box, an
+inline error banner, and the page furniture around them (captions, a scrolling column
+of controls beside the views).
 
 `ParamSlider` is a slider and a spin box kept in step (the issue asks for a spin box
 you can type into; superqt's labelled slider uses a line edit). `RangeSlider` wraps
@@ -19,9 +20,11 @@ from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
+    QScrollArea,
     QSlider,
     QSpinBox,
     QToolButton,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -340,3 +343,43 @@ class ErrorBanner(QFrame):
 
     def message(self) -> str:
         return "\n".join(self._problems)
+
+
+# ------------------------------------------------------------------------ page furniture
+
+def caption(text: str) -> QLabel:
+    """A wrapped hint in the palette's muted text colour."""
+    label = QLabel(text)
+    label.setWordWrap(True)
+    label.setStyleSheet("color: palette(placeholder-text);")
+    return label
+
+
+def scrolling(layout: QVBoxLayout, width: int = 300, max_width: int | None = None, *,
+              horizontal_bar: bool = True) -> QScrollArea:
+    """A column of controls that scrolls when the window is short."""
+    inner = QWidget()
+    inner.setLayout(layout)
+    scroll = QScrollArea()
+    scroll.setWidget(inner)
+    scroll.setWidgetResizable(True)
+    scroll.setMinimumWidth(width)
+    scroll.setMaximumWidth(max_width if max_width is not None else width + 80)
+    if not horizontal_bar:
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    return scroll
+
+
+def with_controls(controls: QWidget, views: QWidget) -> QHBoxLayout:
+    """Controls on the left, the views taking the rest of the width."""
+    layout = QHBoxLayout()
+    layout.setContentsMargins(4, 4, 4, 4)
+    layout.addWidget(controls)
+    layout.addWidget(views, 1)
+    return layout
+
+
+def page_with_controls(controls: QWidget, views: QWidget) -> QWidget:
+    page = QWidget()
+    page.setLayout(with_controls(controls, views))
+    return page

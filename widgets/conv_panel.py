@@ -25,7 +25,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QPlainTextEdit,
     QPushButton,
-    QScrollArea,
     QSizePolicy,
     QSplitter,
     QTabWidget,
@@ -36,7 +35,14 @@ from PySide6.QtWidgets import (
 from lab import conv
 from lab.conv import ConvParams, ConvTransposeParams
 from lab.images import LabImage, to_display, to_tensor
-from widgets.controls import ChoiceBox, ErrorBanner, ParamSlider
+from widgets.controls import (
+    ChoiceBox,
+    ErrorBanner,
+    ParamSlider,
+    caption,
+    page_with_controls,
+    scrolling,
+)
 from widgets.panel import AppState, Panel
 from widgets.views import CodeView, ImageGrid, ImageTile, MatrixView
 from widgets.weight_layout import DIVERGING, WeightLayoutView
@@ -49,13 +55,6 @@ MAX_KERNELS = 16
 BUSY_MACS = 3e8
 CHANNEL_NAMES = {3: ["R (red)", "G (green)", "B (blue)"], 1: ["gray"]}
 PRESET_TOOLTIPS = {name: text.split(" — ", 1)[1] for name, text in conv.PRESETS.items()}
-
-
-def _caption(text: str) -> QLabel:
-    label = QLabel(text)
-    label.setWordWrap(True)
-    label.setStyleSheet("color: palette(placeholder-text);")
-    return label
 
 
 class TextLines(QWidget):
@@ -316,12 +315,12 @@ class ConvPanel(Panel):
         display_layout = QVBoxLayout(display)
         display_layout.addWidget(self.scale_mode)
         form.addWidget(display)
-        form.addWidget(_caption(
+        form.addWidget(caption(
             "Each kernel slides over the image; at every position it multiplies the pixels "
             "under it by its numbers and adds them up (plus its bias). One kernel per output "
             "channel, one slice of it per input channel."))
         form.addStretch(1)
-        controls = self._scrolling(form)
+        controls = scrolling(form, 370, 440, horizontal_bar=False)
 
         self.input_grid = ImageGrid()
         self.input_grid.setToolTip("The input channels the layer reads, one gray map each. "
@@ -380,7 +379,7 @@ class ConvPanel(Panel):
         self.bias_value.valueChanged.connect(self._bias_changed)
         self.kernel_editor.cellEdited.connect(self._kernel_cell_edited)
         self.weight_view.kernelClicked.connect(self.select_kernel)
-        return self._with_controls(controls, splitter)
+        return page_with_controls(controls, splitter)
 
     def _build_grid_tab(self) -> QWidget:
         self.grid_mode = ChoiceBox("Layer", [
@@ -443,14 +442,14 @@ class ConvPanel(Panel):
         row.addWidget(self.step)
         animate_layout.addLayout(row)
         animate_layout.addWidget(self.speed)
-        animate_layout.addWidget(_caption(
+        animate_layout.addWidget(caption(
             "Hover or click an output cell to see its window and its multiply-and-add; arrow "
             "keys move the selection. In ConvTranspose2d mode click an input cell to see "
             "where it lands. Double-click any input or kernel cell to type a number."))
         form.addWidget(animate)
         form.addWidget(self.export_csv)
         form.addStretch(1)
-        controls = self._scrolling(form)
+        controls = scrolling(form, 370, 440, horizontal_bar=False)
 
         self.grid_input = MatrixView("input (padding hatched)", editable=True)
         self.grid_kernel_view = MatrixView("kernel", editable=True)
@@ -504,28 +503,7 @@ class ConvPanel(Panel):
         self.grid_input.cellClicked.connect(self._input_clicked)
         self.grid_input.cellEdited.connect(self._grid_input_edited)
         self.grid_kernel_view.cellEdited.connect(self._grid_kernel_edited)
-        return self._with_controls(controls, splitter)
-
-    @staticmethod
-    def _scrolling(layout: QVBoxLayout) -> QScrollArea:
-        inner = QWidget()
-        inner.setLayout(layout)
-        scroll = QScrollArea()
-        scroll.setWidget(inner)
-        scroll.setWidgetResizable(True)
-        scroll.setMinimumWidth(370)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setMaximumWidth(440)
-        return scroll
-
-    @staticmethod
-    def _with_controls(controls: QWidget, views: QWidget) -> QWidget:
-        page = QWidget()
-        layout = QHBoxLayout(page)
-        layout.setContentsMargins(4, 4, 4, 4)
-        layout.addWidget(controls)
-        layout.addWidget(views, 1)
-        return page
+        return page_with_controls(controls, splitter)
 
     # ====================================================================== state
     def in_channels(self) -> int:

@@ -19,7 +19,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
-    QScrollArea,
     QSplitter,
     QTabWidget,
     QVBoxLayout,
@@ -29,7 +28,14 @@ from PySide6.QtWidgets import (
 from lab import pooling
 from lab.images import LabImage, to_display, to_tensor
 from lab.pooling import PoolParams, UpsampleParams
-from widgets.controls import ChoiceBox, ErrorBanner, ParamSlider
+from widgets.controls import (
+    ChoiceBox,
+    ErrorBanner,
+    ParamSlider,
+    caption,
+    page_with_controls,
+    scrolling,
+)
 from widgets.panel import AppState, Panel
 from widgets.views import CodeView, ImageGrid, ImageTile, MatrixView
 
@@ -45,13 +51,6 @@ POOL_TOOLTIPS = {
     "adaptive_avg": "Like adaptive max but averaging; AdaptiveAvgPool2d(1) is global average "
                     "pooling at the end of ResNet.",
 }
-
-
-def _caption(text: str) -> QLabel:
-    label = QLabel(text)
-    label.setWordWrap(True)
-    label.setStyleSheet("color: palette(placeholder-text);")
-    return label
 
 
 class PoolingPanel(Panel):
@@ -142,11 +141,11 @@ class PoolingPanel(Panel):
         buttons.addWidget(self.new_numbers)
         buttons.addWidget(self.export_csv)
         grid_layout.addLayout(buttons)
-        grid_layout.addWidget(_caption("Hover or click an output cell to see its window and "
+        grid_layout.addWidget(caption("Hover or click an output cell to see its window and "
                                        "how its value was made. Arrow keys move the selection."))
         form.addWidget(grid_box)
         form.addStretch(1)
-        controls = self._scrolling(form)
+        controls = scrolling(form, 330, 420)
 
         self.image_grid = ImageGrid(columns=2, link_views=True)
         self.image_grid.setToolTip("Input and pooled image at the same scale: each output "
@@ -208,7 +207,7 @@ class PoolingPanel(Panel):
         self.index_matrix.cellHovered.connect(self._hovered)
         self.output_matrix.cellClicked.connect(self._pin)
         self.index_matrix.cellClicked.connect(self._pin)
-        return self._with_controls(controls, splitter)
+        return page_with_controls(controls, splitter)
 
     def _build_upsample_tab(self) -> QWidget:
         self.scale = ParamSlider("Scale factor", 1, 8, 4, tooltip=(
@@ -245,13 +244,13 @@ class PoolingPanel(Panel):
                        self.transposed_init):
             box_layout.addWidget(widget)
         form.addWidget(box)
-        form.addWidget(_caption(
+        form.addWidget(caption(
             "Nearest copies the closest pixel (blocks); bilinear and bicubic interpolate "
             "(smooth, bicubic sharper and may overshoot). ConvTranspose2d is a learnable "
             "up-sampler; PixelShuffle turns r² channels into an r× larger image. All tiles "
             "show the same patch at the same scale: zoom one and the others follow."))
         form.addStretch(1)
-        controls = self._scrolling(form)
+        controls = scrolling(form, 330, 420)
         self.up_grid = ImageGrid(columns=3, link_views=True)
         self.up_formula = QLabel()
         self.up_formula.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -273,27 +272,7 @@ class PoolingPanel(Panel):
             box_.toggled.connect(lambda _v: self.request_update("upsample"))
         self.use_target.toggled.connect(lambda _v: self._sync_enabled())
         self.transposed_init.valueChanged.connect(lambda _v: self.request_update("upsample"))
-        return self._with_controls(controls, splitter)
-
-    @staticmethod
-    def _scrolling(layout: QVBoxLayout) -> QScrollArea:
-        inner = QWidget()
-        inner.setLayout(layout)
-        scroll = QScrollArea()
-        scroll.setWidget(inner)
-        scroll.setWidgetResizable(True)
-        scroll.setMinimumWidth(330)
-        scroll.setMaximumWidth(420)
-        return scroll
-
-    @staticmethod
-    def _with_controls(controls: QWidget, views: QWidget) -> QWidget:
-        page = QWidget()
-        layout = QHBoxLayout(page)
-        layout.setContentsMargins(4, 4, 4, 4)
-        layout.addWidget(controls)
-        layout.addWidget(views, 1)
-        return page
+        return page_with_controls(controls, splitter)
 
     # ====================================================================== state
     def pool_params(self) -> PoolParams:

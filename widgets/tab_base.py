@@ -12,31 +12,12 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QLabel,
-    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
 
 from lab.architectures import Progress
 from widgets.jobs import LatestJob
-
-
-def caption(text: str) -> QLabel:
-    label = QLabel(text)
-    label.setWordWrap(True)
-    label.setStyleSheet("color: palette(placeholder-text);")
-    return label
-
-
-def scrolling(layout: QVBoxLayout, width: int = 300) -> QScrollArea:
-    inner = QWidget()
-    inner.setLayout(layout)
-    scroll = QScrollArea()
-    scroll.setWidget(inner)
-    scroll.setWidgetResizable(True)
-    scroll.setMinimumWidth(width)
-    scroll.setMaximumWidth(width + 80)
-    return scroll
 
 
 def group_box(title: str, *widgets: QWidget) -> QGroupBox:
@@ -166,14 +147,6 @@ class LabTab(QWidget):
         self._timer.stop()
         for job in self.jobs.values():
             job.shutdown()
-
-
-def with_controls(controls: QWidget, views: QWidget) -> QHBoxLayout:
-    layout = QHBoxLayout()
-    layout.setContentsMargins(4, 4, 4, 4)
-    layout.addWidget(controls)
-    layout.addWidget(views, 1)
-    return layout
 
 
 ALIGN_TOP_CENTER = Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop

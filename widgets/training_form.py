@@ -32,19 +32,12 @@ from lab import data as data_module
 from lab import training
 from lab.data import DataConfig
 from lab.training import TrainConfig
-from widgets.controls import ChoiceBox, ParamSlider
+from widgets.controls import ChoiceBox, ParamSlider, caption
 
 BATCH_SIZES = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
 ACTIVATION_TEXT = {"relu": "ReLU", "tanh": "tanh", "sigmoid": "sigmoid", "gelu": "GELU",
                    "leaky_relu": "leaky ReLU"}
 LIVE_NOTE = " Changes while a run trains apply at the next batch, without resetting it."
-
-
-def caption(text: str) -> QLabel:
-    label = QLabel(text)
-    label.setWordWrap(True)
-    label.setStyleSheet("color: palette(placeholder-text);")
-    return label
 
 
 class LogSlider(QWidget):

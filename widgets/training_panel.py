@@ -56,10 +56,10 @@ from lab.training import (
     train,
     with_change,
 )
-from widgets.controls import ErrorBanner
+from widgets.controls import ErrorBanner, caption
 from widgets.panel import AppState, Panel
 from widgets.settings import data_dir
-from widgets.training_form import TrainForm, caption
+from widgets.training_form import TrainForm
 from widgets.training_plots import TrainingPlots, fix_lines, run_colour
 from widgets.training_runs import DuplicateDialog, RunList
 from widgets.views import CodeView
