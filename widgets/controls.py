@@ -3,12 +3,14 @@ inline error banner, and the page furniture around them (captions, a scrolling c
 of controls beside the views).
 
 `ParamSlider` is a slider and a spin box kept in step (the issue asks for a spin box
-you can type into; superqt's labelled slider uses a line edit). `RangeSlider` wraps
+you can type into; superqt's labelled slider uses a line edit); `LogSlider` is the same
+row on a log scale (learning rates, penalty strengths). `RangeSlider` wraps
 superqt's two-handled labelled slider for (low, high) intervals.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -29,75 +31,45 @@ from PySide6.QtWidgets import (
 )
 
 
-class ParamSlider(QWidget):
-    """A named number: label, slider and spin box in one row, always in agreement.
-
-    Integer when `decimals == 0`, otherwise a float moving in `step`s. Keyboard: the
-    slider takes arrow keys / Page Up/Down / Home / End; the spin box takes typing and
-    the mouse wheel. `valueChanged` carries the new value (int or float) once per change.
-    """
+class _SliderRow(QWidget):
+    """Label, slider and spin box in one row, always in agreement. Subclasses say how a
+    value maps to slider ticks (`_to_ticks`, `_from_ticks`) and set the spin box up."""
 
     valueChanged = Signal(object)
 
-    def __init__(self, label: str, minimum: float, maximum: float, value: float, *,
-                 step: float = 1, decimals: int = 0, tooltip: str = "", suffix: str = "",
-                 parent: QWidget | None = None) -> None:
+    def __init__(self, label: str, spinbox: QSpinBox | QDoubleSpinBox,
+                 parent: QWidget | None) -> None:
         super().__init__(parent)
-        self._step = step
-        self._decimals = decimals
         self.label = QLabel(label)
+        self.label.setMinimumWidth(90)
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-        self.spinbox: QSpinBox | QDoubleSpinBox = (
-            QSpinBox() if decimals == 0 else QDoubleSpinBox())
-        if decimals:
-            self.spinbox.setDecimals(decimals)
-        self.spinbox.setSingleStep(step)
-        self.spinbox.setKeyboardTracking(False)  # typing "12" is one change, not "1" then "12"
-        self.spinbox.setAccelerated(True)
-        self.spinbox.setCorrectionMode(QAbstractSpinBox.CorrectionMode.CorrectToNearestValue)
-        if suffix:
-            self.spinbox.setSuffix(suffix)
-        self.spinbox.setMinimumWidth(64)
-        self.label.setBuddy(self.spinbox)
-        self.label.setMinimumWidth(90)
-
+        self.spinbox = spinbox
+        spinbox.setKeyboardTracking(False)  # typing "12" is one change, not "1" then "12"
+        self.label.setBuddy(spinbox)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.label)
         layout.addWidget(self.slider, 1)
-        layout.addWidget(self.spinbox)
+        layout.addWidget(spinbox)
+        self.setAccessibleName(label)
 
-        self.setRange(minimum, maximum)
+    def _start(self, value: float, tooltip: str) -> None:
+        """Show `value` and start listening (once the subclass has set the ranges)."""
         self._set_both(value)
         self.setToolTip(tooltip)
         self.slider.valueChanged.connect(self._slider_moved)
         self.spinbox.valueChanged.connect(self._spin_changed)
-        self.setAccessibleName(label)
 
     # -- public API ------------------------------------------------------------------
     def value(self) -> int | float:
-        value = self.spinbox.value()
-        return int(value) if self._decimals == 0 else float(value)
+        return float(self.spinbox.value())
 
     def setValue(self, value: float) -> None:
         """Set the value (clamped to the range); emits `valueChanged` if it changed."""
         old = self.value()
         self._set_both(value)
         if self.value() != old:
-            self.valueChanged.emit(self.value())
-
-    def setRange(self, minimum: float, maximum: float) -> None:
-        old = self.value() if hasattr(self, "spinbox") else None
-        self.spinbox.blockSignals(True)
-        self.slider.blockSignals(True)
-        self.spinbox.setRange(minimum, maximum)
-        self.slider.setRange(self._to_ticks(minimum), self._to_ticks(maximum))
-        self.slider.setPageStep(max(1, (self.slider.maximum() - self.slider.minimum()) // 10))
-        self.slider.setValue(self._to_ticks(self.spinbox.value()))
-        self.spinbox.blockSignals(False)
-        self.slider.blockSignals(False)
-        if old is not None and self.value() != old:
             self.valueChanged.emit(self.value())
 
     def minimum(self) -> float:
@@ -113,7 +85,10 @@ class ParamSlider(QWidget):
 
     # -- internals -------------------------------------------------------------------
     def _to_ticks(self, value: float) -> int:
-        return round(value / self._step)
+        raise NotImplementedError
+
+    def _from_ticks(self, ticks: int) -> float:
+        raise NotImplementedError
 
     def _set_both(self, value: float) -> None:
         self.spinbox.blockSignals(True)
@@ -124,10 +99,8 @@ class ParamSlider(QWidget):
         self.slider.blockSignals(False)
 
     def _slider_moved(self, ticks: int) -> None:
-        value = ticks * self._step
-        value = round(value, self._decimals) if self._decimals else int(value)
         self.spinbox.blockSignals(True)
-        self.spinbox.setValue(value)
+        self.spinbox.setValue(self._from_ticks(ticks))
         self.spinbox.blockSignals(False)
         self.valueChanged.emit(self.value())
 
@@ -136,6 +109,92 @@ class ParamSlider(QWidget):
         self.slider.setValue(self._to_ticks(self.spinbox.value()))
         self.slider.blockSignals(False)
         self.valueChanged.emit(self.value())
+
+
+class ParamSlider(_SliderRow):
+    """A named number: label, slider and spin box in one row, always in agreement.
+
+    Integer when `decimals == 0`, otherwise a float moving in `step`s. Keyboard: the
+    slider takes arrow keys / Page Up/Down / Home / End; the spin box takes typing and
+    the mouse wheel. `valueChanged` carries the new value (int or float) once per change.
+    """
+
+    def __init__(self, label: str, minimum: float, maximum: float, value: float, *,
+                 step: float = 1, decimals: int = 0, tooltip: str = "", suffix: str = "",
+                 parent: QWidget | None = None) -> None:
+        super().__init__(label, QSpinBox() if decimals == 0 else QDoubleSpinBox(), parent)
+        self._step = step
+        self._decimals = decimals
+        if decimals:
+            self.spinbox.setDecimals(decimals)
+        self.spinbox.setSingleStep(step)
+        self.spinbox.setAccelerated(True)
+        self.spinbox.setCorrectionMode(QAbstractSpinBox.CorrectionMode.CorrectToNearestValue)
+        if suffix:
+            self.spinbox.setSuffix(suffix)
+        self.spinbox.setMinimumWidth(64)
+        self.setRange(minimum, maximum)
+        self._start(value, tooltip)
+
+    def value(self) -> int | float:
+        value = self.spinbox.value()
+        return int(value) if self._decimals == 0 else float(value)
+
+    def setRange(self, minimum: float, maximum: float) -> None:
+        old = self.value()
+        self.spinbox.blockSignals(True)
+        self.slider.blockSignals(True)
+        self.spinbox.setRange(minimum, maximum)
+        self.slider.setRange(self._to_ticks(minimum), self._to_ticks(maximum))
+        self.slider.setPageStep(max(1, (self.slider.maximum() - self.slider.minimum()) // 10))
+        self.slider.setValue(self._to_ticks(self.spinbox.value()))
+        self.spinbox.blockSignals(False)
+        self.slider.blockSignals(False)
+        if self.value() != old:
+            self.valueChanged.emit(self.value())
+
+    def _to_ticks(self, value: float) -> int:
+        return round(value / self._step)
+
+    def _from_ticks(self, ticks: int) -> float:
+        value = ticks * self._step
+        return round(value, self._decimals) if self._decimals else int(value)
+
+
+class LogSlider(_SliderRow):
+    """A positive number on a log scale (learning rates, penalty strengths): label, slider
+    with `per_decade` stops per factor of 10, and a spin box to type exact values.
+    With `allow_zero`, the slider's left end means 0 (off)."""
+
+    def __init__(self, label: str, minimum: float, maximum: float, value: float, *,
+                 allow_zero: bool = False, per_decade: int = 6, tooltip: str = "",
+                 parent: QWidget | None = None) -> None:
+        super().__init__(label, QDoubleSpinBox(), parent)
+        self._min, self._max = minimum, maximum
+        self._zero = allow_zero
+        self._per_decade = per_decade
+        ticks = round(math.log10(maximum / minimum) * per_decade)
+        self.slider.setRange(-1 if allow_zero else 0, ticks)
+        self.slider.setPageStep(per_decade)
+        self.spinbox.setDecimals(6)
+        self.spinbox.setRange(0.0 if allow_zero else minimum, maximum)
+        self.spinbox.setStepType(QAbstractSpinBox.StepType.AdaptiveDecimalStepType)
+        self.spinbox.setMinimumWidth(92)
+        self._start(value, tooltip)
+
+    def _to_ticks(self, value: float) -> int:
+        if value <= 0 or value < self._min:
+            return self.slider.minimum() if self._zero or value <= 0 else 0
+        return round(math.log10(value / self._min) * self._per_decade)
+
+    def _from_ticks(self, ticks: int) -> float:
+        if ticks < 0:
+            return 0.0
+        value = self._min * 10 ** (ticks / self._per_decade)
+        return float(f"{value:.2g}")  # 1, 1.5, 2.2, 3.2, 4.6, 6.8 × 10^k: easy to read
+
+    def _set_both(self, value: float) -> None:
+        super()._set_both(value if math.isfinite(value) else self._min)
 
 
 class RangeSlider(QWidget):

@@ -8,22 +8,17 @@ running run can take without restarting (learning rate, dropout p, L1, L2).
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtGui import QStandardItemModel
 from PySide6.QtWidgets import (
-    QAbstractSpinBox,
     QCheckBox,
-    QDoubleSpinBox,
     QFileDialog,
     QGroupBox,
     QHBoxLayout,
-    QLabel,
     QLineEdit,
     QPushButton,
-    QSlider,
     QVBoxLayout,
     QWidget,
 )
@@ -32,105 +27,12 @@ from lab import data as data_module
 from lab import training
 from lab.data import DataConfig
 from lab.training import TrainConfig
-from widgets.controls import ChoiceBox, ParamSlider, caption
+from widgets.controls import ChoiceBox, LogSlider, ParamSlider, caption
 
 BATCH_SIZES = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
 ACTIVATION_TEXT = {"relu": "ReLU", "tanh": "tanh", "sigmoid": "sigmoid", "gelu": "GELU",
                    "leaky_relu": "leaky ReLU"}
 LIVE_NOTE = " Changes while a run trains apply at the next batch, without resetting it."
-
-
-class LogSlider(QWidget):
-    """A positive number on a log scale (learning rates, penalty strengths): label, slider
-    with `per_decade` stops per factor of 10, and a spin box to type exact values.
-    With `allow_zero`, the slider's left end means 0 (off)."""
-
-    valueChanged = Signal(object)
-
-    def __init__(self, label: str, minimum: float, maximum: float, value: float, *,
-                 allow_zero: bool = False, per_decade: int = 6, tooltip: str = "",
-                 parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self._min, self._max = minimum, maximum
-        self._zero = allow_zero
-        self._per_decade = per_decade
-        self.label = QLabel(label)
-        self.label.setMinimumWidth(90)
-        self.slider = QSlider(Qt.Orientation.Horizontal)
-        self.slider.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-        ticks = round(math.log10(maximum / minimum) * per_decade)
-        self.slider.setRange(-1 if allow_zero else 0, ticks)
-        self.slider.setPageStep(per_decade)
-        self.spinbox = QDoubleSpinBox()
-        self.spinbox.setDecimals(6)
-        self.spinbox.setRange(0.0 if allow_zero else minimum, maximum)
-        self.spinbox.setStepType(QAbstractSpinBox.StepType.AdaptiveDecimalStepType)
-        self.spinbox.setKeyboardTracking(False)
-        self.spinbox.setMinimumWidth(92)
-        self.label.setBuddy(self.spinbox)
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.label)
-        layout.addWidget(self.slider, 1)
-        layout.addWidget(self.spinbox)
-        self._set_both(value)
-        self.setToolTip(tooltip)
-        self.setAccessibleName(label)
-        self.slider.valueChanged.connect(self._slider_moved)
-        self.spinbox.valueChanged.connect(self._spin_changed)
-
-    def value(self) -> float:
-        return float(self.spinbox.value())
-
-    def setValue(self, value: float) -> None:
-        old = self.value()
-        self._set_both(value)
-        if self.value() != old:
-            self.valueChanged.emit(self.value())
-
-    def minimum(self) -> float:
-        return self.spinbox.minimum()
-
-    def maximum(self) -> float:
-        return self.spinbox.maximum()
-
-    def setToolTip(self, text: str) -> None:  # noqa: N802 - Qt name
-        super().setToolTip(text)
-        for part in (self.label, self.slider, self.spinbox):
-            part.setToolTip(text)
-
-    def _to_ticks(self, value: float) -> int:
-        if value <= 0 or value < self._min:
-            return self.slider.minimum() if self._zero or value <= 0 else 0
-        return round(math.log10(value / self._min) * self._per_decade)
-
-    def _from_ticks(self, ticks: int) -> float:
-        if ticks < 0:
-            return 0.0
-        value = self._min * 10 ** (ticks / self._per_decade)
-        return float(f"{value:.2g}")  # 1, 1.5, 2.2, 3.2, 4.6, 6.8 × 10^k: easy to read
-
-    def _set_both(self, value: float) -> None:
-        if not math.isfinite(value):
-            value = self._min
-        self.spinbox.blockSignals(True)
-        self.slider.blockSignals(True)
-        self.spinbox.setValue(value)
-        self.slider.setValue(self._to_ticks(self.spinbox.value()))
-        self.spinbox.blockSignals(False)
-        self.slider.blockSignals(False)
-
-    def _slider_moved(self, ticks: int) -> None:
-        self.spinbox.blockSignals(True)
-        self.spinbox.setValue(self._from_ticks(ticks))
-        self.spinbox.blockSignals(False)
-        self.valueChanged.emit(self.value())
-
-    def _spin_changed(self, _value: float) -> None:
-        self.slider.blockSignals(True)
-        self.slider.setValue(self._to_ticks(self.spinbox.value()))
-        self.slider.blockSignals(False)
-        self.valueChanged.emit(self.value())
 
 
 class TrainForm(QWidget):

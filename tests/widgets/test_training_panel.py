@@ -429,7 +429,7 @@ def test_form_shows_and_reads_back_every_setting(qtbot, config):
 
 
 def test_log_slider_steps_by_factors_of_ten(qtbot):
-    from widgets.training_form import LogSlider
+    from widgets.controls import LogSlider
 
     slider = LogSlider("λ", 1e-6, 0.1, 0.0, allow_zero=True)
     qtbot.addWidget(slider)
