@@ -66,6 +66,11 @@ class PoolingPanel(Panel):
         self._pinned: tuple[int, int] | None = (0, 0)
         self._image_tensor = None
         self._code_stale = False
+        # the code is rewritten once the controls rest: during a drag it only costs frames
+        self._code_timer = QTimer(self)
+        self._code_timer.setSingleShot(True)
+        self._code_timer.setInterval(150)
+        self._code_timer.timeout.connect(self.flush_code)
         self._input_display: np.ndarray | None = None
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
@@ -347,13 +352,22 @@ class PoolingPanel(Panel):
                     update()
                 except Exception as exc:  # noqa: BLE001 - torch's own refusal, shown not raised
                     self._problems[part] = [f"torch refused these settings: {exc}"]
+        if self._code_stale:
+            if self.code.code():
+                self._code_timer.start()
+            else:
+                self.flush_code()
+        self._show_problems()
+        self.mark_drawn()
+
+    def flush_code(self) -> None:
+        """Write the pooling view's code now (it is otherwise written once a drag rests)."""
+        self._code_timer.stop()
         if self._code_stale and not (self._problems["pool_image"] or self._problems["pool_grid"]):
             _, channels, height, width = self._image_tensor.shape
             self.code.set_code(pooling.pooling_code(self.pool_params(), (channels, height, width),
                                                     self._grid_values))
         self._code_stale = False
-        self._show_problems()
-        self.mark_drawn()
 
     def _update_pool_image(self) -> None:
         params = self.pool_params()

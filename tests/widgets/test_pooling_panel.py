@@ -118,7 +118,15 @@ def test_adaptive_and_lp_pooling(panel):
     panel.norm_type.setValue(3.0)
     panel.flush()
     assert np.allclose(panel.output_matrix.values(), F.lp_pool2d(grid, 3.0, 2, 2)[0, 0])
+    panel.flush_code()
     assert "nn.LPPool2d(norm_type=3" in panel.code.code()
+
+
+def test_code_follows_once_the_controls_rest(panel, qtbot):
+    panel.kernel.setValue(3)
+    panel.flush()
+    assert "kernel_size=2" in panel.code.code()  # mid-drag: the frames go to the pixels
+    qtbot.waitUntil(lambda: "nn.MaxPool2d(kernel_size=3" in panel.code.code(), timeout=2000)
 
 
 def test_max_indices_and_unpool_match_torch(panel):
