@@ -63,6 +63,32 @@ class ImageTile:
     rect: tuple[float, float, float, float] | None = None
 
 
+class _TitleItem(pg.LabelItem):
+    """A tile's title. Its text never resizes the grid's columns (pyqtgraph's LabelItem
+    makes its text width a minimum width, so every new number re-laid-out the grid and
+    painted every image twice); text wider than its column is clipped."""
+
+    def __init__(self, text: str = "", **args) -> None:
+        self._height: float | None = None
+        super().__init__(text, **args)
+        self.setFlag(self.GraphicsItemFlag.ItemClipsChildrenToShape)
+
+    def updateMin(self) -> None:  # noqa: N802 - pyqtgraph's name
+        height = self.itemRect().height()
+        if height == self._height:
+            return
+        self._height = height
+        self.setMinimumWidth(0)
+        self.setMinimumHeight(height)
+        self._sizeHint = {
+            Qt.SizeHint.MinimumSize: (0, height),
+            Qt.SizeHint.PreferredSize: (0, height),
+            Qt.SizeHint.MaximumSize: (-1, -1),
+            Qt.SizeHint.MinimumDescent: (0, 0),
+        }
+        self.updateGeometry()
+
+
 class ImageGrid(pg.GraphicsLayoutWidget):
     """Images side by side; drag to pan, wheel to zoom, double-click to fit."""
 
@@ -184,7 +210,7 @@ class ImageGrid(pg.GraphicsLayoutWidget):
         columns = min(columns, max(count, 1))
         for i in range(count):
             row, col = divmod(i, columns)
-            label = pg.LabelItem("", size="9pt")
+            label = _TitleItem("", size="9pt")
             self.ci.addItem(label, row=2 * row, col=col)
             view = pg.ViewBox(lockAspect=True, invertY=True, enableMenu=False)
             view.setDefaultPadding(0.02)

@@ -49,6 +49,21 @@ def test_image_grid_double_click_fits_a_zoomed_view(qtbot):
     assert x0 <= 0 and x1 >= 40 and y0 <= 0 and y1 >= 40
 
 
+def test_image_grid_titles_never_move_the_images(qtbot):
+    grid = ImageGrid(columns=2)
+    qtbot.addWidget(grid)
+    grid.resize(400, 250)
+    grid.show()
+    image = np.zeros((8, 8), np.uint8)
+    grid.set_images([("a", image), ("b", image)])
+    qtbot.wait(20)
+    before = [grid.view(i).sceneBoundingRect() for i in range(2)]
+    grid.set_images([("a → 1×1×3, min −9.4125 … max 11.6634 and more words", image),
+                     ("b", image)])
+    qtbot.wait(20)
+    assert [grid.view(i).sceneBoundingRect() for i in range(2)] == before
+
+
 def test_image_grid_colormap_with_colorbar(qtbot):
     grid = ImageGrid(colormap="CET-D1", colorbar=True)
     qtbot.addWidget(grid)
