@@ -27,7 +27,8 @@ from widgets.controls import ChoiceBox, ParamSlider, RangeSlider
 
 
 class ParamControl(QWidget):
-    """Base of the per-parameter controls: `value()`, `set_value()` (silent), `changed`."""
+    """Base of the per-parameter controls: `value()`, `set_value()` (silent), `changed`.
+    Each editor defines `value()` and `_show(value)` (what `set_value` shows)."""
 
     changed = Signal()
 
@@ -39,18 +40,12 @@ class ParamControl(QWidget):
         self.layout_.setSpacing(2)
         self._silent = False
 
-    def value(self) -> Any:
-        raise NotImplementedError
-
     def set_value(self, value: Any) -> None:
         self._silent = True
         try:
             self._show(value)
         finally:
             self._silent = False
-
-    def _show(self, value: Any) -> None:
-        raise NotImplementedError
 
     def _emit(self, *_args: Any) -> None:
         if not self._silent:

@@ -84,12 +84,6 @@ class _SliderRow(QWidget):
             part.setToolTip(text)
 
     # -- internals -------------------------------------------------------------------
-    def _to_ticks(self, value: float) -> int:
-        raise NotImplementedError
-
-    def _from_ticks(self, ticks: int) -> float:
-        raise NotImplementedError
-
     def _set_both(self, value: float) -> None:
         self.spinbox.blockSignals(True)
         self.slider.blockSignals(True)
