@@ -83,7 +83,10 @@ def test_every_number_matches_nn_conv2d(params, height, width, seed):
         for r in range(out.shape[2]):
             for c in range(out.shape[3]):
                 e = conv.explain_conv_cell(x[0], effective, params, o, r, c, bias)
-                assert e.value == pytest.approx(float(expected[0, o, r, c]), abs=1e-5)
+                # torch sums in float32: its rounding grows with the size of the products
+                # (a cell that is exactly 0 here came out 1.1e-5 from 75 products)
+                scale = max(1.0, sum(abs(t.x * t.w) for t in e.terms))
+                assert e.value == pytest.approx(float(expected[0, o, r, c]), abs=1e-5 * scale)
                 assert len(e.terms) == params.in_per_group * params.kernel_h * params.kernel_w
                 # the window: dilation gaps, and padding cells exactly outside the input
                 rows = sorted({t.in_row for t in e.terms})
