@@ -37,6 +37,7 @@ class ClassicTab(LabTab):
         super().__init__(parent)
         self.updaters = {"classic": self._start}
         self.prepared: PreparedGraph | None = None
+        self.prepared_params: ClassicParams | None = None  # what `prepared` was made for
         self.options: dict[tuple, DrawOptions] = {}      # per model: the user's drawing
         self.traced_cache: dict[tuple, Any] = {}         # per model: its torch.fx trace
         self.requested: ClassicParams | None = None
@@ -167,7 +168,7 @@ class ClassicTab(LabTab):
         self.collapse.blockSignals(False)
         self.set_problems("classic", [])
         same_model = self.prepared is not None and self.prepared.key == item.key
-        self.prepared = item
+        self.prepared, self.prepared_params = item, params
         self.view.set_graph(item.view, item.layout, fit=not same_model)
         self.table.set_graph(item.graph)
         graph = item.graph
@@ -190,16 +191,27 @@ class ClassicTab(LabTab):
             self.totals.setText(self.totals.text().split("<br><i>")[0]
                                 + f"<br><i>(shown: the last input that fitted, {shape})</i>")
 
+    def _can_relayout(self) -> bool:
+        """Only a graph that is the current request, with nothing on its way, is laid out
+        again in place. Otherwise the re-layout's result passed for the request's: it
+        cleared an "input too small" rule, or replaced a graph still on its way."""
+        return (self.prepared is not None and self.requested is not None
+                and self.prepared_params == self.requested and not self.problems()
+                and not self.jobs["classic"].busy())
+
     def _drawing_changed(self) -> None:
-        if self.prepared is None or self.requested is None:
+        if self.requested is None:
             return
         options = DrawOptions(self.fold.isChecked(), self.collapse.isChecked())
         self.options[self.requested.model_key()] = options
-        self._relayout(self.prepared, options)
+        if self._can_relayout():
+            self._relayout(self.prepared, options)
+        elif self.jobs["classic"].busy():
+            self.request_update("classic")  # the graph on its way is drawn again with them
 
     def _toggle_group(self, group: str, expand: bool) -> None:
         prepared, params = self.prepared, self.requested
-        if prepared is None or params is None:
+        if not self._can_relayout():
             return
         expanded = set(prepared.options.expanded)
         (expanded.add if expand else expanded.discard)(group)

@@ -296,7 +296,9 @@ class ConnectivityTab(LabTab):
         if isinstance(item, Progress):
             self.progress.show_progress(item)
             return
-        self.set_problems("connectivity", [])
+        # a re-layout of the last good graphs (new drawing options) may arrive while the
+        # settings are invalid: their rule stays in the banner
+        self.set_problems("connectivity", self.params().validate())
         self.prepared[item.key] = item
         self.graph_views[item.key].set_graph(item.view, item.layout)
         if item.counts is not None:

@@ -80,6 +80,18 @@ def test_controls_change_the_nets_and_counts(panel, qtbot):
         conn.connectivity_code.code()
 
 
+def test_redrawing_the_last_good_graphs_keeps_the_rule_in_the_banner(panel, qtbot):
+    conn = panel.connectivity
+    settle(qtbot, panel)
+    conn.depth.setValue(2)
+    conn.blocks.setValue(3)  # more blocks than layers: refused
+    settle(qtbot, panel)
+    assert any("cannot exceed depth" in p for p in panel.banner.problems())
+    conn.collapse.setChecked(not conn.collapse.isChecked())  # re-lays-out the shown graphs
+    settle(qtbot, panel)
+    assert any("cannot exceed depth" in p for p in panel.banner.problems())
+
+
 def test_hovering_a_box_tells_op_module_shape_and_parameters(panel, qtbot):
     conn = panel.connectivity
     settle(qtbot, panel)
@@ -175,6 +187,9 @@ def test_classic_lenet_table_and_an_input_too_small(panel, qtbot):
     assert "layer `features.3` (Conv2d)" in panel.banner.message()
     assert "reaches zero" in panel.banner.message()
     assert model.rows()[0].output == "6×28×28"  # the last good table stays
+    classic.collapse.setChecked(not classic.collapse.isChecked())  # a new drawing option
+    settle(qtbot, panel)
+    assert "reaches zero" in panel.banner.message()  # still refused, still said
     classic.input_size.setValue(16)
     settle(qtbot, panel)
     assert "expects 400 input features but receives 16" in panel.banner.message()
