@@ -10,11 +10,10 @@ code (a few hundred numbers) is rewritten once the controls rest, not on every f
 from __future__ import annotations
 
 from collections import Counter
-from functools import partial
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QEvent, QObject, QRectF, Qt, QTimer
+from PySide6.QtCore import QRectF, Qt, QTimer
 from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import (
     QApplication,
@@ -44,7 +43,7 @@ from widgets.controls import (
     scrolling,
 )
 from widgets.panel import AppState, Panel
-from widgets.views import CodeView, ImageGrid, ImageTile, MatrixView
+from widgets.views import CodeView, ImageGrid, ImageTile, MatrixView, ZoomTogether
 from widgets.weight_layout import DIVERGING, WeightLayoutView
 
 #: Images larger than this (longer side, pixels) are shrunk for the image view, so a drag
@@ -86,74 +85,6 @@ class TextLines(QWidget):
     def resizeEvent(self, event) -> None:
         self.label.setGeometry(self.rect())
         super().resizeEvent(event)
-
-
-class _ZoomTogether(QObject):
-    """The input channels and the feature maps share input-pixel coordinates (each output
-    pixel drawn over its window), so one region fits them all. Views show the whole input
-    until the user zooms or pans one; from then on every view shows that region. A
-    double-click shows the whole input again. Parameter changes never move the views.
-
-    (pyqtgraph's own view links, with locked aspect ratios, feed each other's aspect
-    corrections back and forth and the shown range grows; here only the user's changes
-    are copied, once.)
-    """
-
-    def __init__(self, *grids: ImageGrid, changed=None) -> None:
-        super().__init__(grids[0])
-        self._grids = grids
-        self._changed = changed or (lambda: None)
-        self._views: list = []
-        self._extent = QRectF(0, 0, 1, 1)
-        self._region: QRectF | None = None
-        for grid in grids:
-            grid.viewport().installEventFilter(self)
-
-    def follow(self, extent: QRectF) -> None:
-        """Call after set_images with the input's extent; places views a grid made anew."""
-        views = [grid.view(i) for grid in self._grids for i in range(grid.tile_count())]
-        changed = extent != self._extent
-        self._extent = QRectF(extent)
-        if changed:
-            self._region = None
-        known = {id(v) for v in self._views}
-        for view in views:
-            if id(view) not in known:
-                view.sigResized.connect(self._place)
-                view.sigRangeChangedManually.connect(partial(self._zoomed, view))
-        if changed or views != self._views:
-            self._views = views
-            for view in views:
-                self._place(view)
-
-    def fit(self) -> None:
-        self._region = None
-        for view in self._views:
-            self._place(view)
-        self._changed()
-
-    def region(self) -> QRectF:
-        return self._region if self._region is not None else self._extent
-
-    def _place(self, view) -> None:
-        if self._region is None:
-            view.setRange(self._extent, padding=0.02)
-        else:
-            view.setRange(self._region, padding=0)
-        self._changed()
-
-    def _zoomed(self, source, _mask) -> None:
-        self._region = source.viewRect()
-        for view in self._views:
-            if view is not source:
-                view.setRange(self._region, padding=0)
-        self._changed()
-
-    def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt name
-        if event.type() == QEvent.Type.MouseButtonDblClick:
-            self.fit()
-            return True
-        return False
 
 
 class ConvPanel(Panel):
@@ -350,7 +281,7 @@ class ConvPanel(Panel):
             splitter.addWidget(widget)
             splitter.setStretchFactor(splitter.count() - 1, stretch)
         splitter.setSizes([230, 420, 260])
-        self.zoom = _ZoomTogether(self.input_grid, self.maps_grid,
+        self.zoom = ZoomTogether(self.input_grid, self.maps_grid,
                                   changed=self._zoom_changed)
 
         def update_image(*_args) -> None:

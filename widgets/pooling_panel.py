@@ -11,7 +11,7 @@ from collections import Counter
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QRectF, Qt, QTimer
 from PySide6.QtWidgets import (
     QCheckBox,
     QFileDialog,
@@ -37,7 +37,7 @@ from widgets.controls import (
     scrolling,
 )
 from widgets.panel import AppState, Panel
-from widgets.views import CodeView, ImageGrid, ImageTile, MatrixView
+from widgets.views import CodeView, ImageGrid, ImageTile, MatrixView, ZoomTogether
 
 POOL_TOOLTIPS = {
     "max": "Keeps the largest value in each window: the strongest response survives, "
@@ -152,7 +152,8 @@ class PoolingPanel(Panel):
         form.addStretch(1)
         controls = scrolling(form, 330, 420)
 
-        self.image_grid = ImageGrid(columns=2, link_views=True)
+        self.image_grid = ImageGrid(columns=2)
+        self.image_zoom = ZoomTogether(self.image_grid)
         self.image_grid.setToolTip("Input and pooled image at the same scale: each output "
                                    "pixel covers the window it summarises. Wheel to zoom "
                                    "(both views follow), double-click to fit.")
@@ -256,7 +257,8 @@ class PoolingPanel(Panel):
             "show the same patch at the same scale: zoom one and the others follow."))
         form.addStretch(1)
         controls = scrolling(form, 330, 420)
-        self.up_grid = ImageGrid(columns=3, link_views=True)
+        self.up_grid = ImageGrid(columns=3)
+        self.up_zoom = ZoomTogether(self.up_grid)
         self.up_formula = QLabel()
         self.up_formula.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.up_code = CodeView()
@@ -384,7 +386,8 @@ class PoolingPanel(Panel):
             ImageTile(f"input {height}×{width}×{channels}", self._input_display),
             ImageTile(f"{name} → {out_h}×{out_w}×{channels}", to_display(out[0], low, high),
                       pooling.output_rect(params, height, width)),
-        ])
+        ], fit=False)
+        self.image_zoom.follow(QRectF(0, 0, width, height))
         self.formula.setText(params.formula_text(height, width))
         self._code_stale = True
 
@@ -431,7 +434,8 @@ class PoolingPanel(Panel):
                 shown += f" ×{params.integer_factor()}"
             tiles.append(ImageTile(f"{shown} → {tensor.shape[-2]}×{tensor.shape[-1]}",
                                    to_display(tensor), rect))
-        self.up_grid.set_images(tiles)
+        self.up_grid.set_images(tiles, fit=False)
+        self.up_zoom.follow(QRectF(*rect))
         self.up_formula.setText(f"{params.interpolate_formula()}\n{params.transposed_formula()}")
         self.up_code.set_code(pooling.upsample_code(params, (channels, height, width)))
 

@@ -225,3 +225,27 @@ def test_any_control_values_never_raise(qtbot):
             assert image_ok == (not image_problems)
 
     drive()
+
+
+def test_zoom_is_shared_kept_across_changes_and_never_drifts(panel, qtbot):
+    grid = panel.image_grid
+
+    def ranges():  # x0, x1, y0, y1 of both views
+        return [v for i in range(2) for axis in grid.view(i).viewRange() for v in axis]
+
+    start = ranges()
+    for width in (1100, 1200, 1000, 1200):  # resizing the window must not shrink the images
+        panel.resize(width, 850)
+        qtbot.wait(20)
+    assert ranges() == pytest.approx(start)
+    grid.view(0).scaleBy((0.5, 0.5))
+    grid.view(0).sigRangeChangedManually.emit([True, True])  # what a wheel turn emits
+    zoomed = ranges()
+    assert zoomed[4:] == pytest.approx(zoomed[:4])  # the pooled image follows
+    assert zoomed[1] - zoomed[0] < start[1] - start[0]
+    panel.kernel.setValue(3)
+    panel.flush()
+    assert ranges() == pytest.approx(zoomed)  # a new kernel keeps the user's zoom
+    qtbot.mouseDClick(grid.viewport(), Qt.MouseButton.LeftButton,
+                      pos=grid.viewport().rect().center())
+    assert ranges() == pytest.approx(start)
