@@ -156,6 +156,18 @@ class _Plot(pg.PlotWidget):
             self.getAxis(axis).setTextPen(pg.mkPen(text))
         title = self.getPlotItem().titleLabel
         title.setText(title.text, color=text)
+        legend = self.getPlotItem().legend
+        if legend is not None:  # a translucent box of the theme's own colours
+            legend.setBrush(pg.mkBrush(_with_alpha(palette.color(palette.ColorRole.Base), 200)))
+            legend.setPen(pg.mkPen(_with_alpha(text, 90)))
+            legend.setLabelTextColor(text)
+            for _sample, label in legend.items:
+                label.setText(label.text, color=text)
+        for item in self.getPlotItem().items:  # the marks' labels ("best", "LR↓", …)
+            label = getattr(item, "label", None)
+            if isinstance(item, pg.InfiniteLine) and label is not None:
+                label.fill = pg.mkBrush(_with_alpha(palette.color(palette.ColorRole.Base), 170))
+                label.update()
 
 
 class _RunItems:
@@ -181,8 +193,8 @@ class MetricPlot(_Plot):
         if metric == "accuracy":
             self.setYRange(0, 1.02, padding=0)
         self.show_steps = True
-        self.legend = self.addLegend(offset=(-6, 6), labelTextSize="8pt",
-                                     brush=pg.mkBrush(255, 255, 255, 190))
+        self.legend = self.addLegend(offset=(-6, 6), labelTextSize="8pt")
+        self._follow_palette()  # the legend's colours
         self.legend.setVisible(metric == "loss")
 
     def sync(self, records: list[RunRecord], labels: dict[int, str], focus_id: int | None,
@@ -307,7 +319,8 @@ class MetricPlot(_Plot):
         while len(items.marks) < len(marks):
             line = pg.InfiniteLine(pos=0, angle=90, movable=False, label="",
                                    labelOpts={"position": 0.96, "anchors": [(0, 0), (0, 0)],
-                                              "fill": (255, 255, 255, 170)})
+                                              "fill": _with_alpha(self.palette().color(
+                                                  self.palette().ColorRole.Base), 170)})
             line.setZValue(0)
             self.addItem(line)
             items.marks.append(line)
