@@ -16,6 +16,7 @@ never touches a widget.
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 import weakref
@@ -25,6 +26,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 _THREADS: weakref.WeakSet[QThread] = weakref.WeakSet()
+GIL_SWITCH_INTERVAL_S = 0.0005
 
 
 def running_threads() -> list[QThread]:
@@ -104,6 +106,8 @@ class GeneratorWorker(QObject):
         _THREADS.add(self._thread)
 
     def start(self) -> None:
+        if sys.getswitchinterval() > GIL_SWITCH_INTERVAL_S:
+            sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)  # see the module's docstring
         self._thread.start()
 
     def is_running(self) -> bool:

@@ -75,3 +75,21 @@ def test_empty_generator_finishes(qtbot, n):
     with qtbot.waitSignal(worker.finished, timeout=5000):
         worker.start()
     qtbot.waitUntil(lambda: not running_threads())
+
+
+def test_a_running_worker_hands_the_gil_back_to_the_gui_quickly(qtbot):
+    """CPython's default 5 ms GIL switch interval, paid at every Python callback of a
+    repaint while a worker runs Python, froze the window for 50-120 ms."""
+    import sys
+
+    from widgets.workers import GIL_SWITCH_INTERVAL_S
+
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(0.005)
+    try:
+        worker = GeneratorWorker(counting(3), interval=0.01)
+        with qtbot.waitSignal(worker.finished, timeout=10_000):
+            worker.start()
+        assert sys.getswitchinterval() <= GIL_SWITCH_INTERVAL_S
+    finally:
+        sys.setswitchinterval(before)
