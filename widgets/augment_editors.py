@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from lab.augment import REQUIRED, ParamInfo, StepInfo, as_range
-from widgets.controls import ChoiceBox, ParamSlider, RangeSlider
+from widgets.controls import ChoiceBox, ParamSlider, RangeSlider, caption
 
 
 class ParamControl(QWidget):
@@ -369,9 +369,7 @@ class StepEditor(QWidget):
     def __init__(self, info: StepInfo, params: dict, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.info = info
-        self.summary = QLabel(f"<code>transforms.v2.{info.name}</code> — {info.summary}")
-        self.summary.setWordWrap(True)
-        self.summary.setStyleSheet("color: palette(placeholder-text);")
+        self.summary = caption(f"<code>transforms.v2.{info.name}</code> — {info.summary}")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.summary)

@@ -24,11 +24,11 @@ from lab.architectures import ClassicParams, DrawOptions, PreparedGraph, Progres
 from lab.graphs import human, table_csv
 from lab.models import CLASSIC_MODELS
 from widgets.connectivity_tab import hover_text
-from widgets.controls import ChoiceBox, caption, scrolling
+from widgets.controls import ChoiceBox, caption, group_box, row_of, scrolling
 from widgets.graph_view import GraphView
 from widgets.jobs import freeze_heap
 from widgets.layer_table import LayerTable
-from widgets.tab_base import LabTab, ProgressLine, group_box, row_of
+from widgets.tab_base import LabTab, ProgressLine
 from widgets.views import CodeView
 
 

@@ -28,14 +28,20 @@ from lab import gradient_flow as gf
 from lab.architectures import ConnectivityParams, DrawOptions, PreparedGraph, Progress
 from lab.graphs import human
 from lab.models import PATTERNS
-from widgets.controls import ChoiceBox, ParamSlider, caption, scrolling, with_controls
+from widgets.controls import (
+    ChoiceBox,
+    ParamSlider,
+    caption,
+    group_box,
+    row_of,
+    scrolling,
+    with_controls,
+)
 from widgets.graph_view import EDGE_COLORS, GraphView, LinkedZoom
 from widgets.tab_base import (
     ALIGN_TOP_CENTER,
     LabTab,
     ProgressLine,
-    group_box,
-    row_of,
 )
 from widgets.views import CodeView
 

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
     QFrame,
+    QGroupBox,
     QHBoxLayout,
     QLabel,
     QScrollArea,
@@ -400,11 +401,12 @@ class ErrorBanner(QFrame):
 
 # ------------------------------------------------------------------------ page furniture
 
-def caption(text: str) -> QLabel:
-    """A wrapped hint in the palette's muted text colour."""
+def caption(text: str = "", *, small: bool = False) -> QLabel:
+    """A wrapped hint in the palette's muted text colour (8 pt when `small`)."""
     label = QLabel(text)
     label.setWordWrap(True)
-    label.setStyleSheet("color: palette(placeholder-text);")
+    label.setStyleSheet("color: palette(placeholder-text);"
+                        + (" font-size: 8pt;" if small else ""))
     return label
 
 
@@ -421,6 +423,25 @@ def scrolling(layout: QVBoxLayout, width: int = 300, max_width: int | None = Non
     if not horizontal_bar:
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
     return scroll
+
+
+def group_box(title: str, *widgets: QWidget) -> QGroupBox:
+    """A titled box of widgets, one under the other."""
+    box = QGroupBox(title)
+    layout = QVBoxLayout(box)
+    for widget in widgets:
+        layout.addWidget(widget)
+    return box
+
+
+def row_of(*widgets: QWidget) -> QWidget:
+    """Widgets side by side, without margins (a row inside a group box)."""
+    row = QWidget()
+    layout = QHBoxLayout(row)
+    layout.setContentsMargins(0, 0, 0, 0)
+    for widget in widgets:
+        layout.addWidget(widget)
+    return row
 
 
 def with_controls(controls: QWidget, views: QWidget) -> QHBoxLayout:

@@ -25,9 +25,9 @@ from lab import architectures as arch
 from lab import models
 from lab.architectures import ConnectivityParams, ModuleCounts
 from lab.models import ChannelScale, Flatten
-from widgets.controls import ChoiceBox, caption, scrolling
+from widgets.controls import ChoiceBox, caption, group_box, row_of, scrolling
 from widgets.module_tree import ModuleTree
-from widgets.tab_base import LabTab, group_box, row_of
+from widgets.tab_base import LabTab
 from widgets.views import CodeView
 
 NOTES = ("The notes: “modules() holds all the nodes; children() only the direct ones — the "

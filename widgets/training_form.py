@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QFileDialog,
     QGroupBox,
-    QHBoxLayout,
     QLineEdit,
     QPushButton,
     QVBoxLayout,
@@ -27,7 +26,14 @@ from lab import data as data_module
 from lab import training
 from lab.data import DataConfig
 from lab.training import TrainConfig
-from widgets.controls import ChoiceBox, LogSlider, ParamSlider, caption
+from widgets.controls import (
+    ChoiceBox,
+    LogSlider,
+    ParamSlider,
+    caption,
+    group_box,
+    row_of,
+)
 
 BATCH_SIZES = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
 ACTIVATION_TEXT = {"relu": "ReLU", "tanh": "tanh", "sigmoid": "sigmoid", "gelu": "GELU",
@@ -106,18 +112,10 @@ class TrainForm(QWidget):
         self.split_seed = ParamSlider("Split seed", 0, 999, 0, tooltip=(
             "Seeds the data generation and which samples are held out: the same seed gives "
             "the same split every time."))
-        box = QGroupBox("Data")
-        form = QVBoxLayout(box)
-        folder_row = QHBoxLayout()
-        folder_row.addWidget(self.folder, 1)
-        folder_row.addWidget(self.browse)
-        for widget in (self.source, self.samples, self.noise, self.classes, self.image_size):
-            form.addWidget(widget)
-        form.addLayout(folder_row)
-        for widget in (self.download, self.grayscale, self.train_size, self.val_fraction,
-                       self.kfold, self.split_seed):
-            form.addWidget(widget)
-        return box
+        return group_box("Data", self.source, self.samples, self.noise, self.classes,
+                         self.image_size, row_of(self.folder, self.browse), self.download,
+                         self.grayscale, self.train_size, self.val_fraction, self.kfold,
+                         self.split_seed)
 
     def _model_group(self) -> QGroupBox:
         self.arch = ChoiceBox("Model", [(k, v.split(" — ")[0], v)
@@ -137,12 +135,8 @@ class TrainForm(QWidget):
         self.batchnorm = QCheckBox("BatchNorm after each layer")
         self.batchnorm.setToolTip("Normalise each layer's outputs over the batch; uses batch "
                                   "statistics in train(), running averages in eval()")
-        box = QGroupBox("Model")
-        form = QVBoxLayout(box)
-        for widget in (self.arch, self.depth, self.width, self.activation, self.dropout,
-                       self.batchnorm):
-            form.addWidget(widget)
-        return box
+        return group_box("Model", self.arch, self.depth, self.width, self.activation,
+                         self.dropout, self.batchnorm)
 
     def _optimiser_group(self) -> QGroupBox:
         self.optimizer = ChoiceBox("Optimiser", [(k, v.split(" — ")[0], v)
@@ -161,12 +155,8 @@ class TrainForm(QWidget):
                                     tooltip="Samples per step. SGD averages the gradients of "
                                             "a batch: small batches give noisy loss curves.")
         self.epochs = ParamSlider("Epochs", 1, 1000, 40, tooltip="Passes over the training set")
-        box = QGroupBox("Optimiser")
-        form = QVBoxLayout(box)
-        for widget in (self.optimizer, self.lr, self.momentum, self.nesterov,
-                       self.batch_size, self.epochs):
-            form.addWidget(widget)
-        return box
+        return group_box("Optimiser", self.optimizer, self.lr, self.momentum, self.nesterov,
+                         self.batch_size, self.epochs)
 
     def _regularisation_group(self) -> QGroupBox:
         self.l1 = LogSlider("L1 λ", 1e-6, 0.1, 0.0, allow_zero=True, tooltip=(
@@ -176,11 +166,7 @@ class TrainForm(QWidget):
         self.l2 = LogSlider("L2 λ (decay)", 1e-6, 0.1, 0.0, allow_zero=True, tooltip=(
             "weight_decay in the optimiser: shrinks every weight a little each step, so "
             "the histogram narrows without a spike at 0." + LIVE_NOTE))
-        box = QGroupBox("Regularisation")
-        form = QVBoxLayout(box)
-        form.addWidget(self.l1)
-        form.addWidget(self.l2)
-        return box
+        return group_box("Regularisation", self.l1, self.l2)
 
     def _schedule_group(self) -> QGroupBox:
         self.scheduler = ChoiceBox("LR schedule", [(k, v.split(" — ")[0], v)
@@ -195,12 +181,8 @@ class TrainForm(QWidget):
         self.plateau_factor = ParamSlider("Plateau factor", 0.05, 0.95, 0.5, step=0.05,
                                           decimals=2, tooltip=(
             "ReduceLROnPlateau: the factor the LR is multiplied by at each cut"))
-        box = QGroupBox("Learning-rate decay")
-        form = QVBoxLayout(box)
-        for widget in (self.scheduler, self.step_size, self.gamma, self.plateau_patience,
-                       self.plateau_factor):
-            form.addWidget(widget)
-        return box
+        return group_box("Learning-rate decay", self.scheduler, self.step_size, self.gamma,
+                         self.plateau_patience, self.plateau_factor)
 
     def _early_group(self) -> QGroupBox:
         self.early = QCheckBox("Stop early when validation stops improving")
@@ -213,11 +195,8 @@ class TrainForm(QWidget):
         self.restore = QCheckBox("Restore the best epoch's weights")
         self.restore.setToolTip("When stopping, go back to the weights of the epoch with the "
                                 "lowest validation loss")
-        box = QGroupBox("Early stopping")
-        form = QVBoxLayout(box)
-        for widget in (self.early, self.patience, self.min_delta, self.restore):
-            form.addWidget(widget)
-        return box
+        return group_box("Early stopping", self.early, self.patience, self.min_delta,
+                         self.restore)
 
     def _augment_group(self) -> QGroupBox:
         self.augment_button = QPushButton("Load pipeline JSON…")
@@ -227,14 +206,8 @@ class TrainForm(QWidget):
         self.augment_clear = QPushButton("Clear")
         self.augment_clear.setToolTip("Train without augmentation")
         self.augment_label = caption("No augmentation")
-        box = QGroupBox("Training augmentation")
-        form = QVBoxLayout(box)
-        row = QHBoxLayout()
-        row.addWidget(self.augment_button, 1)
-        row.addWidget(self.augment_clear)
-        form.addLayout(row)
-        form.addWidget(self.augment_label)
-        return box
+        return group_box("Training augmentation",
+                         row_of(self.augment_button, self.augment_clear), self.augment_label)
 
     def _run_group(self) -> QGroupBox:
         from lab.device import DEVICE_CHOICES
@@ -247,11 +220,7 @@ class TrainForm(QWidget):
         self.seed = ParamSlider("Seed", 0, 9999, 0, tooltip=(
             "Seeds the initial weights, batch order and dropout masks: the same seed and "
             "settings reproduce a run exactly (on the CPU)."))
-        box = QGroupBox("Running")
-        form = QVBoxLayout(box)
-        form.addWidget(self.device)
-        form.addWidget(self.seed)
-        return box
+        return group_box("Running", self.device, self.seed)
 
     # ====================================================================== wiring
     def _connect(self) -> None:

@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 
 from lab.runs import RunRecord, ema
 from lab.training import format_value
-from widgets.controls import ChoiceBox, ParamSlider
+from widgets.controls import ChoiceBox, ParamSlider, caption
 
 RUN_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b",
                "#e377c2", "#7f7f7f", "#bcbd22")
@@ -398,9 +398,7 @@ class WeightsPlot(QWidget):
         self.log_scale = QCheckBox("log")
         self.log_scale.setToolTip("Logarithmic share axis: small bins become visible next "
                                   "to L1's spike at zero")
-        self.caption = QLabel()
-        self.caption.setWordWrap(True)
-        self.caption.setStyleSheet("color: palette(placeholder-text); font-size: 8pt;")
+        self.caption = caption(small=True)
         self.caption.setToolTip("|w| < 0.001 counts as zero. L1 drives many weights to "
                                 "exactly zero (a spike at 0); L2 shrinks them all (a "
                                 "narrower bell).")
@@ -516,9 +514,7 @@ class BoundaryView(QWidget):
         self.stack = QStackedWidget()
         self.stack.addWidget(self.plot)
         self.stack.addWidget(self.images)
-        self.caption = QLabel()
-        self.caption.setWordWrap(True)
-        self.caption.setStyleSheet("color: palette(placeholder-text); font-size: 8pt;")
+        self.caption = caption(small=True)
         fix_lines(self.caption, 3)
         self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         top = QHBoxLayout()
@@ -914,11 +910,9 @@ class TrainingPlots(QWidget):
         options.setContentsMargins(0, 0, 0, 0)
         options.addWidget(self.show_steps)
         options.addWidget(self.smoothing, 1)
-        key = QLabel("solid ━ validation per epoch · dashed ╍ training per epoch · thin: per "
-                     "step (EMA over faint raw) · vertical lines: live changes, LR drops, "
-                     "best / stop epoch")
-        key.setStyleSheet("color: palette(placeholder-text); font-size: 8pt;")
-        key.setWordWrap(True)
+        key = caption("solid ━ validation per epoch · dashed ╍ training per epoch · thin: per "
+                      "step (EMA over faint raw) · vertical lines: live changes, LR drops, "
+                      "best / stop epoch", small=True)
         options.addWidget(key, 2)
         grid = QGridLayout()
         grid.setContentsMargins(0, 0, 0, 0)
