@@ -93,7 +93,7 @@ class _TitleItem(pg.LabelItem):
 class ImageGrid(pg.GraphicsLayoutWidget):
     """Images side by side; drag to pan, wheel to zoom, double-click to fit."""
 
-    def __init__(self, columns: int | None = None, *, link_views: bool = False,
+    def __init__(self, columns: int | None = None, *,
                  colormap: str | None = None, colorbar: bool = False,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent=parent)
@@ -101,7 +101,6 @@ class ImageGrid(pg.GraphicsLayoutWidget):
         self.ci.layout.setSpacing(4)
         self.ci.setContentsMargins(2, 2, 2, 2)
         self._columns = columns
-        self._link = link_views
         self._colormap_name = colormap
         self._want_colorbar = colorbar
         self._views: list[pg.ViewBox] = []
@@ -222,9 +221,6 @@ class ImageGrid(pg.GraphicsLayoutWidget):
             item = pg.ImageItem()
             self._apply_colormap(item)
             view.addItem(item)
-            if self._link and self._views:
-                view.setXLink(self._views[0])
-                view.setYLink(self._views[0])
             self._views.append(view)
             self._items.append(item)
             self._labels.append(label)

@@ -12,6 +12,12 @@ Throttling runs on the worker's own clock: the first item goes out at once (so t
 first result appears quickly), then batches at most every `interval` seconds, and the
 rest when the generator ends. The GUI never touches the worker's state; the worker
 never touches a widget.
+
+While a worker runs Python, every Python call the GUI thread makes from C++ during a
+repaint (a table model's data(), a graphics item's paint()) must win the GIL back, and
+CPython hands it over only every `sys.getswitchinterval()` (5 ms by default): one repaint
+of the layer table stalled the window for 45–120 ms. Starting a worker lowers the
+interval to GIL_SWITCH_INTERVAL_S; it matters only while two threads want the GIL.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QGuiApplication
 
-from widgets.views import CodeView, ImageGrid, ImageTile, MatrixView
+from widgets.views import CodeView, ImageGrid, ImageTile, MatrixView, ZoomTogether
 
 
 def test_image_grid_reuses_items_and_sets_levels(qtbot):
@@ -23,15 +23,19 @@ def test_image_grid_reuses_items_and_sets_levels(qtbot):
     assert tuple(grid.image_item(1).levels) == (3.0, 4.0)
 
 
-def test_image_grid_rect_and_linked_views(qtbot):
-    grid = ImageGrid(columns=2, link_views=True)
+def test_image_grid_rect_and_zoom_together(qtbot):
+    grid = ImageGrid(columns=2)
     qtbot.addWidget(grid)
+    zoom = ZoomTogether(grid)
     small = np.zeros((4, 4), np.uint8)
     big = np.zeros((16, 16), np.uint8)
-    grid.set_images([ImageTile("in", small, (0, 0, 4, 4)), ImageTile("out", big, (0, 0, 4, 4))])
+    grid.set_images([ImageTile("in", small, (0, 0, 4, 4)), ImageTile("out", big, (0, 0, 4, 4))],
+                    fit=False)
+    zoom.follow(QRectF(0, 0, 4, 4))
     rect = grid.image_item(1).mapRectToParent(grid.image_item(1).boundingRect())
     assert (rect.width(), rect.height()) == (4, 4)
     grid.view(0).setRange(xRange=(0, 2), yRange=(0, 2), padding=0)
+    grid.view(0).sigRangeChangedManually.emit([True, True])  # what a wheel turn emits
     assert grid.view(1).viewRange()[0] == pytest.approx(grid.view(0).viewRange()[0])
 
 
