@@ -130,11 +130,12 @@ def test_offline_download_gives_a_clear_message(tmp_path, monkeypatch):
     assert "name resolution" in text and str(tmp_path / "sets" / "MNIST" / "raw") in text
 
 
-def test_download_reports_progress_checks_md5_and_unpacks(tmp_path, monkeypatch):
-    """torchvision's own download recipe, fed from a local mirror (file:// URLs)."""
+def serve_fake_mnist(tmp_path, monkeypatch, count, seed=0):
+    """Point torchvision's MNIST download at a local file:// mirror of `count` random
+    images (with the right md5 sums); returns (mirror folder, images, labels)."""
     import torchvision.datasets as tvd
 
-    images, labels, files = _fake_mnist_files(40, seed=3)
+    images, labels, files = _fake_mnist_files(count, seed=seed)
     mirror = tmp_path / "mirror"
     mirror.mkdir()
     resources = []
@@ -144,6 +145,12 @@ def test_download_reports_progress_checks_md5_and_unpacks(tmp_path, monkeypatch)
         resources.append((f"{name}.gz", hashlib.md5(packed).hexdigest()))
     monkeypatch.setattr(tvd.MNIST, "mirrors", [mirror.as_uri() + "/"])
     monkeypatch.setattr(tvd.MNIST, "resources", resources)
+    return mirror, images, labels
+
+
+def test_download_reports_progress_checks_md5_and_unpacks(tmp_path, monkeypatch):
+    """torchvision's own download recipe, fed from a local mirror (file:// URLs)."""
+    mirror, images, _labels = serve_fake_mnist(tmp_path, monkeypatch, 40, seed=3)
     steps = data.prepare(DataConfig("mnist", folder=str(tmp_path / "sets"), download=True))
     progress = []
     while True:

@@ -444,23 +444,9 @@ def test_log_slider_steps_by_factors_of_ten(qtbot):
 
 def test_download_progress_reaches_the_panel(qtbot, panel, tmp_path, monkeypatch):
     """The torchvision download path end to end, fed from a local mirror (offline here)."""
-    import gzip
-    import hashlib
+    from tests.lab.test_data import serve_fake_mnist
 
-    import torchvision.datasets as tvd
-
-    from tests.lab.test_data import _fake_mnist_files
-
-    _, _, files = _fake_mnist_files(60)
-    mirror = tmp_path / "mirror"
-    mirror.mkdir()
-    resources = []
-    for name, content in files.items():
-        packed = gzip.compress(content)
-        (mirror / f"{name}.gz").write_bytes(packed)
-        resources.append((f"{name}.gz", hashlib.md5(packed).hexdigest()))
-    monkeypatch.setattr(tvd.MNIST, "mirrors", [mirror.as_uri() + "/"])
-    monkeypatch.setattr(tvd.MNIST, "resources", resources)
+    serve_fake_mnist(tmp_path, monkeypatch, 60)
     messages = []
     original = panel.progress_label.setText
     monkeypatch.setattr(panel.progress_label, "setText",
