@@ -119,12 +119,20 @@ def test_second_start_is_queued(qtbot, panel):
     assert [r.status for r in panel.records.values()] == ["completed", "completed"]
 
 
-def test_live_changes_reach_the_run_and_are_marked(qtbot, panel):
-    panel.form.set_config(TrainConfig(data=DataConfig("moons", samples=2000), epochs=300,
-                                      width=8))
+LONG = TrainConfig(data=DataConfig("moons", samples=2000), epochs=300, width=8)
+
+
+def start_long_run(qtbot, panel, steps=3):
+    """Start a run far longer than any test, and wait until it has made `steps` steps."""
+    panel.form.set_config(LONG)
     panel.start()
     record = panel.running
-    qtbot.waitUntil(lambda: len(record.steps) > 5, timeout=30_000)
+    qtbot.waitUntil(lambda: len(record.steps) > steps, timeout=30_000)
+    return record
+
+
+def test_live_changes_reach_the_run_and_are_marked(qtbot, panel):
+    record = start_long_run(qtbot, panel, 5)
     panel.form.dropout.setValue(0.5)
     panel.form.lr.setValue(0.01)
     qtbot.waitUntil(lambda: len([e for e in record.events if e.kind == "control"]) == 2,
@@ -139,11 +147,7 @@ def test_live_changes_reach_the_run_and_are_marked(qtbot, panel):
 
 
 def test_pause_and_resume(qtbot, panel):
-    panel.form.set_config(TrainConfig(data=DataConfig("moons", samples=2000), epochs=300,
-                                      width=8))
-    panel.start()
-    record = panel.running
-    qtbot.waitUntil(lambda: len(record.steps) > 3, timeout=30_000)
+    record = start_long_run(qtbot, panel)
     qtbot.mouseClick(panel.pause_button, Qt.MouseButton.LeftButton)
     assert panel.worker.is_paused() and panel.pause_button.text() == "Resume"
     qtbot.wait(300)
@@ -157,11 +161,7 @@ def test_pause_and_resume(qtbot, panel):
 
 
 def test_leaving_the_panel_mid_run_stops_and_joins(qtbot, panel):
-    panel.form.set_config(TrainConfig(data=DataConfig("moons", samples=2000), epochs=300,
-                                      width=8))
-    panel.start()
-    record = panel.running
-    qtbot.waitUntil(lambda: len(record.steps) > 3, timeout=30_000)
+    record = start_long_run(qtbot, panel)
     panel.hide()  # what switching to another panel does
     assert not running_threads()
     qtbot.waitUntil(lambda: panel.running is None, timeout=10_000)
@@ -171,11 +171,7 @@ def test_leaving_the_panel_mid_run_stops_and_joins(qtbot, panel):
 
 
 def test_shutdown_mid_run_leaves_no_thread(qtbot, panel):
-    panel.form.set_config(TrainConfig(data=DataConfig("moons", samples=2000), epochs=300,
-                                      width=8))
-    panel.start()
-    qtbot.waitUntil(lambda: panel.running is not None and len(panel.running.steps) > 2,
-                    timeout=30_000)
+    start_long_run(qtbot, panel, 2)
     panel.shutdown()
     assert not running_threads()
 
