@@ -226,8 +226,8 @@ class AugmentPanel(Panel):
 
         self.editor_box = QGroupBox("Step parameters")
         self.editor_layout = QVBoxLayout(self.editor_box)
-        self.editor_placeholder = caption("Select a step to edit its parameters.")
-        self.editor_layout.addWidget(self.editor_placeholder)
+        self.editor_hint = caption("Select a step to edit its parameters.")
+        self.editor_layout.addWidget(self.editor_hint)
 
         # -- draws
         self.count = ParamSlider("Draws N", 1, 64, 16, tooltip=(
@@ -302,7 +302,7 @@ class AugmentPanel(Panel):
         return scroll
 
     def _build_views(self) -> QWidget:
-        self.original = ThumbnailGrid(columns=1, caption_lines=3, placeholder="")
+        self.original = ThumbnailGrid(columns=1, caption_lines=3, empty_text="")
         self.original.setToolTip("The image before the pipeline, and the draw you clicked")
         self.original.setMinimumWidth(200)
         self.stats_label = QLabel()
@@ -532,12 +532,12 @@ class AugmentPanel(Panel):
         self._editor_id = step_id
         if step_id is None:
             self.editor_box.setTitle("Step parameters")
-            self.editor_placeholder.setVisible(True)
+            self.editor_hint.setVisible(True)
             return
         step = self._steps[step_id]
         info = STEP_TYPES[step["name"]]
         self.editor_box.setTitle(info.title)
-        self.editor_placeholder.setVisible(False)
+        self.editor_hint.setVisible(False)
         self._editor = StepEditor(info, step.get("params") or {})
         self._editor.paramsChanged.connect(lambda params, sid=step_id:
                                            self._params_changed(sid, params))

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
     QComboBox,
@@ -405,8 +406,11 @@ def caption(text: str = "", *, small: bool = False) -> QLabel:
     """A wrapped hint in the palette's muted text colour (8 pt when `small`)."""
     label = QLabel(text)
     label.setWordWrap(True)
-    label.setStyleSheet("color: palette(placeholder-text);"
-                        + (" font-size: 8pt;" if small else ""))
+    label.setForegroundRole(QPalette.ColorRole.PlaceholderText)  # follows the theme
+    if small:
+        font = label.font()
+        font.setPointSizeF(8)
+        label.setFont(font)
     return label
 
 

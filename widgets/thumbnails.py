@@ -1,7 +1,7 @@
 """ThumbnailGrid: many small images, each with a caption underneath, filled one by one.
 
 Made for grids of random draws that arrive progressively from a worker: `set_count(n)`
-lays out n cells (empty ones show a placeholder), `set_tile(i, ...)` fills one and
+lays out n cells (empty ones show a "…"), `set_tile(i, ...)` fills one and
 repaints only that cell, `mark_stale()` dims what is on screen until it is replaced.
 Painted with QPainter from cached pixmaps, so 64 tiles repaint in a few milliseconds —
 much cheaper than a pyqtgraph ViewBox per image. Click or arrow keys select a tile
@@ -69,11 +69,11 @@ class ThumbnailGrid(QWidget):
     tileSelected = Signal(int)
 
     def __init__(self, columns: int | None = None, *, caption_lines: int = 2,
-                 placeholder: str = "…", parent: QWidget | None = None) -> None:
+                 empty_text: str = "…", parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._columns_wanted = columns
         self._caption_lines = caption_lines
-        self._placeholder = placeholder
+        self._empty_text = empty_text
         self._tiles: list[_Tile | None] = []
         self._selected = -1
         self._columns = 1
@@ -103,7 +103,7 @@ class ThumbnailGrid(QWidget):
 
     # -- content ---------------------------------------------------------------------
     def set_count(self, count: int) -> None:
-        """Show `count` cells; tiles beyond it are dropped, missing ones are placeholders."""
+        """Show `count` cells; tiles beyond it are dropped, missing ones show `empty_text`."""
         count = max(0, int(count))
         if count == len(self._tiles):
             return
@@ -312,7 +312,7 @@ class ThumbnailGrid(QWidget):
                 painter.setPen(QPen(dim, 1, Qt.PenStyle.DashLine))
                 box = inner.adjusted(0, 0, 0, -caption_height)
                 painter.drawRect(box)
-                painter.drawText(box, Qt.AlignmentFlag.AlignCenter, self._placeholder)
+                painter.drawText(box, Qt.AlignmentFlag.AlignCenter, self._empty_text)
                 continue
             rendered = self._render(tile, cell.size())
             painter.setOpacity(0.35 if tile.stale else 1.0)
