@@ -52,19 +52,23 @@ def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor,
 def weight_snapshot(model: nn.Module, fold: int = 0, epoch: int = 0,
                     bins: int = HISTOGRAM_BINS) -> WeightSnapshot:
     """Histograms of every layer's weights on one shared symmetric range."""
-    layers = weight_layers(model)
+    layers = [(name, w) for name, w in weight_layers(model) if w.numel()]
+    if not layers:
+        return WeightSnapshot(fold, epoch, ())
+    # Everything is measured on the model's device and copied back in two transfers:
+    # on a GPU each number read on its own would wait for the queued work.
     with torch.no_grad():
-        flat = [w.detach().float().flatten() for _, w in layers]
-        top = max((float(f.abs().max()) for f in flat if f.numel()), default=1.0)
+        flat = [w.detach().float().flatten().abs() for _, w in layers]
+        top = float(torch.stack([f.max() for f in flat]).max())
         top = top if math.isfinite(top) and top > 0 else 1.0
         edges = np.linspace(-top, top, bins + 1)
-        hists = []
-        for (name, _), values in zip(layers, flat, strict=True):
-            counts = torch.histc(values, bins=bins, min=-top, max=top).cpu().numpy()
-            near = float((values.abs() < NEAR_ZERO).float().mean()) if values.numel() else 0.0
-            hists.append(LayerHistogram(name, counts, edges, near,
-                                        float(values.abs().mean()) if values.numel() else 0.0))
-    return WeightSnapshot(fold, epoch, tuple(hists))
+        counts = torch.stack([torch.histc(w.detach().float().flatten(), bins=bins, min=-top,
+                                          max=top) for _, w in layers]).cpu().numpy()
+        near, mean_abs = torch.stack([torch.stack([(f < NEAR_ZERO).float().mean(), f.mean()])
+                                      for f in flat]).cpu().numpy().T
+    return WeightSnapshot(fold, epoch, tuple(
+        LayerHistogram(name, counts[i], edges, float(near[i]), float(mean_abs[i]))
+        for i, (name, _) in enumerate(layers)))
 
 
 class _KeepState:

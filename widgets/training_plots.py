@@ -16,9 +16,10 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, Qt, Signal
-from PySide6.QtGui import QColor, QFont
+from PySide6.QtGui import QColor, QFont, QPen
 from PySide6.QtWidgets import (
     QCheckBox,
+    QGraphicsItem,
     QGridLayout,
     QHBoxLayout,
     QLabel,
@@ -45,6 +46,9 @@ MARK_STYLE = {"control": ("#8e44ad", Qt.PenStyle.DashLine),
               "diverged": ("#c0392b", Qt.PenStyle.SolidLine),
               "out_of_memory": ("#c0392b", Qt.PenStyle.SolidLine)}
 SYMBOLS_UP_TO = 60  # per-epoch points get symbols while there are few
+STEP_PIECES = 12  # a run's per-step curve is drawn in about this many pieces
+STEP_PIECE_MIN = 32  # points, so short runs are not cut into slivers
+LEFT_AXIS_WIDTH = 58  # px: axis title and tick labels such as "-0.25" or "1e-05"
 
 
 def run_colour(run_id: int) -> QColor:
@@ -87,6 +91,17 @@ def _fold_breaks(folds: np.ndarray, *columns: np.ndarray) -> list[np.ndarray]:
     return [np.insert(c.astype(np.float64), cuts, np.nan) for c in columns]
 
 
+def _loose_range(shown: tuple[float, float], data: tuple[float, float]
+                 ) -> tuple[float, float] | None:
+    """A new range with 8 % margins when `data` leave `shown` or use under a third of it;
+    None while `shown` still suits them."""
+    low, high = data
+    span = max(high - low, 1e-9)
+    if low < shown[0] or high > shown[1] or (shown[1] - shown[0]) > 3 * span:
+        return low - 0.08 * span, high + 0.08 * span
+    return None
+
+
 class _Plot(pg.PlotWidget):
     """A plot that follows the app palette and has a title with a small caption."""
 
@@ -110,6 +125,15 @@ class _Plot(pg.PlotWidget):
         self.getPlotItem().setMenuEnabled(True)
         for axis in ("left", "bottom"):
             self.getAxis(axis).enableAutoSIPrefix(False)  # "loss (×0.001)" confuses
+            # Kept as a pixmap: a curve's update that touches the axis's tick strip then
+            # copies pixels instead of redrawing every tick label (Qt renews the pixmap
+            # when the axis itself changes).
+            self.getAxis(axis).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        # A fixed tick-label column: pyqtgraph otherwise re-lays-out the whole plot (and
+        # redraws both axes) whenever the labels' width changes as the range moves; the
+        # plots of the grid also line up.
+        self.getAxis("left").setStyle(autoExpandTextSpace=False)
+        self.getAxis("left").setWidth(LEFT_AXIS_WIDTH)
         self._user_zoomed = False
         view = self.getViewBox()
         view.disableAutoRange()
@@ -120,11 +144,11 @@ class _Plot(pg.PlotWidget):
         self._user_zoomed = True
 
     def manage_range(self, x: tuple[float, float] | None = None,
-                     y: tuple[float, float] | None = None) -> None:
+                     y: tuple[float, float] | None = None, *, loose_x: bool = False) -> None:
         """Keep the data in view without moving the axes on every update (moving them
-        costs a repaint of the ticks): a range changes only when the data leave it or
-        use less than a third of it. A user's zoom is left alone until the "A" button
-        (auto range) is pressed."""
+        costs a repaint of the ticks): y (and x when `loose_x`) changes only when the
+        data leave the range or use less than a third of it; otherwise x is set as given.
+        A user's zoom is left alone until the "A" button (auto range) is pressed."""
         view = self.getViewBox()
         if any(view.state["autoRange"]):
             self._user_zoomed = False
@@ -132,14 +156,17 @@ class _Plot(pg.PlotWidget):
         if self._user_zoomed:
             return
         (x0, x1), (y0, y1) = view.viewRange()
-        if x is not None and np.isfinite(x).all() and (
-                abs(x[0] - x0) + abs(x[1] - x1) > 1e-6 * max(x[1] - x[0], 1e-9)):
-            self.setXRange(x[0], x[1], padding=0)
+        if x is not None and np.isfinite(x).all():
+            if loose_x:
+                loose = _loose_range((x0, x1), x)
+                if loose is not None:
+                    self.setXRange(*loose, padding=0)
+            elif abs(x[0] - x0) + abs(x[1] - x1) > 1e-6 * max(x[1] - x[0], 1e-9):
+                self.setXRange(x[0], x[1], padding=0)
         if y is not None and np.isfinite(y).all():
-            low, high = y
-            span = max(high - low, 1e-9)
-            if low < y0 or high > y1 or (y1 - y0) > 3 * span:
-                self.setYRange(low - 0.08 * span, high + 0.08 * span, padding=0)
+            loose = _loose_range((y0, y1), y)
+            if loose is not None:
+                self.setYRange(*loose, padding=0)
 
     def changeEvent(self, event: QEvent) -> None:
         if self._ready and event.type() in (QEvent.Type.PaletteChange,
@@ -170,11 +197,76 @@ class _Plot(pg.PlotWidget):
                 label.update()
 
 
+class StepCurve:
+    """A per-step series drawn as pieces of consecutive points (neighbours share an end).
+
+    Training only appends steps and the EMA is causal, so finished pieces never change:
+    a redraw replaces the newest piece only, and Qt repaints the strip it covers instead
+    of the whole plot (axes, per-epoch curves and marks included), which is what a
+    redraw cost when one curve held every step."""
+
+    def __init__(self, plot: pg.PlotWidget, pen: QPen, z: float, expected_points: int) -> None:
+        self.plot, self.pen, self.z = plot, pen, z
+        self.size = max(STEP_PIECE_MIN, -(-expected_points // STEP_PIECES))
+        self.pieces: list[pg.PlotDataItem] = []
+        self.drawn = 0  # points the pieces hold
+
+    def set(self, x: np.ndarray, y: np.ndarray, rebuild: bool = False) -> None:
+        """Show x, y: the points after the first `drawn` are new, unless `rebuild`."""
+        n = len(x)
+        while n - 1 > 2 * STEP_PIECES * self.size:  # longer than foreseen: coarser pieces
+            self.size *= 2
+            rebuild = True
+        first = 0 if rebuild or n < self.drawn or self.drawn == 0 else (self.drawn - 1) // self.size
+        needed = max(1, -(-(n - 1) // self.size)) if n else 0
+        for index in range(first, max(needed, len(self.pieces))):
+            if index >= needed:
+                self.pieces[index].setData([], [])
+                continue
+            if index == len(self.pieces):
+                piece = pg.PlotDataItem(pen=self.pen, connect="finite")
+                piece.setDownsampling(auto=True, method="peak")
+                piece.setClipToView(True)
+                piece.setZValue(self.z)
+                self.plot.addItem(piece)
+                self.pieces.append(piece)
+            start, end = index * self.size, min((index + 1) * self.size + 1, n)
+            self.pieces[index].setData(x[start:end], y[start:end])
+        self.drawn = n
+
+    def clear(self) -> None:
+        if self.drawn:
+            for piece in self.pieces:
+                piece.setData([], [])
+            self.drawn = 0
+
+    def remove(self) -> None:
+        for piece in self.pieces:
+            self.plot.removeItem(piece)
+        self.pieces = []
+        self.drawn = 0
+
+    def data(self) -> tuple[np.ndarray, np.ndarray]:
+        """The whole series, as the pieces show it."""
+        xs, ys = [], []
+        for index, piece in enumerate(self.pieces):
+            x, y = piece.getData()
+            if x is None or not len(x):
+                break
+            xs.append(x if index == 0 else x[1:])
+            ys.append(y if index == 0 else y[1:])
+        if not xs:
+            return np.array([]), np.array([])
+        return np.concatenate(xs), np.concatenate(ys)
+
+
 class _RunItems:
     """The curves one run contributes to one plot."""
 
     def __init__(self) -> None:
         self.curves: dict[str, pg.PlotDataItem] = {}
+        self.steps: dict[str, StepCurve] = {}
+        self.epoch_key: tuple = ()
         self.marks: list[pg.InfiniteLine] = []
         self.revision = -1
         self.mark_key: tuple = ()
@@ -212,7 +304,7 @@ class MetricPlot(_Plot):
                 self._relabel(record.id, items, label)
                 items.extra_key = (label,)
             if force or items.revision != record.revision:
-                self._update(record, items)
+                self._update(record, items, force)
                 items.revision = record.revision
             labelled = focus_id if focus_id is not None else records[-1].id
             self._update_marks(record, items, label_marks=self.metric == "loss"
@@ -244,20 +336,19 @@ class MetricPlot(_Plot):
     def _create(self, record: RunRecord) -> _RunItems:
         colour = run_colour(record.id)
         items = _RunItems()
-        raw = pg.PlotDataItem(pen=pg.mkPen(_with_alpha(colour, 45), width=1), connect="finite")
-        smooth = pg.PlotDataItem(pen=pg.mkPen(_with_alpha(colour, 150), width=1.2),
-                                 connect="finite")
-        for item in (raw, smooth):
-            item.setDownsampling(auto=True, method="peak")
-            item.setClipToView(True)
+        expected = record.started.total_steps if record.started is not None else 0
+        items.steps = {
+            "raw": StepCurve(self, pg.mkPen(_with_alpha(colour, 45), width=1), 1, expected),
+            "smooth": StepCurve(self, pg.mkPen(_with_alpha(colour, 150), width=1.2), 2,
+                                expected)}
         train = pg.PlotDataItem(pen=pg.mkPen(colour, width=1.6, style=Qt.PenStyle.DashLine),
                                 connect="finite", symbol=None, symbolSize=7,
                                 symbolBrush=colour, symbolPen=None)
         val = pg.PlotDataItem(pen=pg.mkPen(colour, width=2.4), connect="finite", symbol=None,
                               symbolSize=7, symbolBrush=colour, symbolPen=None)
         items.symbols = False
-        for name, item in (("raw", raw), ("smooth", smooth), ("train", train), ("val", val)):
-            item.setZValue({"raw": 1, "smooth": 2, "train": 3, "val": 4}[name])
+        for name, item in (("train", train), ("val", val)):
+            item.setZValue({"train": 3, "val": 4}[name])
             self.addItem(item)
             items.curves[name] = item
         return items
@@ -269,23 +360,32 @@ class MetricPlot(_Plot):
     def _remove(self, run_id: int) -> None:
         items = self.runs.pop(run_id)
         self.legend.removeItem(items.curves["val"])
+        for curve in items.steps.values():
+            curve.remove()
         for item in [*items.curves.values(), *items.marks]:
             self.removeItem(item)
 
-    def _update(self, record: RunRecord, items: _RunItems) -> None:
+    def _update(self, record: RunRecord, items: _RunItems, force: bool = False) -> None:
         steps = record.steps
         column = "loss" if self.metric == "loss" else "accuracy"
         if self.show_steps and len(steps):
             folds = steps.column("fold")
             x, y = _fold_breaks(folds, steps.column("position"), steps.column(column))
-            items.curves["raw"].setData(x, y)
+            items.steps["raw"].set(x, y, rebuild=force)
             smooth = ema(steps.column(column), self.smoothing, folds)
             sx, sy = _fold_breaks(folds, steps.column("position"), smooth)
-            items.curves["smooth"].setData(sx, sy)
+            items.steps["smooth"].set(sx, sy, rebuild=force)
         else:
-            items.curves["raw"].setData([], [])
-            items.curves["smooth"].setData([], [])
+            items.steps["raw"].clear()
+            items.steps["smooth"].clear()
         epochs = record.epochs
+        # symbols mark each epoch of a finished run; while training (or with many epochs)
+        # lines only, because symbols cost paint time at every update
+        symbols = record.finished and len(epochs) <= SYMBOLS_UP_TO
+        key = (len(epochs), symbols)
+        if key == items.epoch_key and not force:
+            return  # steps arrived, epochs did not: leave these (full-width) curves alone
+        items.epoch_key = key
         folds = np.array([e.fold for e in epochs])
         x = np.array([e.epoch for e in epochs], dtype=np.float64)
         train_y = np.array([getattr(e, f"train_{column}") for e in epochs], dtype=np.float64)
@@ -293,9 +393,6 @@ class MetricPlot(_Plot):
                           else getattr(e, f"val_{column}") for e in epochs], dtype=np.float64)
         tx, ty = _fold_breaks(folds, x, train_y)
         vx, vy = _fold_breaks(folds, x, val_y)
-        # symbols mark each epoch of a finished run; while training (or with many epochs)
-        # lines only, because symbols cost paint time at every update
-        symbols = record.finished and len(epochs) <= SYMBOLS_UP_TO
         if symbols != items.symbols:
             items.curves["train"].setSymbol("t" if symbols else None)
             items.curves["val"].setSymbol("o" if symbols else None)
@@ -470,7 +567,7 @@ class WeightsPlot(QWidget):
             if xs and ys:
                 self.plot.manage_range((min(float(x.min()) for x in xs),
                                         max(float(x.max()) for x in xs)),
-                                       (0.0, max(float(y.max()) for y in ys)))
+                                       (0.0, max(float(y.max()) for y in ys)), loose_x=True)
         elif curves:
             self.plot.enableAutoRange()
         self.plot.set_title(f"Weights{'' if layer == 'all' else ' — ' + layer}")

@@ -1,5 +1,6 @@
 import math
 
+import numpy as np
 import pytest
 import torch
 from hypothesis import given, settings
@@ -497,3 +498,26 @@ def test_batchnorm_folds_a_lone_last_sample_into_the_previous_batch():
     assert len(steps) == 3  # 53, 53, 54
     assert of(items, EpochMetrics)[0].train_loss == pytest.approx(
         sum(s.loss for s in steps[:2]) * 53 / 160 + steps[2].loss * 54 / 160, rel=1e-5)
+
+
+def test_weight_histograms_count_every_weight_of_each_layer():
+    from lab.probes import NEAR_ZERO, weight_snapshot
+
+    model = build_model(tiny(arch="mlp", depth=2), (2,), 2)
+    with torch.no_grad():
+        first = weight_layers(model)[0][1]
+        first[0, :] = 0.0  # some exact zeros for the near-zero share
+    snapshot = weight_snapshot(model, fold=1, epoch=3, bins=20)
+    assert (snapshot.fold, snapshot.epoch) == (1, 3)
+    layers = weight_layers(model)
+    assert [h.name for h in snapshot.layers] == [name for name, _ in layers]
+    top = max(float(w.detach().abs().max()) for _, w in layers)
+    for histogram, (_, w) in zip(snapshot.layers, layers, strict=True):
+        values = w.detach().flatten().numpy()
+        expected, edges = np.histogram(values, bins=20, range=(-top, top))
+        np.testing.assert_allclose(histogram.edges, edges)
+        assert histogram.counts.sum() == values.size
+        assert np.abs(histogram.counts - expected).max() <= 1  # a value on a bin edge
+        assert histogram.near_zero == pytest.approx((np.abs(values) < NEAR_ZERO).mean())
+        assert histogram.mean_abs == pytest.approx(np.abs(values).mean(), rel=1e-5)
+    assert snapshot.layers[0].near_zero > 0

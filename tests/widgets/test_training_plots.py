@@ -1,0 +1,55 @@
+"""The per-step curves are drawn in pieces, so a redraw during training repaints little."""
+
+import numpy as np
+import pyqtgraph as pg
+
+from widgets.training_plots import STEP_PIECES, MetricPlot, StepCurve
+
+
+def make_curve(qtbot, expected=300):
+    plot = MetricPlot("loss", "Loss", "loss")
+    qtbot.addWidget(plot)
+    plot.resize(500, 300)
+    plot.setXRange(0, 40, padding=0)
+    plot.setYRange(-1, 3, padding=0)
+    return plot, StepCurve(plot, pg.mkPen("r"), 1, expected)
+
+
+def series(n):
+    x = np.arange(n, dtype=float) / 10
+    return x, 1 + np.sin(x)
+
+
+def test_the_pieces_show_the_whole_series_and_an_appended_step_resets_only_the_newest(qtbot):
+    plot, curve = make_curve(qtbot)
+    x, y = series(100)
+    curve.set(x, y)
+    shown_x, shown_y = curve.data()
+    np.testing.assert_array_equal(shown_x, x)
+    np.testing.assert_array_equal(shown_y, y)
+    assert len(curve.pieces) == 4  # 32 points a piece (3 × 32 + shared ends)
+
+    changed = []
+    for index, piece in enumerate(curve.pieces):
+        piece.sigPlotChanged.connect(lambda _item, index=index: changed.append(index))
+    x, y = series(110)
+    curve.set(x, y)
+    assert changed == [3]  # the finished pieces keep their data
+    np.testing.assert_array_equal(curve.data()[1], y)
+
+
+def test_a_rebuild_replaces_every_piece_and_a_long_series_stays_in_few_pieces(qtbot):
+    _plot, curve = make_curve(qtbot, expected=0)
+    x, y = series(150)
+    curve.set(x, y)
+    curve.set(x, y * 0.5, rebuild=True)  # a new smoothing changes every point
+    np.testing.assert_array_equal(curve.data()[1], y * 0.5)
+    x, y = series(20_000)  # far more steps than foreseen
+    curve.set(x, y)
+    filled = [p for p in curve.pieces if p.getData()[0] is not None and len(p.getData()[0])]
+    assert len(filled) <= 2 * STEP_PIECES + 1
+    np.testing.assert_array_equal(curve.data()[0], x)
+    curve.set(x[:10], y[:10])  # fewer points (a new series): the extra pieces empty
+    np.testing.assert_array_equal(curve.data()[0], x[:10])
+    curve.clear()
+    assert len(curve.data()[0]) == 0
