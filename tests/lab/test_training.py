@@ -9,6 +9,7 @@ from torch import nn
 
 from lab import training
 from lab.data import DataConfig, load_dataset
+from lab.device import pick_device
 from lab.training import (
     BoundarySnapshot,
     EpochMetrics,
@@ -74,7 +75,7 @@ def test_a_seeded_tiny_run_is_reproducible():
 def test_run_reports_what_it_does():
     items = run(tiny(epochs=4))
     started = of(items, RunStarted)[0]
-    assert started.device == "cpu" and started.kind == "points"
+    assert started.device == pick_device().type and started.kind == "points"  # "auto"
     assert started.train_size == 128 and started.val_size == 32
     assert started.steps_per_epoch == 4 and started.total_steps == 16
     steps = of(items, StepMetrics)

@@ -123,7 +123,8 @@ def test_about_names_versions_and_device(window):
     import torchvision
 
     text = window.about_text()
-    for needle in (torch.__version__, torchvision.__version__, "Qt ", "CPU"):
+    device = "CUDA" if torch.cuda.is_available() else "CPU"
+    for needle in (torch.__version__, torchvision.__version__, "Qt ", f"Compute device: {device}"):
         assert needle in text
     assert window.device_label.text().startswith("Device: CPU") or "CUDA" in \
         window.device_label.text()
