@@ -18,10 +18,17 @@ repaint (a table model's data(), a graphics item's paint()) must win the GIL bac
 CPython hands it over only every `sys.getswitchinterval()` (5 ms by default): one repaint
 of the layer table stalled the window for 45–120 ms. Starting a worker lowers the
 interval to GIL_SWITCH_INTERVAL_S; it matters only while two threads want the GIL.
+
+While any worker runs, the objects that existed when the first one started are frozen
+(`gc.freeze`): a full collection of this process's heap (torch, Qt and pyqtgraph objects
+by the hundred thousand) takes ~0.2 s and holds the GIL, freezing the window and the
+training alike whichever thread triggers it. Frozen objects are only skipped by the
+collector, not kept: when the last worker ends they are unfrozen and collected as usual.
 """
 
 from __future__ import annotations
 
+import gc
 import sys
 import threading
 import time
@@ -33,6 +40,23 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 _THREADS: weakref.WeakSet[QThread] = weakref.WeakSet()
 GIL_SWITCH_INTERVAL_S = 0.0005
+
+
+_heap_holders = 0  # running workers that keep the heap frozen (see the module docstring)
+
+
+def _hold_heap() -> None:
+    global _heap_holders
+    if _heap_holders == 0:
+        gc.freeze()
+    _heap_holders += 1
+
+
+def _release_heap() -> None:
+    global _heap_holders
+    _heap_holders -= 1
+    if _heap_holders == 0:
+        gc.unfreeze()
 
 
 def running_threads() -> list[QThread]:
@@ -109,12 +133,21 @@ class GeneratorWorker(QObject):
         self._runner.failed.connect(self.failed)
         self._runner.done.connect(self._on_done)
         self._finished = False
+        self._holds_heap = False
         _THREADS.add(self._thread)
 
     def start(self) -> None:
         if sys.getswitchinterval() > GIL_SWITCH_INTERVAL_S:
             sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)  # see the module's docstring
+        if not self._holds_heap:
+            self._holds_heap = True
+            _hold_heap()
         self._thread.start()
+
+    def _let_go_of_heap(self) -> None:
+        if self._holds_heap:
+            self._holds_heap = False
+            _release_heap()
 
     def is_running(self) -> bool:
         return _alive(self._thread) and not self._finished
@@ -137,7 +170,11 @@ class GeneratorWorker(QObject):
         self.request_stop()
         if _alive(self._thread):
             self._thread.quit()
-            return self._thread.wait(timeout_ms)
+            ended = self._thread.wait(timeout_ms)
+            if ended:
+                self._let_go_of_heap()
+            return ended
+        self._let_go_of_heap()
         return True
 
     @Slot(bool)
@@ -145,4 +182,5 @@ class GeneratorWorker(QObject):
         self._finished = True
         self._thread.quit()
         self._thread.wait()
+        self._let_go_of_heap()
         self.finished.emit(stopped)

@@ -87,7 +87,14 @@ def _bare_loop(cfg) -> float:
 
 def _panel_run(cfg) -> tuple[float, float, float]:
     """(samples/s, longest GUI stall ms, redraws per second) of the real panel."""
+    import os
+    import tempfile
+
     from PySide6.QtCore import QEventLoop, QTimer
+
+    # an empty run history for each run: the panel reopens the last two runs for
+    # comparison, so later repeats would otherwise draw three runs instead of one
+    os.environ["VISUAL_LAB_DATA_DIR"] = tempfile.mkdtemp(prefix="visual-lab-perf-run-")
 
     from widgets.panel import AppState
     from widgets.training_panel import TrainingPanel

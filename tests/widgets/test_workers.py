@@ -1,3 +1,4 @@
+import gc
 import time
 
 import pytest
@@ -93,3 +94,20 @@ def test_a_running_worker_hands_the_gil_back_to_the_gui_quickly(qtbot):
         assert sys.getswitchinterval() <= GIL_SWITCH_INTERVAL_S
     finally:
         sys.setswitchinterval(before)
+
+
+def test_the_heap_is_frozen_while_workers_run_and_thawed_after(qtbot):
+    """No full garbage collection of the whole heap (~0.2 s holding the GIL) mid-run."""
+    assert gc.get_freeze_count() == 0
+    first = GeneratorWorker(counting(10_000, 0.01))
+    second = GeneratorWorker(counting(10_000, 0.01))
+    first.start()
+    assert gc.get_freeze_count() > 0
+    second.start()
+    assert first.stop_and_wait()
+    assert gc.get_freeze_count() > 0  # the second still runs
+    with qtbot.waitSignal(second.finished, timeout=10_000):
+        second.request_stop()
+    assert gc.get_freeze_count() == 0
+    assert second.stop_and_wait()  # a second stop changes nothing
+    assert gc.get_freeze_count() == 0
