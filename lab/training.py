@@ -947,7 +947,7 @@ class _Run:
         hits = (torch.cat([p[1] for p in pending]).argmax(1)
                 == torch.cat([p[2] for p in pending])).float()
         # each step's number of right answers: a segment sum over the concatenated batches
-        segment = torch.repeat_interleave(torch.arange(len(pending)), torch.tensor(sizes))
+        segment = torch.from_numpy(np.repeat(np.arange(len(pending)), sizes))
         corrects_t = torch.zeros(len(pending), device=hits.device).index_add_(
             0, segment.to(hits.device), hits)
         losses, corrects = torch.stack([torch.stack([p[0] for p in pending]).float(),
