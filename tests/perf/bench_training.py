@@ -158,7 +158,7 @@ def run(options) -> dict[str, float]:
     from lab.device import pick_device
 
     device = pick_device(options.device).type  # ValueError if e.g. cuda is missing
-    # A CUDA step of this model takes about a millisecond: five times the epochs, so a run
+    # A CUDA step of this model takes ~3 ms (H200): five times the epochs, so a run
     # lasts seconds and its start (thread, data, model) does not stand for its speed.
     epochs = (8 if options.quick else 30) * (5 if device == "cuda" else 1)
     repeats = 1 if options.quick else 5
