@@ -58,14 +58,15 @@ def weight_snapshot(model: nn.Module, fold: int = 0, epoch: int = 0,
     # Everything is measured on the model's device and copied back in two transfers:
     # on a GPU each number read on its own would wait for the queued work.
     with torch.no_grad():
-        flat = [w.detach().float().flatten().abs() for _, w in layers]
-        top = float(torch.stack([f.max() for f in flat]).max())
+        values = [w.detach().float().flatten() for _, w in layers]
+        sizes = [v.abs() for v in values]
+        top = float(torch.stack([s.max() for s in sizes]).max())
         top = top if math.isfinite(top) and top > 0 else 1.0
         edges = np.linspace(-top, top, bins + 1)
-        counts = torch.stack([torch.histc(w.detach().float().flatten(), bins=bins, min=-top,
-                                          max=top) for _, w in layers]).cpu().numpy()
-        near, mean_abs = torch.stack([torch.stack([(f < NEAR_ZERO).float().mean(), f.mean()])
-                                      for f in flat]).cpu().numpy().T
+        counts = torch.stack([torch.histc(v, bins=bins, min=-top, max=top)
+                              for v in values]).cpu().numpy()
+        near, mean_abs = torch.stack([torch.stack([(s < NEAR_ZERO).float().mean(), s.mean()])
+                                      for s in sizes]).cpu().numpy().T
     return WeightSnapshot(fold, epoch, tuple(
         LayerHistogram(name, counts[i], edges, float(near[i]), float(mean_abs[i]))
         for i, (name, _) in enumerate(layers)))

@@ -30,7 +30,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, fields, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
@@ -517,6 +517,19 @@ def _never() -> bool:
     return False
 
 
+class _PendingStep(NamedTuple):
+    """A trained step whose numbers are still on the device (read at the next sync)."""
+
+    loss: torch.Tensor
+    out: torch.Tensor  # the model's output, detached: accuracy is counted at the sync
+    labels: torch.Tensor
+    penalty: torch.Tensor | None
+    size: int
+    epoch: int
+    step: int
+    lr: float
+
+
 class DivergedError(Exception):
     pass
 
@@ -790,7 +803,7 @@ class _Run:
             loss_sum = 0.0
             correct_sum = 0.0
             seen = 0
-            pending: list[tuple] = []
+            pending: list[_PendingStep] = []
             for batch in range(steps):
                 if self.should_stop():
                     status = "stopped"
@@ -819,9 +832,10 @@ class _Run:
                 step += 1
                 # accuracy is counted at the next sync, for all pending steps at once
                 # (on a GPU, three small kernels a step cost ~3 % of a fast run)
-                pending.append((loss.detach(), out.detach(), yb,
-                                penalty.detach() if penalty is not None else None,
-                                len(idx), epoch, step, optimizer.param_groups[0]["lr"]))
+                pending.append(_PendingStep(
+                    loss.detach(), out.detach(), yb,
+                    penalty.detach() if penalty is not None else None, len(idx), epoch, step,
+                    optimizer.param_groups[0]["lr"]))
                 if len(pending) >= self.sync_every or batch == steps - 1:
                     yield from self._drain(pending, fold, steps, model, last_good)
                     pending = []
@@ -921,11 +935,11 @@ class _Run:
     def _active_seconds(self) -> float:
         return time.perf_counter() - self.started - self.paused
 
-    def _drain(self, pending: list[tuple], fold: int, steps: int, model: nn.Module,
+    def _drain(self, pending: list[_PendingStep], fold: int, steps: int, model: nn.Module,
                last_good: dict[str, torch.Tensor]) -> Iterator[Any]:
         """Yield the recorded steps' metrics; a non-finite loss restores the last good
         weights and raises DivergedError (after the good steps went out)."""
-        for item, n in zip(self._flush(pending, fold, steps), (p[4] for p in pending),
+        for item, n in zip(self._flush(pending, fold, steps), (p.size for p in pending),
                            strict=True):
             if not math.isfinite(item.loss):
                 model.load_state_dict(last_good)
@@ -941,20 +955,21 @@ class _Run:
             self.epoch_seen += n
             yield item
 
-    def _flush(self, pending: list[tuple], fold: int, steps: int) -> list[StepMetrics]:
+    def _flush(self, pending: list[_PendingStep], fold: int, steps: int
+               ) -> list[StepMetrics]:
         """Turn the recorded steps into numbers (one device sync for the lot)."""
-        sizes = [p[4] for p in pending]
-        hits = (torch.cat([p[1] for p in pending]).argmax(1)
-                == torch.cat([p[2] for p in pending])).float()
+        sizes = [p.size for p in pending]
+        hits = (torch.cat([p.out for p in pending]).argmax(1)
+                == torch.cat([p.labels for p in pending])).float()
         # each step's number of right answers: a segment sum over the concatenated batches
         segment = torch.from_numpy(np.repeat(np.arange(len(pending)), sizes))
         corrects_t = torch.zeros(len(pending), device=hits.device).index_add_(
             0, segment.to(hits.device), hits)
-        losses, corrects = torch.stack([torch.stack([p[0] for p in pending]).float(),
+        losses, corrects = torch.stack([torch.stack([p.loss for p in pending]).float(),
                                         corrects_t]).tolist()
-        with_penalty = [p[3] for p in pending if p[3] is not None]
+        with_penalty = [p.penalty for p in pending if p.penalty is not None]
         values = iter(torch.stack(with_penalty).float().tolist() if with_penalty else [])
-        penalties = [next(values) if p[3] is not None else 0.0 for p in pending]
+        penalties = [next(values) if p.penalty is not None else 0.0 for p in pending]
         self.steps_done += len(pending)
         self.samples_done += sum(sizes)
         elapsed = self._active_seconds()
@@ -963,11 +978,10 @@ class _Run:
         eta = elapsed / max(self.steps_done, 1) * remaining
         progress = self.steps_done / max(self.total_steps, 1)
         out = []
-        for (_, _, _, _, n, epoch, step, lr), loss, correct, penalty in zip(
-                pending, losses, corrects, penalties, strict=True):
-            position = (epoch - 1) + (step - (epoch - 1) * steps) / steps
-            out.append(StepMetrics(fold, epoch, step, position, loss, correct / n, lr, penalty,
-                                   rate, eta, progress))
+        for p, loss, correct, penalty in zip(pending, losses, corrects, penalties, strict=True):
+            position = (p.epoch - 1) + (p.step - (p.epoch - 1) * steps) / steps
+            out.append(StepMetrics(fold, p.epoch, p.step, position, loss, correct / p.size, p.lr,
+                                   penalty, rate, eta, progress))
         return out
 
     def _apply_controls(self, fold: int, epoch: int, fraction: float) -> list[RunEvent]:

@@ -347,8 +347,8 @@ class MetricPlot(_Plot):
         val = pg.PlotDataItem(pen=pg.mkPen(colour, width=2.4), connect="finite", symbol=None,
                               symbolSize=7, symbolBrush=colour, symbolPen=None)
         items.symbols = False
-        for name, item in (("train", train), ("val", val)):
-            item.setZValue({"train": 3, "val": 4}[name])
+        for name, item, z in (("train", train, 3), ("val", val, 4)):  # over the steps (1, 2)
+            item.setZValue(z)
             self.addItem(item)
             items.curves[name] = item
         return items

@@ -168,14 +168,13 @@ class GeneratorWorker(QObject):
     def stop_and_wait(self, timeout_ms: int = 10_000) -> bool:
         """Ask the generator to stop and join the thread. True if it has ended."""
         self.request_stop()
+        ended = True
         if _alive(self._thread):
             self._thread.quit()
             ended = self._thread.wait(timeout_ms)
-            if ended:
-                self._let_go_of_heap()
-            return ended
-        self._let_go_of_heap()
-        return True
+        if ended:
+            self._let_go_of_heap()
+        return ended
 
     @Slot(bool)
     def _on_done(self, stopped: bool) -> None:

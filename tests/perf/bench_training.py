@@ -85,29 +85,17 @@ def _bare_loop(cfg) -> float:
     return len(train_idx) * cfg.epochs / (time.perf_counter() - start)
 
 
-def _runs_folder() -> str:
-    """One temp folder per benchmark process holds every panel run's history."""
-    import tempfile
-
-    global _RUNS
-    if _RUNS is None:
-        _RUNS = tempfile.mkdtemp(prefix="visual-lab-perf-runs-")
-    return _RUNS
-
-
-_RUNS: str | None = None
-
-
 def _panel_run(cfg) -> tuple[float, float, float]:
     """(samples/s, longest GUI stall ms, redraws per second) of the real panel."""
     import os
     import tempfile
 
+    from isolate import FOLDER
     from PySide6.QtCore import QEventLoop, QTimer
 
     # an empty run history for each run: the panel reopens the last two runs for
     # comparison, so later repeats would otherwise draw three runs instead of one
-    os.environ["VISUAL_LAB_DATA_DIR"] = tempfile.mkdtemp(prefix="run-", dir=_runs_folder())
+    os.environ["VISUAL_LAB_DATA_DIR"] = tempfile.mkdtemp(prefix="run-", dir=FOLDER)
 
     from widgets.panel import AppState
     from widgets.training_panel import TrainingPanel

@@ -3,6 +3,6 @@
 import os
 import tempfile
 
-_folder = tempfile.mkdtemp(prefix="visual-lab-perf-")
-os.environ["VISUAL_LAB_CONFIG_DIR"] = os.path.join(_folder, "config")
-os.environ["VISUAL_LAB_DATA_DIR"] = os.path.join(_folder, "data")
+FOLDER = tempfile.mkdtemp(prefix="visual-lab-perf-")
+os.environ["VISUAL_LAB_CONFIG_DIR"] = os.path.join(FOLDER, "config")
+os.environ["VISUAL_LAB_DATA_DIR"] = os.path.join(FOLDER, "data")
