@@ -16,10 +16,11 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QPen
+from PySide6.QtGui import QColor, QFont, QPainterPath, QPen
 from PySide6.QtWidgets import (
     QCheckBox,
     QGraphicsItem,
+    QGraphicsPathItem,
     QGridLayout,
     QHBoxLayout,
     QLabel,
@@ -197,6 +198,30 @@ class _Plot(pg.PlotWidget):
                 label.update()
 
 
+class StepPiece(QGraphicsPathItem):
+    """A run of consecutive points of a per-step curve, as a plain Qt path item.
+
+    Qt paints it and computes its bounds in C++: pyqtgraph's curve items call back into
+    Python for paint() and boundingRect(), and each such call during a repaint must win
+    the GIL from the training thread. The pen is a hairline (width 0, always one pixel),
+    so the item's bounds are the points' own: a wider pen would be stroked in data units."""
+
+    def __init__(self, colour: QColor, z: float) -> None:
+        super().__init__()
+        pen = QPen(colour)
+        pen.setWidthF(0)
+        self.setPen(pen)
+        self.setZValue(z)
+        self.x = self.y = np.empty(0)
+
+    def set_points(self, x: np.ndarray, y: np.ndarray) -> None:
+        self.x, self.y = x, y
+        self.setPath(pg.arrayToQPath(x, y, connect="finite") if len(x) else QPainterPath())
+
+    def getData(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.x, self.y
+
+
 class StepCurve:
     """A per-step series drawn as pieces of consecutive points (neighbours share an end).
 
@@ -205,10 +230,11 @@ class StepCurve:
     of the whole plot (axes, per-epoch curves and marks included), which is what a
     redraw cost when one curve held every step."""
 
-    def __init__(self, plot: pg.PlotWidget, pen: QPen, z: float, expected_points: int) -> None:
-        self.plot, self.pen, self.z = plot, pen, z
+    def __init__(self, plot: pg.PlotWidget, colour: QColor, z: float,
+                 expected_points: int) -> None:
+        self.plot, self.colour, self.z = plot, colour, z
         self.size = max(STEP_PIECE_MIN, -(-expected_points // STEP_PIECES))
-        self.pieces: list[pg.PlotDataItem] = []
+        self.pieces: list[StepPiece] = []
         self.drawn = 0  # points the pieces hold
 
     def set(self, x: np.ndarray, y: np.ndarray, rebuild: bool = False) -> None:
@@ -219,25 +245,24 @@ class StepCurve:
             rebuild = True
         first = 0 if rebuild or n < self.drawn or self.drawn == 0 else (self.drawn - 1) // self.size
         needed = max(1, -(-(n - 1) // self.size)) if n else 0
+        empty = np.empty(0)
         for index in range(first, max(needed, len(self.pieces))):
             if index >= needed:
-                self.pieces[index].setData([], [])
+                self.pieces[index].set_points(empty, empty)
                 continue
             if index == len(self.pieces):
-                piece = pg.PlotDataItem(pen=self.pen, connect="finite")
-                piece.setDownsampling(auto=True, method="peak")
-                piece.setClipToView(True)
-                piece.setZValue(self.z)
-                self.plot.addItem(piece)
+                piece = StepPiece(self.colour, self.z)
+                self.plot.addItem(piece, ignoreBounds=True)  # the plot sets its own range
                 self.pieces.append(piece)
             start, end = index * self.size, min((index + 1) * self.size + 1, n)
-            self.pieces[index].setData(x[start:end], y[start:end])
+            self.pieces[index].set_points(x[start:end], y[start:end])
         self.drawn = n
 
     def clear(self) -> None:
         if self.drawn:
+            empty = np.empty(0)
             for piece in self.pieces:
-                piece.setData([], [])
+                piece.set_points(empty, empty)
             self.drawn = 0
 
     def remove(self) -> None:
@@ -250,11 +275,10 @@ class StepCurve:
         """The whole series, as the pieces show it."""
         xs, ys = [], []
         for index, piece in enumerate(self.pieces):
-            x, y = piece.getData()
-            if x is None or not len(x):
+            if not len(piece.x):
                 break
-            xs.append(x if index == 0 else x[1:])
-            ys.append(y if index == 0 else y[1:])
+            xs.append(piece.x if index == 0 else piece.x[1:])
+            ys.append(piece.y if index == 0 else piece.y[1:])
         if not xs:
             return np.array([]), np.array([])
         return np.concatenate(xs), np.concatenate(ys)
@@ -338,9 +362,8 @@ class MetricPlot(_Plot):
         items = _RunItems()
         expected = record.started.total_steps if record.started is not None else 0
         items.steps = {
-            "raw": StepCurve(self, pg.mkPen(_with_alpha(colour, 45), width=1), 1, expected),
-            "smooth": StepCurve(self, pg.mkPen(_with_alpha(colour, 150), width=1.2), 2,
-                                expected)}
+            "raw": StepCurve(self, _with_alpha(colour, 45), 1, expected),
+            "smooth": StepCurve(self, _with_alpha(colour, 150), 2, expected)}
         train = pg.PlotDataItem(pen=pg.mkPen(colour, width=1.6, style=Qt.PenStyle.DashLine),
                                 connect="finite", symbol=None, symbolSize=7,
                                 symbolBrush=colour, symbolPen=None)

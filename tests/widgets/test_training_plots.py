@@ -1,7 +1,7 @@
 """The per-step curves are drawn in pieces, so a redraw during training repaints little."""
 
 import numpy as np
-import pyqtgraph as pg
+from PySide6.QtGui import QColor
 
 from widgets.training_plots import STEP_PIECES, MetricPlot, StepCurve
 
@@ -12,7 +12,7 @@ def make_curve(qtbot, expected=300):
     plot.resize(500, 300)
     plot.setXRange(0, 40, padding=0)
     plot.setYRange(-1, 3, padding=0)
-    return plot, StepCurve(plot, pg.mkPen("r"), 1, expected)
+    return plot, StepCurve(plot, QColor("red"), 1, expected)
 
 
 def series(n):
@@ -31,10 +31,13 @@ def test_the_pieces_show_the_whole_series_and_an_appended_step_resets_only_the_n
 
     changed = []
     for index, piece in enumerate(curve.pieces):
-        piece.sigPlotChanged.connect(lambda _item, index=index: changed.append(index))
+        def recording(x, y, piece=piece, index=index, set_points=piece.set_points):
+            changed.append(index)
+            set_points(x, y)
+        piece.set_points = recording
     x, y = series(110)
     curve.set(x, y)
-    assert changed == [3]  # the finished pieces keep their data
+    assert changed == [3]  # the finished pieces keep their path
     np.testing.assert_array_equal(curve.data()[1], y)
 
 
@@ -46,7 +49,7 @@ def test_a_rebuild_replaces_every_piece_and_a_long_series_stays_in_few_pieces(qt
     np.testing.assert_array_equal(curve.data()[1], y * 0.5)
     x, y = series(20_000)  # far more steps than foreseen
     curve.set(x, y)
-    filled = [p for p in curve.pieces if p.getData()[0] is not None and len(p.getData()[0])]
+    filled = [p for p in curve.pieces if len(p.x)]
     assert len(filled) <= 2 * STEP_PIECES + 1
     np.testing.assert_array_equal(curve.data()[0], x)
     curve.set(x[:10], y[:10])  # fewer points (a new series): the extra pieces empty
