@@ -103,6 +103,27 @@ def _loose_range(shown: tuple[float, float], data: tuple[float, float]
     return None
 
 
+class DrawnKey:
+    """What a view last drew, so a redraw that would draw the same can be skipped: plain
+    values compared with ==, snapshots by identity. Holding the snapshots keeps a new one
+    from reusing a drawn one's id() (CPython reuses a freed object's address at once)."""
+
+    def __init__(self) -> None:
+        self.values: object = None
+        self.objects: tuple = ()
+
+    def unchanged(self, values: object, objects: tuple = ()) -> bool:
+        """True if `values` and `objects` are what was drawn; else remember them."""
+        if values == self.values and len(objects) == len(self.objects) and all(
+                a is b for a, b in zip(objects, self.objects, strict=True)):
+            return True
+        self.values, self.objects = values, tuple(objects)
+        return False
+
+    def reset(self) -> None:
+        self.values, self.objects = None, ()
+
+
 class _Plot(pg.PlotWidget):
     """A plot that follows the app palette and has a title with a small caption."""
 
@@ -295,6 +316,7 @@ class _RunItems:
         self.revision = -1
         self.mark_key: tuple = ()
         self.extra_key: tuple = ()
+        self.marks_drawn = DrawnKey()
 
 
 class MetricPlot(_Plot):
@@ -424,6 +446,11 @@ class MetricPlot(_Plot):
         items.curves["val"].setData(vx, vy)
 
     def _update_marks(self, record: RunRecord, items: _RunItems, label_marks: bool) -> None:
+        # the marks come from events, epochs and the status: not from the steps
+        if items.marks_drawn.unchanged((len(record.events), len(record.epochs),
+                                        record.best_epoch, record.stop_epoch, record.status,
+                                        label_marks)):
+            return
         marks = [(e.kind, e.position, e.text) for e in record.marks()
                  if e.kind not in ("restore", "early_stop")]
         if record.best_epoch and record.epochs:
@@ -472,8 +499,13 @@ class LearningRatePlot(_Plot):
     def __init__(self) -> None:
         super().__init__("Learning rate", "epoch", "LR")
         self.runs: dict[int, _RunItems] = {}
+        self.drawn = DrawnKey()
 
     def sync(self, records: list[RunRecord], force: bool = False) -> None:
+        # the LR moves at epoch ends and live changes: redraw only then
+        keys = tuple((r.id, len(r.epochs), len(r.events), r.status) for r in records)
+        if self.drawn.unchanged(keys) and not force:
+            return
         wanted = {r.id for r in records}
         for run_id in list(self.runs):
             if run_id not in wanted:
@@ -488,7 +520,6 @@ class LearningRatePlot(_Plot):
                 curve.setDownsampling(auto=True, method="peak")
                 self.addItem(curve)
                 items.curves["lr"] = curve
-            # the LR moves at epoch ends and live changes: redraw only then
             key = (len(record.epochs), len(record.events), record.status)
             if force or items.extra_key != key:
                 steps = record.steps
@@ -534,10 +565,17 @@ class WeightsPlot(QWidget):
         layout.addWidget(self.plot, 1)
         layout.addWidget(self.caption)
         self.curves: dict[int, pg.PlotDataItem] = {}
-        self._keys: dict[int, tuple] = {}
+        self._drawn: dict[int, DrawnKey] = {}
+        self.drawn = DrawnKey()
         self.log_scale.toggled.connect(lambda on: self.plot.setLogMode(y=on))
 
     def sync(self, records: list[RunRecord], focus: RunRecord | None) -> None:
+        # new histograms come once an epoch; the redraws between them change nothing here
+        if self.drawn.unchanged(
+                (tuple((r.id, r.name) for r in records), focus.id if focus else None,
+                 self.layer.value(), self.log_scale.isChecked()),
+                (focus.weights if focus else None, *(r.weights for r in records))):
+            return
         names = ["all"]
         source = focus if focus is not None and focus.weights is not None else next(
             (r for r in records if r.weights is not None), None)
@@ -552,7 +590,7 @@ class WeightsPlot(QWidget):
         for run_id in list(self.curves):
             if run_id not in wanted:
                 self.plot.removeItem(self.curves.pop(run_id))
-                self._keys.pop(run_id, None)
+                self._drawn.pop(run_id, None)
         parts = []
         for record in records:
             snapshot = record.weights
@@ -561,7 +599,6 @@ class WeightsPlot(QWidget):
             chosen = [h for h in snapshot.layers if layer in ("all", h.name)]
             if not chosen:
                 chosen = list(snapshot.layers)
-            key = (id(snapshot), layer)
             curve = self.curves.get(record.id)
             if curve is None:
                 colour = run_colour(record.id)
@@ -571,12 +608,11 @@ class WeightsPlot(QWidget):
                 self.curves[record.id] = curve
             counts = np.sum([h.counts for h in chosen], axis=0)
             total = max(float(counts.sum()), 1.0)
-            if self._keys.get(record.id) != key:
+            if not self._drawn.setdefault(record.id, DrawnKey()).unchanged(layer, (snapshot,)):
                 share = counts / total
                 if self.log_scale.isChecked():
                     share = np.maximum(share, 1e-5)
                 curve.setData(chosen[0].edges, share)
-                self._keys[record.id] = key
             near = sum(h.near_zero * h.counts.sum() for h in chosen) / total
             mean_abs = sum(h.mean_abs * h.counts.sum() for h in chosen) / total
             parts.append(f"<span style='color:{run_colour(record.id).name()}'>■</span> "
@@ -596,7 +632,8 @@ class WeightsPlot(QWidget):
         self.plot.set_title(f"Weights{'' if layer == 'all' else ' — ' + layer}")
 
     def refresh(self) -> None:
-        self._keys.clear()
+        self._drawn.clear()
+        self.drawn.reset()
 
 
 class BoundaryView(QWidget):
@@ -647,7 +684,8 @@ class BoundaryView(QWidget):
         layout.addLayout(top)
         layout.addWidget(self.stack, 1)
         layout.addWidget(self.caption)
-        self._key: tuple = ()
+        self._image = DrawnKey()  # the heatmap or the montage shown
+        self.drawn = DrawnKey()
         self._points_key: tuple = ()
         self.train_mode.toggled.connect(self.modeToggled)
 
@@ -677,23 +715,31 @@ class BoundaryView(QWidget):
 
     def sync(self, records: list[RunRecord], focus: RunRecord | None) -> None:
         train_mode = self.train_mode.isChecked()
+        # new boundaries and predictions come once an epoch: skip the redraws between
+        if focus is None:
+            values: tuple = (train_mode, tuple(r.id for r in records))
+        else:
+            values = (train_mode, tuple(r.id for r in records), focus.id, focus.name,
+                      focus.status, len(focus.events), focus.started is not None)
+        if self.drawn.unchanged(values, (focus.boundary if focus else None,
+                                         focus.modes if focus else None,
+                                         *(r.boundary for r in records))):
+            return
         mode = "train()" if train_mode else "eval()"
         if focus is not None and focus.started is not None and focus.started.kind == "images":
             self._show_predictions(focus, train_mode)
             return
         self.stack.setCurrentWidget(self.plot)
         boundary = focus.boundary if focus is not None else None
-        key = (id(boundary), train_mode)
-        if boundary is not None and key != self._key:
-            self._key = key
+        if boundary is not None and not self._image.unchanged(train_mode, (boundary,)):
             probs = boundary.train_probs if train_mode else boundary.eval_probs
             self.heatmap.setImage(boundary_rgb(probs), autoLevels=False, levels=(0, 255))
             x0, x1, y0, y1 = boundary.extent
             self.heatmap.setRect(x0, y0, x1 - x0, y1 - y0)
             self.plot.manage_range((x0, x1), (y0, y1))
-        elif boundary is None and self._key:
+        elif boundary is None and self._image.objects:
             self.heatmap.clear()
-            self._key = ()
+            self._image.reset()
         self._sync_contours(records, focus, train_mode)
         if focus is None:
             set_text(self.title, "Data")
@@ -721,10 +767,10 @@ class BoundaryView(QWidget):
                 curve.setZValue(5)
                 self.plot.addItem(curve)
                 self.contours[run_id] = curve
-            key = (id(record.boundary), train_mode)
-            if getattr(curve, "key", None) == key:
+            if not hasattr(curve, "drawn"):
+                curve.drawn = DrawnKey()
+            if curve.drawn.unchanged(train_mode, (record.boundary,)):
                 continue  # marching squares is slow in Python: only for new snapshots
-            curve.key = key
             probs = record.boundary.train_probs if train_mode else record.boundary.eval_probs
             x, y = boundary_lines(probs, record.boundary.extent)
             curve.setData(x, y)
@@ -739,10 +785,8 @@ class BoundaryView(QWidget):
         if modes is None or modes.images is None:
             set_text(self.caption, "Predictions appear after the first epoch.")
             return
-        key = (id(modes), train_mode)
-        if key == self._key:
+        if self._image.unchanged(train_mode, (modes,)):
             return
-        self._key = key
         names = focus.started.class_names if focus.started else ()
         pred = modes.train_pred if train_mode else modes.eval_pred
         confidence = modes.train_confidence if train_mode else modes.eval_confidence
@@ -886,9 +930,13 @@ class KFoldPlot(_Plot):
     def __init__(self) -> None:
         super().__init__("K-fold validation accuracy", "epoch", "accuracy")
         self.runs: dict[int, _RunItems] = {}
+        self.drawn = DrawnKey()
 
     def sync(self, records: list[RunRecord], force: bool = False) -> None:
         kfold = [r for r in records if r.folds_total >= 2]
+        if self.drawn.unchanged(tuple((r.id, r.name, len(r.epochs), r.status,
+                                       r.summary is not None) for r in kfold)) and not force:
+            return  # folds' curves change at epoch ends only
         wanted = {r.id for r in kfold}
         for run_id in list(self.runs):
             if run_id not in wanted:
@@ -973,8 +1021,11 @@ class GapPlot(_Plot):
         self.addItem(pg.InfiniteLine(pos=0, angle=0, pen=pg.mkPen("#999999", width=1)))
         self.runs: dict[int, pg.PlotDataItem] = {}
         self._keys: dict[int, tuple] = {}
+        self.drawn = DrawnKey()
 
     def sync(self, records: list[RunRecord]) -> None:
+        if self.drawn.unchanged(tuple((r.id, len(r.epochs), r.status) for r in records)):
+            return  # the gap changes at epoch ends only
         wanted = {r.id for r in records}
         for run_id in list(self.runs):
             if run_id not in wanted:
@@ -1087,5 +1138,8 @@ class TrainingPlots(QWidget):
     def sync_snapshot_views(self, records: list[RunRecord], focus: RunRecord | None,
                             force: bool = False) -> None:
         """Weight histograms and the decision boundary / predictions."""
+        if force:
+            self.weights.drawn.reset()
+            self.boundary.drawn.reset()
         self.weights.sync(records, focus)
         self.boundary.sync(records, focus)

@@ -3,7 +3,11 @@
 import numpy as np
 from PySide6.QtGui import QColor
 
-from widgets.training_plots import STEP_PIECES, MetricPlot, StepCurve
+from lab.data import DataConfig
+from lab.runs import RunRecord
+from lab.training import TrainConfig
+from lab.training_events import LayerHistogram, StepMetrics, WeightSnapshot
+from widgets.training_plots import STEP_PIECES, DrawnKey, MetricPlot, StepCurve, WeightsPlot
 
 
 def make_curve(qtbot, expected=300):
@@ -56,3 +60,49 @@ def test_a_rebuild_replaces_every_piece_and_a_long_series_stays_in_few_pieces(qt
     np.testing.assert_array_equal(curve.data()[0], x[:10])
     curve.clear()
     assert len(curve.data()[0]) == 0
+
+
+def test_drawn_key_compares_values_and_holds_snapshots_by_identity():
+    key = DrawnKey()
+    first = np.zeros(3)
+    assert not key.unchanged(("a", 1), (first,))
+    assert key.unchanged(("a", 1), (first,))
+    assert not key.unchanged(("a", 1), (np.zeros(3),))  # equal content, a new snapshot
+    assert not key.unchanged(("a", 2), (key.objects[0],))
+    held = key.objects[0]
+    key.reset()
+    assert not key.unchanged(("a", 2), (held,))
+
+
+def _snapshot(epoch: int, scale: float) -> WeightSnapshot:
+    edges = np.linspace(-1, 1, 5)
+    layer = LayerHistogram("fc.weight", np.array([1.0, 3.0, 3.0, 1.0]) * scale, edges,
+                           0.1, 0.4)
+    return WeightSnapshot(0, epoch, (layer,))
+
+
+def test_the_weights_view_redraws_for_a_new_snapshot_and_skips_redraws_without_one(qtbot):
+    view = WeightsPlot()
+    qtbot.addWidget(view)
+    record = RunRecord(1, "#1", TrainConfig(data=DataConfig("moons")))
+    record.apply(_snapshot(1, 1.0))
+    view.sync([record], record)
+    curve = view.curves[record.id]
+    calls = []
+    original = curve.setData
+    curve.setData = lambda *a, **k: (calls.append(1), original(*a, **k))
+    caption = view.caption.text()
+    fitted = []
+    view.plot.manage_range = lambda *a, **k: fitted.append(a)
+    for _ in range(3):  # steps arrived, no new histogram
+        record.apply(StepMetrics(0, 2, 11, 1.5, 0.5, 0.8, 0.01, 0.0, 100.0, 1.0, 0.5))
+        view.sync([record], record)
+    assert calls == [] and fitted == []
+    record.apply(_snapshot(2, 2.0))  # the same shares, but a new epoch's histogram
+    view.sync([record], record)
+    assert calls == [1] and len(fitted) == 1
+    np.testing.assert_allclose(curve.getData()[1], [0.125, 0.375, 0.375, 0.125])
+    view.log_scale.setChecked(True)
+    view.refresh()
+    view.sync([record], record)
+    assert calls == [1, 1] and view.caption.text() == caption
