@@ -99,9 +99,9 @@ class ConnectivityTab(LabTab):
             ("dense", "linear (vectors)", "Each layer: Linear + BatchNorm1d + ReLU on 2-D "
                                           "points (an MLP)")], "conv",
             tooltip="What one layer is made of")
-        self.depth = ParamSlider("Depth L", 1, 64, 8, tooltip=(
+        self.depth_slider = ParamSlider("Depth L", 1, 64, 8, tooltip=(
             "Weight layers between the stem and the classifier, in each of the three nets"))
-        self.width = ParamSlider("Width", 2, 64, 16, tooltip=(
+        self.width_slider = ParamSlider("Width", 2, 64, 16, tooltip=(
             "Channels (units) of every plain / ResNet layer; the stem's width for DenseNet"))
         self.growth = ParamSlider("Growth rate k", 1, 48, 12, tooltip=(
             "DenseNet: the channels each layer adds to the concatenation — layer ℓ of a "
@@ -139,7 +139,7 @@ class ConnectivityTab(LabTab):
         self.grad_batchnorm.setToolTip("BatchNorm re-scales every layer's output, which "
                                        "stops the vanishing at initialisation")
         form = QVBoxLayout()
-        form.addWidget(group_box("The three networks", self.kind, self.depth, self.width,
+        form.addWidget(group_box("The three networks", self.kind, self.depth_slider, self.width_slider,
                                  self.growth, self.blocks, self.batchnorm))
         form.addWidget(group_box("Drawing", self.fold, self.collapse,
                                  row_of(self.fit_button, self.export_graphs), caption(
@@ -243,7 +243,7 @@ class ConnectivityTab(LabTab):
         return bottom
 
     def _connect(self) -> None:
-        for slider in (self.depth, self.width, self.growth, self.blocks):
+        for slider in (self.depth_slider, self.width_slider, self.growth, self.blocks):
             slider.valueChanged.connect(lambda _v: self.request_update("connectivity"))
         self.kind.valueChanged.connect(lambda _v: self.request_update("connectivity"))
         self.batchnorm.toggled.connect(lambda _v: self.request_update("connectivity"))
@@ -251,7 +251,7 @@ class ConnectivityTab(LabTab):
         self.collapse.toggled.connect(lambda _v: self._drawing_changed())
         self.fit_button.clicked.connect(self.linked.fit_exact)
         self.export_graphs.clicked.connect(self._ask_export)
-        for slider in (self.grad_depth, self.width, self.growth, self.blocks):
+        for slider in (self.grad_depth, self.width_slider, self.growth, self.blocks):
             slider.valueChanged.connect(lambda _v: self.request_update("gradient"))
         self.grad_activation.valueChanged.connect(lambda _v: self.request_update("gradient"))
         self.grad_init.valueChanged.connect(lambda _v: self.request_update("gradient"))
@@ -274,13 +274,13 @@ class ConnectivityTab(LabTab):
 
     # ====================================================================== parameters
     def params(self) -> ConnectivityParams:
-        return ConnectivityParams(self.kind.value(), self.depth.value(), self.width.value(),
+        return ConnectivityParams(self.kind.value(), self.depth_slider.value(), self.width_slider.value(),
                                   self.growth.value(), self.blocks.value(),
                                   self.batchnorm.isChecked())
 
     def gradient_params(self) -> gf.GradientParams:
         return gf.GradientParams(
-            depth=self.grad_depth.value(), width=self.width.value(),
+            depth=self.grad_depth.value(), width=self.width_slider.value(),
             growth_rate=self.growth.value(), dense_blocks=min(self.blocks.value(), gf.MIN_DEPTH),
             activation=self.grad_activation.value(), batchnorm=self.grad_batchnorm.isChecked(),
             init=self.grad_init.value())

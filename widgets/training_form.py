@@ -121,10 +121,10 @@ class TrainForm(QWidget):
         self.arch = ChoiceBox("Model", [(k, v.split(" — ")[0], v)
                                         for k, v in training.ARCHITECTURES.items()], "mlp",
                               tooltip="The network (lab/models.py). Conv models need images.")
-        self.depth = ParamSlider("Depth", 1, 32, 2, tooltip=(
+        self.depth_slider = ParamSlider("Depth", 1, 32, 2, tooltip=(
             "Hidden layers between input and output. Fewer layers is one of the notes' "
             "remedies for little data."))
-        self.width = ParamSlider("Width", 1, 512, 32, tooltip=(
+        self.width_slider = ParamSlider("Width", 1, 512, 32, tooltip=(
             "Units (or channels) per layer"))
         self.activation = ChoiceBox("Activation", ACTIVATION_TEXT, "relu",
                                     tooltip="The non-linearity after each layer")
@@ -135,7 +135,7 @@ class TrainForm(QWidget):
         self.batchnorm = QCheckBox("BatchNorm after each layer")
         self.batchnorm.setToolTip("Normalise each layer's outputs over the batch; uses batch "
                                   "statistics in train(), running averages in eval()")
-        return group_box("Model", self.arch, self.depth, self.width, self.activation,
+        return group_box("Model", self.arch, self.depth_slider, self.width_slider, self.activation,
                          self.dropout, self.batchnorm)
 
     def _optimiser_group(self) -> QGroupBox:
@@ -225,7 +225,7 @@ class TrainForm(QWidget):
     # ====================================================================== wiring
     def _connect(self) -> None:
         for widget in (self.samples, self.noise, self.classes, self.image_size, self.train_size,
-                       self.val_fraction, self.kfold, self.split_seed, self.depth, self.width,
+                       self.val_fraction, self.kfold, self.split_seed, self.depth_slider, self.width_slider,
                        self.momentum, self.epochs, self.step_size, self.gamma,
                        self.plateau_patience, self.plateau_factor, self.patience,
                        self.min_delta, self.seed, self.source, self.arch, self.activation,
@@ -286,7 +286,7 @@ class TrainForm(QWidget):
         if hint:
             self.train_size.setRange(0, max(10, hint))
         for name, widget in (("momentum", self.momentum), ("nesterov", self.nesterov),
-                             ("depth", self.depth), ("activation", self.activation),
+                             ("depth", self.depth_slider), ("activation", self.activation),
                              ("step_size", self.step_size), ("gamma", self.gamma),
                              ("plateau_patience", self.plateau_patience),
                              ("plateau_factor", self.plateau_factor),
@@ -319,8 +319,8 @@ class TrainForm(QWidget):
             train_size=int(self.train_size.value()),
             val_fraction=float(self.val_fraction.value()), seed=int(self.split_seed.value()))
         return TrainConfig(
-            data=data, arch=self.arch.value(), depth=int(self.depth.value()),
-            width=int(self.width.value()), activation=self.activation.value(),
+            data=data, arch=self.arch.value(), depth=int(self.depth_slider.value()),
+            width=int(self.width_slider.value()), activation=self.activation.value(),
             dropout=float(self.dropout.value()), batchnorm=self.batchnorm.isChecked(),
             optimizer=self.optimizer.value(), lr=self.lr.value(),
             momentum=float(self.momentum.value()), nesterov=self.nesterov.isChecked(),
@@ -353,8 +353,8 @@ class TrainForm(QWidget):
             self.val_fraction.setValue(data.val_fraction)
             self.split_seed.setValue(data.seed)
             self.arch.setValue(cfg.arch)
-            self.depth.setValue(cfg.depth)
-            self.width.setValue(cfg.width)
+            self.depth_slider.setValue(cfg.depth)
+            self.width_slider.setValue(cfg.width)
             self.activation.setValue(cfg.activation)
             self.dropout.setValue(cfg.dropout)
             self.batchnorm.setChecked(cfg.batchnorm)

@@ -7,8 +7,8 @@ images' predictions for image sets) in eval() or train() mode, and K-fold curves
 fold with the mean ± std band. Live changes, LR drops, the best and the stop epoch are
 marked with vertical lines.
 
-Items are created once per run and updated with `setData` when the run's revision
-changes, so a redraw during training costs little.
+Items are created once per run and updated only when what they show changed (the run's
+revision, a new epoch, a new snapshot), so a redraw during training costs little.
 """
 
 from __future__ import annotations
@@ -233,14 +233,14 @@ class StepPiece(QGraphicsPathItem):
         pen.setWidthF(0)
         self.setPen(pen)
         self.setZValue(z)
-        self.x = self.y = np.empty(0)
+        self.xs = self.ys = np.empty(0)  # not x, y: those are QGraphicsItem methods
 
     def set_points(self, x: np.ndarray, y: np.ndarray) -> None:
-        self.x, self.y = x, y
+        self.xs, self.ys = x, y
         self.setPath(pg.arrayToQPath(x, y, connect="finite") if len(x) else QPainterPath())
 
     def getData(self) -> tuple[np.ndarray, np.ndarray]:
-        return self.x, self.y
+        return self.xs, self.ys
 
 
 class StepCurve:
@@ -296,10 +296,10 @@ class StepCurve:
         """The whole series, as the pieces show it."""
         xs, ys = [], []
         for index, piece in enumerate(self.pieces):
-            if not len(piece.x):
+            if not len(piece.xs):
                 break
-            xs.append(piece.x if index == 0 else piece.x[1:])
-            ys.append(piece.y if index == 0 else piece.y[1:])
+            xs.append(piece.xs if index == 0 else piece.xs[1:])
+            ys.append(piece.ys if index == 0 else piece.ys[1:])
         if not xs:
             return np.array([]), np.array([])
         return np.concatenate(xs), np.concatenate(ys)
@@ -325,7 +325,7 @@ class MetricPlot(_Plot):
 
     def __init__(self, metric: str, title: str, y_label: str) -> None:
         super().__init__(title, "epoch", y_label)
-        self.metric = metric
+        self.quantity = metric  # not "metric": that would hide QPaintDevice.metric()
         self.runs: dict[int, _RunItems] = {}
         self.smoothing = 0.6
         if metric == "accuracy":
@@ -353,7 +353,7 @@ class MetricPlot(_Plot):
                 self._update(record, items, force)
                 items.revision = record.revision
             labelled = focus_id if focus_id is not None else records[-1].id
-            self._update_marks(record, items, label_marks=self.metric == "loss"
+            self._update_marks(record, items, label_marks=self.quantity == "loss"
                                and record.id == labelled)
         self._fit(records)
 
@@ -361,7 +361,7 @@ class MetricPlot(_Plot):
         if not records:
             return
         epochs = max(r.config.epochs for r in records)
-        if self.metric == "accuracy":
+        if self.quantity == "accuracy":
             self.manage_range(epoch_range(epochs), (0.0, 1.0))
             return
         highs, lows = [], []
@@ -412,7 +412,7 @@ class MetricPlot(_Plot):
 
     def _update(self, record: RunRecord, items: _RunItems, force: bool = False) -> None:
         steps = record.steps
-        column = "loss" if self.metric == "loss" else "accuracy"
+        column = "loss" if self.quantity == "loss" else "accuracy"
         if self.show_steps and len(steps):
             folds = steps.column("fold")
             x, y = _fold_breaks(folds, steps.column("position"), steps.column(column))

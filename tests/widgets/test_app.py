@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 from PIL import Image
-from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtCore import QMimeData, QObject, QPointF, Qt, QUrl, Signal
 from PySide6.QtGui import QDropEvent
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QGraphicsView
 
 from widgets import app as app_module
 from widgets.app import PANELS, MainWindow
@@ -141,6 +141,45 @@ def test_every_registered_panel_builds_draws_and_renders(qtbot, window):
         assert len(colors) > 5, f"{spec.id} renders blank"
     window.close()
     assert not any(p.isVisible() for p in window.built_panels().values())
+
+
+def _qt_base(cls: type) -> type:
+    return next(c for c in cls.__mro__ if c.__module__.startswith("PySide6"))
+
+
+def _hidden_qt_names(obj) -> list[str]:
+    """Attributes of one of our widgets or items that hide a Qt method of the same name:
+    Qt calls its virtuals through the Python object (a string `metric` where Qt expected
+    QPaintDevice.metric() crashed every grab of the loss plot), and Python callers of a
+    hidden method (item.x(), widget.width()) get a value instead."""
+    cls = type(obj)
+    if not cls.__module__.startswith("widgets"):
+        return []  # pyqtgraph's own attributes are its business
+    try:
+        attributes = vars(obj)
+    except TypeError:
+        return []
+    base = _qt_base(cls)
+    return sorted(name for name in attributes if hasattr(base, name)
+                  and not isinstance(getattr(base, name), Signal))  # PySide caches signals
+
+
+def test_no_attribute_of_ours_hides_a_qt_method(qtbot, window):
+    for spec in PANELS:
+        panel = window.show_panel(spec.id)
+        assert isinstance(panel, Panel), f"{spec.id} failed: {window.banner.message()}"
+        qtbot.waitUntil(panel.has_drawn, timeout=60_000)
+    objects = list(window.findChildren(QObject))
+    for view in window.findChildren(QGraphicsView):
+        if view.scene() is not None:
+            objects += view.scene().items()
+    assert any(type(o).__name__ == "MetricPlot" for o in objects)
+    assert any(type(o).__name__ == "StepPiece" for o in objects)  # the demo run drew
+    hidden = {type(o).__name__: _hidden_qt_names(o) for o in objects if _hidden_qt_names(o)}
+    assert hidden == {}
+    for plot in window.findChildren(QGraphicsView):
+        if type(plot).__name__ == "MetricPlot":
+            assert not plot.grab().isNull()  # crashed while `metric` was an attribute
 
 
 def test_broken_panel_shows_message_not_crash(qtbot, monkeypatch):

@@ -66,7 +66,7 @@ def test_three_graphs_with_counts_at_the_same_scale(panel, qtbot):
 
 def test_controls_change_the_nets_and_counts(panel, qtbot):
     conn = panel.connectivity
-    conn.depth.setValue(5)
+    conn.depth_slider.setValue(5)
     conn.blocks.setValue(1)
     settle(qtbot, panel)
     assert "4 between layers (L−1 = 4)" in conn.count_labels["plain"].text()
@@ -83,7 +83,7 @@ def test_controls_change_the_nets_and_counts(panel, qtbot):
 def test_redrawing_the_last_good_graphs_keeps_the_rule_in_the_banner(panel, qtbot):
     conn = panel.connectivity
     settle(qtbot, panel)
-    conn.depth.setValue(2)
+    conn.depth_slider.setValue(2)
     conn.blocks.setValue(3)  # more blocks than layers: refused
     settle(qtbot, panel)
     assert any("cannot exceed depth" in p for p in panel.banner.problems())
@@ -253,7 +253,7 @@ def test_any_control_values_never_raise(qtbot):
     panel.resize(1200, 850)
     panel.show()
     conn, classic, mods = panel.connectivity, panel.classic, panel.modules
-    sliders = (conn.depth, conn.width, conn.growth, conn.blocks, conn.grad_depth)
+    sliders = (conn.depth_slider, conn.width_slider, conn.growth, conn.blocks, conn.grad_depth)
 
     @given(values=st.tuples(*[st.integers(-5, 80) for _ in sliders]),
            kind=st.sampled_from(["conv", "dense"]), flags=st.tuples(*[st.booleans()] * 5),

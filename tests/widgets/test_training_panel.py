@@ -215,7 +215,7 @@ def test_checkpoint_round_trip_and_errors(qtbot, panel, tmp_path):
     warm = train_tiny(qtbot, panel, TINY)
     assert warm.epochs[0].train_loss < record.epochs[0].train_loss
     # the settings no longer fit the weights: refused before training
-    panel.form.width.setValue(16)
+    panel.form.width_slider.setValue(16)
     assert not panel.start()
     assert "do not fit these settings" in panel.banner.message()
     bad = tmp_path / "bad.pt"
@@ -364,8 +364,8 @@ def test_any_control_values_never_raise(qtbot):
               train_size, mode, smoothing, steps):
         form.source.setValue(source)
         for control, value in ((form.samples, samples), (form.noise, noise),
-                               (form.image_size, image_size), (form.depth, depth),
-                               (form.width, width), (form.dropout, dropout), (form.lr, lr),
+                               (form.image_size, image_size), (form.depth_slider, depth),
+                               (form.width_slider, width), (form.dropout, dropout), (form.lr, lr),
                                (form.l1, l1), (form.l2, l2), (form.momentum, momentum),
                                (form.kfold, kfold), (form.val_fraction, val),
                                (form.train_size, train_size),

@@ -1,6 +1,8 @@
 """The per-step curves are drawn in pieces, so a redraw during training repaints little."""
 
 import numpy as np
+import pytest
+from PySide6.QtWidgets import QGraphicsPathItem
 from PySide6.QtGui import QColor
 
 from lab.data import DataConfig
@@ -53,7 +55,7 @@ def test_a_rebuild_replaces_every_piece_and_a_long_series_stays_in_few_pieces(qt
     np.testing.assert_array_equal(curve.data()[1], y * 0.5)
     x, y = series(20_000)  # far more steps than foreseen
     curve.set(x, y)
-    filled = [p for p in curve.pieces if len(p.x)]
+    filled = [p for p in curve.pieces if len(p.xs)]
     assert len(filled) <= 2 * STEP_PIECES + 1
     np.testing.assert_array_equal(curve.data()[0], x)
     curve.set(x[:10], y[:10])  # fewer points (a new series): the extra pieces empty
@@ -106,3 +108,24 @@ def test_the_weights_view_redraws_for_a_new_snapshot_and_skips_redraws_without_o
     view.refresh()
     view.sync([record], record)
     assert calls == [1, 1] and view.caption.text() == caption
+
+
+def test_step_pieces_are_drawn_by_qt_alone_with_the_points_as_bounds(qtbot):
+    plot, curve = make_curve(qtbot)
+    x, y = series(60)
+    curve.set(x, y)
+    piece = curve.pieces[0]
+    # no Python paint()/boundingRect(): a repaint needs no GIL for them
+    assert type(piece).paint is QGraphicsPathItem.paint
+    assert type(piece).boundingRect is QGraphicsPathItem.boundingRect
+    assert piece.pen().widthF() == 0  # a hairline: bounds are the points, not a stroke
+    bounds = piece.boundingRect()
+    assert bounds.left() == pytest.approx(0) and bounds.right() == pytest.approx(x[32])
+    assert bounds.top() == pytest.approx(y[:33].min())
+    assert bounds.bottom() == pytest.approx(y[:33].max())
+    plot.show()
+    qtbot.waitExposed(plot)
+    image = plot.grab().toImage()
+    red = sum(1 for px in range(image.width()) for py in range(image.height())
+              if image.pixelColor(px, py).red() > 200 and image.pixelColor(px, py).green() < 80)
+    assert red > 100  # the curve is on screen
