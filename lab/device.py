@@ -8,6 +8,39 @@ if TYPE_CHECKING:
     import torch
 
 DEVICE_CHOICES = ("auto", "cuda", "mps", "cpu")
+# glibc mallopt() parameters and the values keep_freed_memory() sets
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD, M_ARENA_MAX = -1, -3, -8
+TRIM_THRESHOLD_BYTES = 256 * 2**20
+MMAP_THRESHOLD_BYTES = 32 * 2**20  # glibc's largest on 64-bit systems
+
+
+def keep_freed_memory() -> bool:
+    """Let glibc's malloc keep freed memory for reuse instead of handing it back to the
+    system: True if set (Linux with glibc), False elsewhere. Call it at start-up, before
+    any thread starts.
+
+    A training step frees tens of MB of activations. By default glibc gives freed memory
+    back once more than twice the largest recent allocation lies free, and a thread's
+    own arena unmaps a whole 64 MB heap as soon as it is empty, whatever the thresholds;
+    the next step then page-faults all of it in again. Measured in the Training lab: some
+    runs took 280k–370k page faults and ~15 % longer than others doing the same work.
+    Fixed thresholds and one arena for all threads (the main one, which obeys them) keep
+    up to 256 MB free for the next step: at most a few thousand faults a run.
+    """
+    import ctypes
+    import ctypes.util
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):  # not glibc (musl has no mallopt)
+        return False
+    return all(mallopt(parameter, value) == 1 for parameter, value in (
+        (M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES), (M_TRIM_THRESHOLD, TRIM_THRESHOLD_BYTES),
+        (M_ARENA_MAX, 1)))
 
 
 def available_devices() -> list[str]:

@@ -48,6 +48,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from lab.device import keep_freed_memory
 from lab.images import READABLE_SUFFIXES, SAMPLES, ImageLoadError, LabImage, load_source
 from widgets.controls import ErrorBanner
 from widgets.panel import AppState, Panel
@@ -478,6 +479,7 @@ def run(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 2
 
+    keep_freed_memory()  # training steps reuse memory instead of page-faulting it back
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName(APP_NAME)
     app.setOrganizationName("VisualLab")

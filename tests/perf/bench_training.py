@@ -7,8 +7,10 @@
   and a validation pass per epoch in eval() mode. Both are timed end to end, from making
   the data to the last epoch (Start click to the finished signal for the panel), and
   measured alternately in the same run: bare, panel, bare, panel, …, bare, each panel run
-  against the mean of the two bare runs around it; the median of five such ratios
-  (one in --quick). On CUDA the runs have five times the epochs. The bare loop also runs
+  against the mean of the two bare runs around it; the median of nine such ratios
+  (one in --quick), their quartiles beside it. This machine's speed jitters by ±10 % from
+  run to run, so many short pairs measure better than a few long ones: 15 epochs a run
+  (8 in --quick). On CUDA the runs have five times the epochs. The bare loop also runs
   on a worker thread: under load, OpenMP makes the main thread's torch ops several times
   slower than another thread's, which would flatter the panel.
 - train_gui_stall_ms: the longest gap between 10 ms timer ticks on the GUI thread while
@@ -142,16 +144,24 @@ def _panel_run(cfg) -> tuple[float, float, float]:
     return rate, stall, hz
 
 
+def _quartiles(values: list[float]) -> tuple[float, float]:
+    if len(values) < 2:
+        return values[0], values[0]
+    quartiles = statistics.quantiles(values, n=4)
+    return quartiles[0], quartiles[2]
+
+
 def run(options) -> dict[str, float]:
-    from lab.device import pick_device
+    from lab.device import keep_freed_memory, pick_device
 
     device = pick_device(options.device).type  # ValueError if e.g. cuda is missing
+    keep_freed_memory()  # as the app does at start (widgets.app.run): bare runs get it too
     # A CUDA step of this model takes ~3 ms (H200): five times the epochs, so a run
     # lasts seconds and its start (thread, data, model) does not stand for its speed.
-    epochs = (8 if options.quick else 30) * (5 if device == "cuda" else 1)
-    repeats = 1 if options.quick else 5
+    epochs = (8 if options.quick else 15) * (5 if device == "cuda" else 1)
+    repeats = 1 if options.quick else 9
     cfg = _config(device, epochs)
-    _bare_samples_per_s(_config(device, 1))  # warm-up: data cache, kernels, allocator
+    _bare_samples_per_s(_config(device, 1))  # warm-up: imports, kernels, allocator
     bare_rates = [_bare_samples_per_s(cfg)]
     ratios, stalls, rates, panel_rates = [], [], [], []
     for _ in range(repeats):
@@ -165,6 +175,9 @@ def run(options) -> dict[str, float]:
         panel_rates.append(rate)
     return {
         "train_overhead_ratio": statistics.median(ratios),
+        # the spread of the single ratios: their quartiles (--quick has only one)
+        "train_overhead_ratio_q1": _quartiles(ratios)[0],
+        "train_overhead_ratio_q3": _quartiles(ratios)[1],
         # each run's longest gap; the median over runs, so one hiccup of a shared machine
         # (another process taking the CPU) does not stand for the panel; the worst is shown too
         "train_gui_stall_ms": statistics.median(stalls),
