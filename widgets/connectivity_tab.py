@@ -139,8 +139,8 @@ class ConnectivityTab(LabTab):
         self.grad_batchnorm.setToolTip("BatchNorm re-scales every layer's output, which "
                                        "stops the vanishing at initialisation")
         form = QVBoxLayout()
-        form.addWidget(group_box("The three networks", self.kind, self.depth_slider, self.width_slider,
-                                 self.growth, self.blocks, self.batchnorm))
+        form.addWidget(group_box("The three networks", self.kind, self.depth_slider,
+                                 self.width_slider, self.growth, self.blocks, self.batchnorm))
         form.addWidget(group_box("Drawing", self.fold, self.collapse,
                                  row_of(self.fit_button, self.export_graphs), caption(
             "Drag to pan, wheel to zoom (all three follow), double-click the background "
@@ -274,9 +274,9 @@ class ConnectivityTab(LabTab):
 
     # ====================================================================== parameters
     def params(self) -> ConnectivityParams:
-        return ConnectivityParams(self.kind.value(), self.depth_slider.value(), self.width_slider.value(),
-                                  self.growth.value(), self.blocks.value(),
-                                  self.batchnorm.isChecked())
+        return ConnectivityParams(self.kind.value(), self.depth_slider.value(),
+                                  self.width_slider.value(), self.growth.value(),
+                                  self.blocks.value(), self.batchnorm.isChecked())
 
     def gradient_params(self) -> gf.GradientParams:
         return gf.GradientParams(

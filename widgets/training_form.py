@@ -225,8 +225,8 @@ class TrainForm(QWidget):
     # ====================================================================== wiring
     def _connect(self) -> None:
         for widget in (self.samples, self.noise, self.classes, self.image_size, self.train_size,
-                       self.val_fraction, self.kfold, self.split_seed, self.depth_slider, self.width_slider,
-                       self.momentum, self.epochs, self.step_size, self.gamma,
+                       self.val_fraction, self.kfold, self.split_seed, self.depth_slider,
+                       self.width_slider, self.momentum, self.epochs, self.step_size, self.gamma,
                        self.plateau_patience, self.plateau_factor, self.patience,
                        self.min_delta, self.seed, self.source, self.arch, self.activation,
                        self.optimizer, self.batch_size, self.scheduler, self.device):

@@ -2,8 +2,8 @@
 
 import numpy as np
 import pytest
-from PySide6.QtWidgets import QGraphicsPathItem
 from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QGraphicsPathItem
 
 from lab.data import DataConfig
 from lab.runs import RunRecord
