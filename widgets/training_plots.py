@@ -239,9 +239,6 @@ class StepPiece(QGraphicsPathItem):
         self.xs, self.ys = x, y
         self.setPath(pg.arrayToQPath(x, y, connect="finite") if len(x) else QPainterPath())
 
-    def getData(self) -> tuple[np.ndarray, np.ndarray]:
-        return self.xs, self.ys
-
 
 class StepCurve:
     """A per-step series drawn as pieces of consecutive points (neighbours share an end).
@@ -503,8 +500,8 @@ class LearningRatePlot(_Plot):
 
     def sync(self, records: list[RunRecord], force: bool = False) -> None:
         # the LR moves at epoch ends and live changes: redraw only then
-        keys = tuple((r.id, len(r.epochs), len(r.events), r.status) for r in records)
-        if self.drawn.unchanged(keys) and not force:
+        keys = {r.id: (len(r.epochs), len(r.events), r.status) for r in records}
+        if self.drawn.unchanged(tuple(keys.items())) and not force:
             return
         wanted = {r.id for r in records}
         for run_id in list(self.runs):
@@ -520,7 +517,7 @@ class LearningRatePlot(_Plot):
                 curve.setDownsampling(auto=True, method="peak")
                 self.addItem(curve)
                 items.curves["lr"] = curve
-            key = (len(record.epochs), len(record.events), record.status)
+            key = keys[record.id]
             if force or items.extra_key != key:
                 steps = record.steps
                 if len(steps):
@@ -685,6 +682,7 @@ class BoundaryView(QWidget):
         layout.addWidget(self.stack, 1)
         layout.addWidget(self.caption)
         self._image = DrawnKey()  # the heatmap or the montage shown
+        self._contours_drawn: dict[int, DrawnKey] = {}
         self.drawn = DrawnKey()
         self._points_key: tuple = ()
         self.train_mode.toggled.connect(self.modeToggled)
@@ -759,6 +757,7 @@ class BoundaryView(QWidget):
         for run_id in list(self.contours):
             if run_id not in wanted:
                 self.plot.removeItem(self.contours.pop(run_id))
+                self._contours_drawn.pop(run_id, None)
         for run_id, record in wanted.items():
             curve = self.contours.get(run_id)
             if curve is None:
@@ -767,9 +766,8 @@ class BoundaryView(QWidget):
                 curve.setZValue(5)
                 self.plot.addItem(curve)
                 self.contours[run_id] = curve
-            if not hasattr(curve, "drawn"):
-                curve.drawn = DrawnKey()
-            if curve.drawn.unchanged(train_mode, (record.boundary,)):
+            if self._contours_drawn.setdefault(run_id, DrawnKey()).unchanged(
+                    train_mode, (record.boundary,)):
                 continue  # marching squares is slow in Python: only for new snapshots
             probs = record.boundary.train_probs if train_mode else record.boundary.eval_probs
             x, y = boundary_lines(probs, record.boundary.extent)
@@ -934,8 +932,9 @@ class KFoldPlot(_Plot):
 
     def sync(self, records: list[RunRecord], force: bool = False) -> None:
         kfold = [r for r in records if r.folds_total >= 2]
-        if self.drawn.unchanged(tuple((r.id, r.name, len(r.epochs), r.status,
-                                       r.summary is not None) for r in kfold)) and not force:
+        keys = {r.id: (len(r.epochs), r.status) for r in kfold}
+        titles = tuple((r.id, r.name, r.summary is not None) for r in kfold)
+        if self.drawn.unchanged((tuple(keys.items()), titles)) and not force:
             return  # folds' curves change at epoch ends only
         wanted = {r.id for r in kfold}
         for run_id in list(self.runs):
@@ -946,7 +945,7 @@ class KFoldPlot(_Plot):
             items = self.runs.get(record.id)
             if items is None:
                 items = self.runs[record.id] = self._create(record)
-            key = (len(record.epochs), record.status)
+            key = keys[record.id]
             if force or items.extra_key != key:
                 self._update(record, items)
                 items.extra_key = key
@@ -1024,7 +1023,8 @@ class GapPlot(_Plot):
         self.drawn = DrawnKey()
 
     def sync(self, records: list[RunRecord]) -> None:
-        if self.drawn.unchanged(tuple((r.id, len(r.epochs), r.status) for r in records)):
+        keys = {r.id: (len(r.epochs), r.status) for r in records}
+        if self.drawn.unchanged(tuple(keys.items())):
             return  # the gap changes at epoch ends only
         wanted = {r.id for r in records}
         for run_id in list(self.runs):
@@ -1038,7 +1038,7 @@ class GapPlot(_Plot):
                 curve = pg.PlotDataItem(pen=pg.mkPen(run_colour(record.id), width=2))
                 self.addItem(curve)
                 self.runs[record.id] = curve
-            key = (len(record.epochs), record.status)
+            key = keys[record.id]
             if self._keys.get(record.id) != key:
                 rows = [e for e in record.epochs if e.val_loss is not None]
                 curve.setData([e.epoch for e in rows],

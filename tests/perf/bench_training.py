@@ -173,11 +173,12 @@ def run(options) -> dict[str, float]:
         stalls.append(stall)
         rates.append(hz)
         panel_rates.append(rate)
+    low, high = _quartiles(ratios)
     return {
         "train_overhead_ratio": statistics.median(ratios),
         # the spread of the single ratios: their quartiles (--quick has only one)
-        "train_overhead_ratio_q1": _quartiles(ratios)[0],
-        "train_overhead_ratio_q3": _quartiles(ratios)[1],
+        "train_overhead_ratio_q1": low,
+        "train_overhead_ratio_q3": high,
         # each run's longest gap; the median over runs, so one hiccup of a shared machine
         # (another process taking the CPU) does not stand for the panel; the worst is shown too
         "train_gui_stall_ms": statistics.median(stalls),

@@ -175,7 +175,7 @@ def test_no_attribute_of_ours_hides_a_qt_method(qtbot, window):
             objects += view.scene().items()
     assert any(type(o).__name__ == "MetricPlot" for o in objects)
     assert any(type(o).__name__ == "StepPiece" for o in objects)  # the demo run drew
-    hidden = {type(o).__name__: _hidden_qt_names(o) for o in objects if _hidden_qt_names(o)}
+    hidden = {type(o).__name__: names for o in objects if (names := _hidden_qt_names(o))}
     assert hidden == {}
     for plot in window.findChildren(QGraphicsView):
         if type(plot).__name__ == "MetricPlot":
