@@ -31,7 +31,6 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QMenu,
     QPlainTextEdit,
-    QProgressBar,
     QPushButton,
     QScrollArea,
     QSpinBox,
@@ -47,7 +46,7 @@ from lab.augment import STEP_LIST, STEP_TYPES, ChannelStats
 from lab.augment_draws import Draw
 from lab.images import LabImage
 from widgets.augment_editors import StepEditor
-from widgets.controls import ChoiceBox, ErrorBanner, ParamSlider, caption
+from widgets.controls import ChoiceBox, ErrorBanner, ParamSlider, QuietProgressBar, caption
 from widgets.panel import AppState, Panel
 from widgets.thumbnails import ThumbnailGrid
 from widgets.views import CodeView
@@ -122,7 +121,6 @@ class AugmentPanel(Panel):
         self._generation = 0
         self._draws: dict[int, Draw] = {}
         self._grid_failed = False
-        self._progress_shown = 0.0
         self._started = 0.0
         self._elapsed_ms: float | None = None
         self._first_draw_ms: float | None = None
@@ -324,9 +322,8 @@ class AugmentPanel(Panel):
         self.grid = ThumbnailGrid(caption_lines=2)
         self.grid.setToolTip("Random draws of the pipeline. Hover for what each step drew, "
                              "click to see a draw large, arrow keys to step through.")
-        self.progress = QProgressBar()
+        self.progress = QuietProgressBar(steps=1)
         self.progress.setMaximumHeight(14)
-        self.progress.setTextVisible(False)
         self.grid_status = QLabel()
         self.export_grid = QPushButton("Save grid as PNG…")
         self.export_grid.setToolTip("Save the grid of draws, with their captions, as a PNG")
@@ -665,13 +662,12 @@ class AugmentPanel(Panel):
 
         self._draws = {}
         self._grid_failed = False
-        self._progress_shown = 0.0
         self._elapsed_ms = self._first_draw_ms = None
         self._started = time.perf_counter()
         self.grid.set_count(count)
         self.grid.mark_stale()
         self.progress.setRange(0, count)
-        self.progress.setValue(0)
+        self.progress.set_value(0)
         self.progress.setVisible(True)
         self.grid_status.setText(f"drawing {count} draws, seed {seed}…")
         # the first draw goes out at once; later ones at most once a frame, batched
@@ -702,11 +698,7 @@ class AugmentPanel(Panel):
             self._first_draw_ms = 1000 * (time.perf_counter() - self._started)
             if self.grid.selected() < 0:
                 self.grid.set_selected(0)
-        now = time.perf_counter()
-        if now - self._progress_shown > 0.1 or len(self._draws) == self.grid.tile_count():
-            # QProgressBar repaints at once (synchronously): ten times a second is plenty
-            self.progress.setValue(len(self._draws))
-            self._progress_shown = now
+        self.progress.set_value(len(self._draws))
         if self.grid.selected() in {d.index for d in draws}:
             self._show_selected(self.grid.selected())
 

@@ -1,6 +1,6 @@
 """Controls every panel shares: a slider with a spin box, a labelled choice box, an
-inline error banner, and the page furniture around them (captions, a scrolling column
-of controls beside the views).
+inline error banner, a progress bar that repaints with the next frame, and the page
+furniture around them (captions, a scrolling column of controls beside the views).
 
 `ParamSlider` is a slider and a spin box kept in step (the issue asks for a spin box
 you can type into; superqt's labelled slider uses a line edit); `LogSlider` is the same
@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QLabel,
+    QProgressBar,
     QScrollArea,
     QSlider,
     QSpinBox,
@@ -401,6 +402,33 @@ class ErrorBanner(QFrame):
 
 
 # ------------------------------------------------------------------------ page furniture
+
+class QuietProgressBar(QProgressBar):
+    """A QProgressBar whose value changes repaint with the next frame, like any widget's.
+
+    QProgressBar.setValue repaints at once (synchronously: a few ms on the GUI thread
+    each time, while a worker may be waiting for the GIL), so panels that report
+    progress often call `set_value` / `set_fraction` instead."""
+
+    def __init__(self, parent: QWidget | None = None, *, steps: int = 1000) -> None:
+        super().__init__(parent)
+        self.setRange(0, steps)
+        self.setTextVisible(False)
+
+    def set_value(self, value: int) -> None:
+        if value == self.value():
+            return
+        self.setUpdatesEnabled(False)  # setValue's repaint() then does nothing…
+        try:
+            self.setValue(value)
+        finally:
+            self.setUpdatesEnabled(True)  # …and this schedules an ordinary update()
+
+    def set_fraction(self, fraction: float) -> None:
+        """0…1 of the way from minimum to maximum (clamped)."""
+        fraction = min(1.0, max(0.0, fraction)) if math.isfinite(fraction) else 0.0
+        self.set_value(self.minimum() + round((self.maximum() - self.minimum()) * fraction))
+
 
 def caption(text: str = "", *, small: bool = False) -> QLabel:
     """A wrapped hint in the palette's muted text colour (8 pt when `small`)."""

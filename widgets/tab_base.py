@@ -6,8 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QPainter, QPen
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -15,33 +14,8 @@ from PySide6.QtWidgets import (
 )
 
 from lab.architectures import Progress
+from widgets.controls import QuietProgressBar
 from widgets.jobs import LatestJob
-
-
-class _Bar(QWidget):
-    """A thin progress bar that repaints with the next paint event: QProgressBar's
-    setValue repaints at once, several milliseconds each time on the GUI thread."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.fraction = 0.0
-        self.setFixedSize(140, 10)
-
-    def set_fraction(self, fraction: float) -> None:
-        self.fraction = min(1.0, max(0.0, fraction))
-        self.update()
-
-    def paintEvent(self, _event) -> None:
-        painter = QPainter(self)
-        palette = self.palette()
-        painter.setPen(QPen(palette.mid().color()))
-        painter.setBrush(palette.base())
-        painter.drawRoundedRect(QRectF(0.5, 0.5, self.width() - 1, self.height() - 1), 3, 3)
-        painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(palette.highlight())
-        painter.drawRoundedRect(QRectF(1, 1, (self.width() - 2) * self.fraction,
-                                       self.height() - 2), 3, 3)
-        painter.end()
 
 
 class ProgressLine(QWidget):
@@ -50,7 +24,8 @@ class ProgressLine(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.label = QLabel()
-        self.bar = _Bar()
+        self.bar = QuietProgressBar()
+        self.bar.setFixedSize(140, 10)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.label)

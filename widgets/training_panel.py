@@ -24,7 +24,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QMenu,
     QMessageBox,
-    QProgressBar,
     QPushButton,
     QScrollArea,
     QSizePolicy,
@@ -56,7 +55,7 @@ from lab.training import (
     train,
     with_change,
 )
-from widgets.controls import ErrorBanner, caption
+from widgets.controls import ErrorBanner, QuietProgressBar, caption
 from widgets.panel import AppState, Panel
 from widgets.settings import data_dir
 from widgets.training_form import TrainForm
@@ -147,9 +146,7 @@ class TrainingPanel(Panel):
         self.warm_start.setToolTip("Continue training the loaded checkpoint instead of "
                                    "starting from random weights")
         self.warm_start.setVisible(False)
-        self.progress = QProgressBar()
-        self.progress.setRange(0, 100)
-        self.progress.setTextVisible(False)
+        self.progress = QuietProgressBar()
         self.progress.setMaximumHeight(10)
         self.progress_label = QLabel("Ready")
         self.progress_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -365,7 +362,7 @@ class TrainingPanel(Panel):
         if job["parent_id"] in self.records:
             self.run_list.set_checked(job["parent_id"])
         self.run_list.select(record.id)
-        self.progress.setValue(0)
+        self.progress.set_value(0)
         self.progress_label.setText(f"Starting {record.name}…")
         self.pause_button.setChecked(False)
         self.worker.start()
@@ -480,7 +477,7 @@ class TrainingPanel(Panel):
 
     def _on_finished(self, record: RunRecord, stopped: bool) -> None:
         if record.status in ("completed", "early_stopped"):
-            self.progress.setValue(self.progress.maximum())
+            self.progress.set_value(self.progress.maximum())
         if record.status == "running":
             record.status = "stopped" if stopped else "failed"
             record.revision += 1
@@ -624,13 +621,7 @@ class TrainingPanel(Panel):
         self.live_note.setToolTip(text)
 
     def _set_progress(self, fraction: float) -> None:
-        # QProgressBar.setValue repaints at once (a few ms): at most twice a second
-        value = round(self.progress.maximum() * fraction)
-        now = time.monotonic()
-        if value != self.progress.value() and (
-                now - getattr(self, "_progress_time", 0.0) > 0.5 or value in (0, 100)):
-            self.progress.setValue(value)
-            self._progress_time = now
+        self.progress.set_fraction(fraction)
 
     @staticmethod
     def _set_label(label: QLabel, text: str) -> None:

@@ -1,7 +1,7 @@
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
-from widgets.controls import ChoiceBox, ErrorBanner, ParamSlider
+from widgets.controls import ChoiceBox, ErrorBanner, ParamSlider, QuietProgressBar
 
 
 def test_param_slider_keeps_slider_and_spinbox_in_step(qtbot):
@@ -74,3 +74,37 @@ def test_error_banner_shows_and_hides(qtbot):
     banner.show_message("oops")
     qtbot.mouseClick(banner.close_button, Qt.MouseButton.LeftButton)
     assert banner.isHidden()
+
+
+class _PaintCounter(QObject):
+    def __init__(self) -> None:
+        super().__init__()
+        self.paints = 0
+
+    def eventFilter(self, _watched, event) -> bool:
+        if event.type() == QEvent.Type.Paint:
+            self.paints += 1
+        return False
+
+
+def test_quiet_progress_bar_repaints_with_the_next_frame(qtbot):
+    bar = QuietProgressBar()
+    qtbot.addWidget(bar)
+    bar.resize(300, 12)
+    bar.show()
+    qtbot.waitExposed(bar)
+    qtbot.wait(30)  # the first paint, which makes its backing store
+    counter = _PaintCounter()
+    bar.installEventFilter(counter)
+    bar.setValue(bar.maximum())  # a plain QProgressBar repaints inside setValue…
+    assert counter.paints == 1
+    bar.set_value(400)  # …this one does not, and still shows the new value
+    assert counter.paints == 1 and bar.value() == 400
+    qtbot.waitUntil(lambda: counter.paints == 2)
+    bar.set_fraction(0.25)
+    assert bar.value() == 250
+    bar.set_fraction(7.0)
+    assert bar.value() == bar.maximum()
+    bar.set_fraction(float("nan"))
+    assert bar.value() == 0
+    assert bar.updatesEnabled()
