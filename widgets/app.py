@@ -26,6 +26,7 @@ from PySide6.QtGui import (
     QDragEnterEvent,
     QDropEvent,
     QFont,
+    QFontMetrics,
     QIcon,
     QKeySequence,
     QPainter,
@@ -35,6 +36,7 @@ from PySide6.QtWidgets import (
     QApplication,
     QFileDialog,
     QLabel,
+    QListView,
     QListWidget,
     QListWidgetItem,
     QMainWindow,
@@ -166,9 +168,7 @@ class _NavDelegate(QStyledItemDelegate):
         painter.setFont(bold)
         painter.setPen(main)
         painter.drawText(rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop, text_title)
-        small = QFont(option.font)
-        small.setPointSizeF(max(7.0, option.font.pointSizeF() * 0.85))
-        painter.setFont(small)
+        painter.setFont(self._small_font(option))
         painter.setPen(dim)
         description = index.data(Qt.ItemDataRole.UserRole + 1) or ""
         lower = rect.adjusted(0, option.fontMetrics.height() + 2, 0, 0)
@@ -176,8 +176,21 @@ class _NavDelegate(QStyledItemDelegate):
                          | Qt.TextFlag.TextWordWrap, description)
         painter.restore()
 
+    @staticmethod
+    def _small_font(option: QStyleOptionViewItem) -> QFont:
+        small = QFont(option.font)
+        small.setPointSizeF(max(7.0, option.font.pointSizeF() * 0.85))
+        return small
+
     def sizeHint(self, option: QStyleOptionViewItem, index) -> QSize:
-        return QSize(220, option.fontMetrics.height() * 3 + 14)
+        """Tall enough for the description wrapped to the list's width (a narrow list
+        wraps it onto a third line, which a fixed height would cut)."""
+        width = option.widget.viewport().width() if option.widget is not None else 230
+        description = index.data(Qt.ItemDataRole.UserRole + 1) or ""
+        text_width = max(60, width - 50)  # paint()'s margins: 44 left, 6 right
+        wrapped = QFontMetrics(self._small_font(option)).boundingRect(
+            0, 0, text_width, 10_000, Qt.TextFlag.TextWordWrap, description)
+        return QSize(width, option.fontMetrics.height() + 2 + wrapped.height() + 14)
 
 
 # =========================================================================== main window
@@ -200,6 +213,7 @@ class MainWindow(QMainWindow):
         self.nav = QListWidget()
         self.nav.setItemDelegate(_NavDelegate(self.nav))
         self.nav.setIconSize(QSize(28, 28))
+        self.nav.setResizeMode(QListView.ResizeMode.Adjust)  # rows re-wrap on resize
         self.nav.setMinimumWidth(230)
         self.nav.setMaximumWidth(320)
         for number, spec in enumerate(PANELS, start=1):

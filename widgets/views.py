@@ -32,6 +32,7 @@ from PySide6.QtGui import (
     QPen,
     QSyntaxHighlighter,
     QTextCharFormat,
+    QTextOption,
 )
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -442,7 +443,12 @@ class MatrixView(QWidget):
 
     # -- geometry --------------------------------------------------------------------
     def _title_height(self) -> int:
-        return self.fontMetrics().height() + 4 if self.title else 0
+        """One line, or two when the title is wider than the view (never cut off)."""
+        if not self.title:
+            return 0
+        metrics = self.fontMetrics()
+        lines = 1 if metrics.horizontalAdvance(self.title) <= self.width() - 4 else 2
+        return lines * metrics.lineSpacing() + 4
 
     def _grid_size(self) -> tuple[int, int]:
         rows, cols = self._values.shape
@@ -492,8 +498,14 @@ class MatrixView(QWidget):
         text_color = palette.color(palette.ColorRole.Text)
         if self.title:
             painter.setPen(text_color)
-            painter.drawText(QRectF(0, 0, self.width(), self._title_height()),
-                             Qt.AlignmentFlag.AlignCenter, self.title)
+            title_rect = QRectF(2, 0, self.width() - 4, self._title_height())
+            wrap = QTextOption(Qt.AlignmentFlag.AlignCenter)
+            wrap.setWrapMode(QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere)
+            title = self.title
+            if self.fontMetrics().horizontalAdvance(title) > 2 * title_rect.width():
+                title = self.fontMetrics().elidedText(title, Qt.TextElideMode.ElideRight,
+                                                      int(1.8 * title_rect.width()))
+            painter.drawText(title_rect, title, wrap)
         rows, cols = self._values.shape
         if rows == 0:
             painter.end()

@@ -38,6 +38,21 @@ def test_panels_are_built_lazily_and_navigation_switches(window, qtbot):
     assert window.stack.currentWidget() is window.current_panel()
 
 
+def test_nav_rows_are_as_tall_as_their_wrapped_description(window, qtbot):
+    """A narrow list wraps a long description onto a third line: its row grows instead of
+    cutting it off, and rows re-wrap when the list is widened."""
+    window.nav.setFixedWidth(230)
+    qtbot.wait(20)
+    heights = {window.nav.item(i).data(Qt.ItemDataRole.UserRole):
+               window.nav.visualItemRect(window.nav.item(i)).height()
+               for i in range(window.nav.count())}
+    assert heights["pooling"] > heights["welcome"]
+    window.nav.setFixedWidth(320)
+    qtbot.wait(20)
+    pooling = window.nav.item([s.id for s in PANELS].index("pooling"))
+    assert window.nav.visualItemRect(pooling).height() < heights["pooling"]
+
+
 def test_ctrl_number_shortcuts(window, qtbot):
     assert window.panel_actions[1].shortcut().toString() == "Ctrl+2"
     window.panel_actions[1].trigger()

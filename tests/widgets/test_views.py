@@ -105,6 +105,21 @@ def test_matrix_view_click_hover_keys_and_padding(qtbot):
     assert window_cell != plain_cell
 
 
+def test_matrix_view_title_wraps_instead_of_being_cut(qtbot):
+    view = MatrixView("MaxUnpool2d(output, indices)")
+    qtbot.addWidget(view)
+    view.set_matrix(np.zeros((4, 4)))
+    view.resize(400, 300)
+    one_line = view._title_height()
+    view.resize(100, 300)  # narrower than the title: a second line, and the cells move down
+    assert view._title_height() > one_line
+    assert view.cell_rect(0, 0).top() >= view._title_height()
+    # the second line is drawn: dark pixels below the first line's height
+    image = view.grab().toImage()
+    rows = range(one_line, view._title_height())
+    assert any(image.pixelColor(x, y).lightness() < 128 for y in rows for x in range(100))
+
+
 def test_matrix_view_editing(qtbot):
     view = MatrixView(editable=True)
     qtbot.addWidget(view)
