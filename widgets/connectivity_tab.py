@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, Qt
+from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QCheckBox,
     QFileDialog,
@@ -31,6 +32,7 @@ from lab.models import PATTERNS
 from widgets.controls import (
     ChoiceBox,
     ParamSlider,
+    WrapLabel,
     caption,
     group_box,
     row_of,
@@ -165,11 +167,9 @@ class ConnectivityTab(LabTab):
                                       self._toggle_group(p, group, expand))
             view.nodeHovered.connect(lambda node, p=pattern: self._hovered(p, node))
             view.drawn.connect(self._graph_drawn)
-            counts = QLabel("…")
-            counts.setWordWrap(True)
+            counts = WrapLabel("…")  # as tall as its wrapped lines: narrow columns need four
             counts.setAlignment(ALIGN_TOP_CENTER)
             counts.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-            counts.setFixedHeight(3 * counts.fontMetrics().lineSpacing() + 4)
             counts.setToolTip(CONNECTION_RULE)
             grid.addWidget(title, 0, column)
             grid.addWidget(view, 1, column)
@@ -180,7 +180,8 @@ class ConnectivityTab(LabTab):
         grid.setRowStretch(1, 1)
         self.columns = columns
         self.linked = LinkedZoom(list(self.graph_views.values()))
-        self.connection_rule = caption(CONNECTION_RULE)
+        self.connection_rule = WrapLabel(CONNECTION_RULE)
+        self.connection_rule.setForegroundRole(QPalette.ColorRole.PlaceholderText)
         self.connection_rule.setToolTip(CONNECTION_RULE)
         self.hover_label = QLabel(" ")
         self.hover_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -223,17 +224,21 @@ class ConnectivityTab(LabTab):
             self.depth_curves[pattern] = self.depth_plot.plot(
                 [], [], pen=pen, symbol="o", symbolSize=6, symbolBrush=color, symbolPen=None,
                 name=name)
-        self.gradient_summary = QLabel()
-        self.gradient_summary.setWordWrap(True)
-        gradient_caption = caption(GRADIENT_CAPTION)
+        self.gradient_summary = WrapLabel()
+        gradient_caption = WrapLabel(GRADIENT_CAPTION)
+        gradient_caption.setForegroundRole(QPalette.ColorRole.PlaceholderText)
         gradient_caption.setToolTip(GRADIENT_RULE)
+        # box layouts, not a grid: a grid gives a label spanning both columns one line's
+        # height, and its wrapped lines were drawn over the plots' axes
+        plot_row = QHBoxLayout()
+        plot_row.addWidget(self.layer_plot)
+        plot_row.addWidget(self.depth_plot)
         plots = QWidget()
-        grid = QGridLayout(plots)
-        grid.setContentsMargins(0, 0, 0, 0)
-        grid.addWidget(self.layer_plot, 0, 0)
-        grid.addWidget(self.depth_plot, 0, 1)
-        grid.addWidget(self.gradient_summary, 1, 0, 1, 2)
-        grid.addWidget(gradient_caption, 2, 0, 1, 2)
+        column = QVBoxLayout(plots)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addLayout(plot_row, 1)
+        column.addWidget(self.gradient_summary)
+        column.addWidget(gradient_caption)
         self.connectivity_code = CodeView()
         self.gradient_code = CodeView("PyTorch code that reproduces the gradient norms")
         bottom = QTabWidget()

@@ -14,7 +14,7 @@ import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
@@ -402,6 +402,38 @@ class ErrorBanner(QFrame):
 
 
 # ------------------------------------------------------------------------ page furniture
+
+class WrapLabel(QLabel):
+    """A word-wrapped label that asks its layout for the height of its text wrapped at
+    its current width. A plain wrapped QLabel's minimum is one line's height, so a layout
+    short of room (a splitter, a small screen) cuts the text or draws it over its
+    neighbours; this one makes the room (or the window's minimum) grow instead."""
+
+    def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(text, parent)
+        self.setWordWrap(True)
+        self._wrapped_height = 0
+
+    def minimumSizeHint(self) -> QSize:
+        hint = super().minimumSizeHint()
+        if self.width() > 0:
+            hint.setHeight(max(hint.height(), self.heightForWidth(self.width())))
+        return hint
+
+    def _check_height(self) -> None:
+        height = self.heightForWidth(self.width()) if self.width() > 0 else 0
+        if height != self._wrapped_height:
+            self._wrapped_height = height
+            self.updateGeometry()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._check_height()
+
+    def setText(self, text: str) -> None:
+        super().setText(text)
+        self._check_height()
+
 
 class QuietProgressBar(QProgressBar):
     """A QProgressBar whose value changes repaint with the next frame, like any widget's.

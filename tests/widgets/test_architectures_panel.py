@@ -170,6 +170,20 @@ def test_gradient_plots_show_the_three_patterns(panel, qtbot):
     assert "batchnorm=True" in conn.gradient_code.code()
 
 
+def test_captions_are_never_cut_or_drawn_over_the_plots(panel, qtbot):
+    """On a small screen the wrapped texts keep their lines: the counts under each graph,
+    and the gradient summary below the plots' axes (it was drawn over them)."""
+    conn = panel.connectivity
+    settle(qtbot, panel)
+    panel.resize(1000, 620)
+    qtbot.wait(50)
+    for label in [*conn.count_labels.values(), conn.gradient_summary, conn.connection_rule]:
+        assert label.height() >= label.heightForWidth(label.width()), label.text()
+    plots_bottom = conn.layer_plot.mapTo(panel, conn.layer_plot.rect().bottomLeft()).y()
+    summary_top = conn.gradient_summary.mapTo(panel, conn.gradient_summary.rect().topLeft()).y()
+    assert summary_top >= plots_bottom
+
+
 def test_classic_lenet_table_and_an_input_too_small(panel, qtbot):
     classic = panel.classic
     panel.tabs.setCurrentIndex(1)

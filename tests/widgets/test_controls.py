@@ -1,7 +1,7 @@
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
-from widgets.controls import ChoiceBox, ErrorBanner, ParamSlider, QuietProgressBar
+from widgets.controls import ChoiceBox, ErrorBanner, ParamSlider, QuietProgressBar, WrapLabel
 
 
 def test_param_slider_keeps_slider_and_spinbox_in_step(qtbot):
@@ -108,3 +108,13 @@ def test_quiet_progress_bar_repaints_with_the_next_frame(qtbot):
     bar.set_fraction(float("nan"))
     assert bar.value() == 0
     assert bar.updatesEnabled()
+
+
+def test_wrap_label_asks_for_its_wrapped_height(qtbot):
+    label = WrapLabel("a caption long enough to wrap onto several lines when the label "
+                      "is narrow, and onto one when it is wide")
+    qtbot.addWidget(label)
+    label.resize(900, 20)
+    wide = label.minimumSizeHint().height()
+    label.resize(150, 20)
+    assert label.minimumSizeHint().height() >= label.heightForWidth(150) > 2 * wide
