@@ -200,16 +200,27 @@ class TrainingPanel(Panel):
                               lambda: self._ask_export("steps"))
         self.export_button.setMenu(export_menu)
         self.export_button.setToolTip("Write the metrics of the ticked runs as CSV")
-        self.save_button = QPushButton("Save checkpoint…")
-        self.save_button.setToolTip("Save the selected run's weights and settings (.pt; "
-                                    "written to a temp file, then renamed)")
-        self.load_button = QPushButton("Load checkpoint…")
-        self.load_button.setToolTip("Load weights + settings saved by Visual Lab (read with "
-                                    "torch.load(weights_only=True): no code runs)")
+        # save and load share one menu button, like the exports: six buttons in a row made
+        # the panel wider than a 1280-pixel screen
+        self.checkpoint_button = QToolButton()
+        self.checkpoint_button.setText("Checkpoint")
+        self.checkpoint_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.checkpoint_button.setToolTip("Save or load a run's weights and settings (.pt)")
+        checkpoint_menu = QMenu(self.checkpoint_button)
+        self.save_action = checkpoint_menu.addAction("Save the selected run's weights…",
+                                                    self._ask_save_checkpoint)
+        self.save_action.setToolTip("Weights + settings as .pt (written to a temp file, then "
+                                    "renamed)")
+        self.load_action = checkpoint_menu.addAction("Load weights + settings…",
+                                                    self._ask_load_checkpoint)
+        self.load_action.setToolTip("A checkpoint saved by Visual Lab, read with "
+                                    "torch.load(weights_only=True): no code runs")
+        checkpoint_menu.setToolTipsVisible(True)
+        self.checkpoint_button.setMenu(checkpoint_menu)
         buttons = QHBoxLayout()
         buttons.setContentsMargins(0, 0, 0, 0)
         for button in (self.duplicate_button, self.settings_button, self.delete_button,
-                       self.export_button, self.save_button, self.load_button):
+                       self.export_button, self.checkpoint_button):
             buttons.addWidget(button)
         buttons.addStretch(1)
         runs = QWidget()
@@ -261,8 +272,6 @@ class TrainingPanel(Panel):
         self.duplicate_button.clicked.connect(self._ask_duplicate)
         self.settings_button.clicked.connect(self._use_selected_settings)
         self.delete_button.clicked.connect(self._ask_delete)
-        self.save_button.clicked.connect(self._ask_save_checkpoint)
-        self.load_button.clicked.connect(self._ask_load_checkpoint)
         self.plots.boundary.modeToggled.connect(lambda _on: self.request_redraw())
         self.plots.smoothing.valueChanged.connect(lambda _v: self.request_redraw(force=True))
         self.plots.show_steps.toggled.connect(lambda _v: self.request_redraw(force=True))
@@ -699,7 +708,7 @@ class TrainingPanel(Panel):
         self.duplicate_button.setEnabled(has)
         self.settings_button.setEnabled(has)
         self.delete_button.setEnabled(has and selected is not self.running)
-        self.save_button.setEnabled(has and selected.finished and (
+        self.save_action.setEnabled(has and selected.finished and (
             selected.final_state is not None or self.checkpoint_path(selected.id).is_file()))
 
     def _ask_duplicate(self) -> None:

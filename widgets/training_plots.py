@@ -24,7 +24,6 @@ from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
     QLabel,
-    QSizePolicy,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
@@ -32,7 +31,7 @@ from PySide6.QtWidgets import (
 
 from lab.runs import RunRecord, ema
 from lab.training import format_value
-from widgets.controls import ChoiceBox, ParamSlider, caption
+from widgets.controls import ChoiceBox, ElidedLabel, ParamSlider, caption
 
 RUN_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b",
                "#e377c2", "#7f7f7f", "#bcbd22")
@@ -49,6 +48,7 @@ MARK_STYLE = {"control": ("#8e44ad", Qt.PenStyle.DashLine),
 SYMBOLS_UP_TO = 60  # per-epoch points get symbols while there are few
 STEP_PIECES = 12  # a run's per-step curve is drawn in about this many pieces
 STEP_PIECE_MIN = 32  # points, so short runs are not cut into slivers
+LEGEND_MIN_SIZE = (380, 260)  # px: a loss plot smaller than this shows no legend box
 LEFT_AXIS_WIDTH = 58  # px: axis title and tick labels such as "-0.25" or "1e-05"
 
 
@@ -328,9 +328,19 @@ class MetricPlot(_Plot):
         if metric == "accuracy":
             self.setYRange(0, 1.02, padding=0)
         self.show_steps = True
-        self.legend = self.addLegend(offset=(-6, 6), labelTextSize="8pt")
+        # below the strip where the marks' labels ("best", "LR↓") sit
+        self.legend = self.addLegend(offset=(-6, 26), labelTextSize="8pt")
         self._follow_palette()  # the legend's colours
-        self.legend.setVisible(metric == "loss")
+        self._legend_wanted = metric == "loss"
+        self.legend.setVisible(False)  # see resizeEvent
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        if getattr(self, "legend", None) is None:
+            return  # pyqtgraph's own set-up
+        # the panel's header names the runs too; in a small plot the box would hide data
+        roomy = self.width() >= LEGEND_MIN_SIZE[0] and self.height() >= LEGEND_MIN_SIZE[1]
+        self.legend.setVisible(self._legend_wanted and roomy)
 
     def sync(self, records: list[RunRecord], labels: dict[int, str], focus_id: int | None,
              force: bool = False) -> None:
@@ -648,13 +658,16 @@ class BoundaryView(QWidget):
                                    "statistics (what validation sees). On: train() mode — "
                                    "dropout drops units, BatchNorm normalises with the "
                                    "batch's own statistics. Same inputs, same weights.")
-        self.title = QLabel("Decision boundary")
+        self.title = ElidedLabel("Decision boundary")  # beside the check box: may be cut
         font = QFont(self.title.font())
         font.setBold(True)
         self.title.setFont(font)
         self.plot = _Plot("", "x₁", "x₂")
         self.plot.getPlotItem().setTitle(None)
         self.plot.setAspectLocked(False)
+        # title and 3-line caption share this cell's height with the plot: less than the
+        # other plots' minimum, or a small window cuts the caption and the x axis
+        self.plot.setMinimumHeight(110)
         self.heatmap = pg.ImageItem()
         self.heatmap.setZValue(-10)
         self.plot.addItem(self.heatmap)
@@ -670,7 +683,6 @@ class BoundaryView(QWidget):
         self.stack.addWidget(self.images)
         self.caption = caption(small=True)
         fix_lines(self.caption, 3)
-        self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         top = QHBoxLayout()
         top.setContentsMargins(0, 0, 0, 0)
         top.addWidget(self.title, 1)
@@ -1012,7 +1024,7 @@ class GapPlot(_Plot):
     each remedy (dropout, L2, more data, early stopping) as a smaller one."""
 
     def __init__(self) -> None:
-        super().__init__("Overfitting gap (val − train)", "epoch", "loss gap")
+        super().__init__("Overfitting gap", "epoch", "val − train loss")
         self.setToolTip("Above 0: the model does better on data it trained on than on data it "
                         "has not seen — it overfits. Dropout can push this below 0: training "
                         "loss is measured with units dropped. (Set K-fold k ≥ 2 to see the "

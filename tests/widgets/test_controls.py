@@ -1,7 +1,14 @@
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
-from widgets.controls import ChoiceBox, ErrorBanner, ParamSlider, QuietProgressBar, WrapLabel
+from widgets.controls import (
+    ChoiceBox,
+    ElidedLabel,
+    ErrorBanner,
+    ParamSlider,
+    QuietProgressBar,
+    WrapLabel,
+)
 
 
 def test_param_slider_keeps_slider_and_spinbox_in_step(qtbot):
@@ -118,3 +125,14 @@ def test_wrap_label_asks_for_its_wrapped_height(qtbot):
     wide = label.minimumSizeHint().height()
     label.resize(150, 20)
     assert label.minimumSizeHint().height() >= label.heightForWidth(150) > 2 * wide
+
+
+def test_elided_label_ends_in_an_ellipsis_when_narrow(qtbot):
+    label = ElidedLabel("Boundary — #2, eval()")
+    qtbot.addWidget(label)
+    label.resize(400, 20)
+    assert label.shown_text() == "Boundary — #2, eval()"
+    label.resize(70, 20)
+    assert label.shown_text().endswith("…") and len(label.shown_text()) < len(label.text())
+    label.show()
+    assert not label.grab().toImage().isNull()  # paints without error

@@ -205,7 +205,7 @@ def test_missing_data_set_fails_with_advice(qtbot, panel, tmp_path):
 def test_checkpoint_round_trip_and_errors(qtbot, panel, tmp_path):
     record = train_tiny(qtbot, panel)
     panel.run_list.select(record.id)
-    assert panel.save_button.isEnabled()
+    assert panel.save_action.isEnabled()
     path = tmp_path / "moons.pt"
     assert panel.save_checkpoint_of(record.id, path)
     panel.form.set_config(TrainConfig())

@@ -129,3 +129,17 @@ def test_step_pieces_are_drawn_by_qt_alone_with_the_points_as_bounds(qtbot):
     red = sum(1 for px in range(image.width()) for py in range(image.height())
               if image.pixelColor(px, py).red() > 200 and image.pixelColor(px, py).green() < 80)
     assert red > 100  # the curve is on screen
+
+
+def test_the_loss_legend_box_shows_only_in_a_plot_with_room_for_it(qtbot):
+    """The panel's header names the runs; a legend box in a small plot would hide data."""
+    loss, accuracy = MetricPlot("loss", "Loss", "loss"), MetricPlot("accuracy", "Acc", "acc")
+    for plot in (loss, accuracy):
+        qtbot.addWidget(plot)
+        plot.show()
+    loss.resize(600, 400)
+    accuracy.resize(600, 400)
+    qtbot.waitUntil(lambda: loss.legend.isVisible())
+    assert not accuracy.legend.isVisible()
+    loss.resize(250, 180)
+    qtbot.waitUntil(lambda: not loss.legend.isVisible())
