@@ -70,6 +70,7 @@ class TextLines(QWidget):
         self.label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.label.setAutoFillBackground(True)  # opaque: repaints stop at the label
+        self.label.setWordWrap(True)  # a narrow panel wraps a long line into the next
         self.setFixedHeight(lines * self.label.fontMetrics().lineSpacing() + 4)
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         self.setMinimumWidth(100)
@@ -261,7 +262,7 @@ class ConvPanel(Panel):
         self.maps_grid.setToolTip("One feature map per kernel: blue < 0 < red, white = 0. "
                                   "All maps share zoom: wheel to zoom, double-click to fit.")
         self.formula = TextLines(3, "The output-size formula torch uses, with your numbers")
-        self.stats = TextLines(1, "The feature maps' shape (N, C, H, W) and value range")
+        self.stats = TextLines(2, "The feature maps' shape (N, C, H, W) and value range")
         self.code = CodeView()
 
         top = QSplitter(Qt.Orientation.Horizontal)

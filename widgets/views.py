@@ -141,13 +141,16 @@ class ImageGrid(pg.GraphicsLayoutWidget):
                 low, high = _finite_range(image)
                 tile_levels = (low, high if high > low else low + 1)
             first = item.image is None
+            old_shape = None if first else item.image.shape[:2]
             # ImageItem keeps a view of the array, so remember the array itself to skip
             # re-rendering one it already shows
             if self._arrays[i] is not tile.image or self._tile_levels[i] != tile_levels:
                 item.setImage(image, autoLevels=False, levels=tile_levels)
                 self._tile_levels[i] = tile_levels
                 self._arrays[i] = tile.image
-            if tile.rect != self._rects[i] or first:
+            # setRect scales by the image's pixel size at the time: an image of another
+            # size in the same rect (a coarser preview of the same maps) needs it again
+            if tile.rect != self._rects[i] or first or old_shape != image.shape[:2]:
                 rect = tile.rect or (0, 0, image.shape[1], image.shape[0])
                 item.setRect(QRectF(*rect))
                 self._rects[i] = tile.rect

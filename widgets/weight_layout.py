@@ -20,6 +20,9 @@ GROUP_SHADES = (QColor(90, 140, 230, 28), QColor(230, 150, 60, 32), QColor(80, 1
                 QColor(180, 90, 200, 28))
 
 
+HEADER_WRAP = Qt.AlignmentFlag.AlignLeft | Qt.TextFlag.TextWordWrap
+
+
 class WeightLayoutView(QWidget):
     """Draws the weight tensor; `kernelClicked(out_channel, in_index)` on a click."""
 
@@ -34,6 +37,8 @@ class WeightLayoutView(QWidget):
         self._row_titles: list[str] = []
         self._bias = False
         self._selected: tuple[int, int] | None = None
+        self._header_key: tuple | None = None
+        self._header: tuple[int, int] = (0, 0)
         lut = pg.colormap.get(DIVERGING).getLookupTable(nPts=256)
         self._colors = [QColor(int(r), int(g), int(b)) for r, g, b in lut[:, :3]]
         self.setMinimumSize(220, 140)
@@ -80,6 +85,18 @@ class WeightLayoutView(QWidget):
     def sizeHint(self) -> QSize:
         return QSize(360, 260)
 
+    def _header_heights(self) -> tuple[int, int]:
+        """The two header texts' heights wrapped to the width (a narrow view needs three
+        lines where a wide one needs one; fixed heights cut the end off)."""
+        width = max(40, self.width() - 8)
+        key = (width, self.shape_text(), self.groups_text(), self.font().key())
+        if self._header_key != key:  # asked for by every kernel_rect() of a paint
+            metrics = self.fontMetrics()
+            self._header_key = key
+            self._header = tuple(metrics.boundingRect(0, 0, width, 10_000, HEADER_WRAP,
+                                                      text).height() for text in key[1:3])
+        return self._header
+
     # -- painting --------------------------------------------------------------------
     def paintEvent(self, _event) -> None:
         painter = QPainter(self)
@@ -87,12 +104,11 @@ class WeightLayoutView(QWidget):
         text = palette.color(palette.ColorRole.Text)
         dim = palette.color(palette.ColorRole.PlaceholderText)
         painter.setPen(text)
-        line = self.fontMetrics().lineSpacing()
         width = self.width()
-        wrap = Qt.AlignmentFlag.AlignLeft | Qt.TextFlag.TextWordWrap
-        painter.drawText(QRectF(4, 2, width - 8, 2 * line), wrap, self.shape_text())
+        shape_height, groups_height = self._header_heights()
+        painter.drawText(QRectF(4, 2, width - 8, shape_height), HEADER_WRAP, self.shape_text())
         painter.setPen(dim)
-        painter.drawText(QRectF(4, 2 + 2 * line, width - 8, 2 * line), wrap,
+        painter.drawText(QRectF(4, 2 + shape_height, width - 8, groups_height), HEADER_WRAP,
                          self.groups_text())
         geometry = self._geometry()
         if geometry is None:
@@ -140,7 +156,7 @@ class WeightLayoutView(QWidget):
         if self._weight.ndim != 4 or 0 in self._weight.shape[:2]:
             return None
         out, per_group, kh, kw = self._weight.shape
-        top = 4 * self.fontMetrics().lineSpacing() + 6
+        top = sum(self._header_heights()) + 6
         height = max(1.0, self.height() - top - 2)
         best = None
         for blocks in range(1, min(out, 4) + 1):

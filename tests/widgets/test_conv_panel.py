@@ -561,3 +561,20 @@ def test_weight_diagram_reports_clicks(qtbot):
     assert blocker.args == [1, 2]
     assert view.kernel_at(QPointF(1, 1)) is None
     assert view.kernel_tooltip(1, 2).startswith("weight[1, 2]: kernel 1 (b) on input B")
+
+
+def test_weight_diagram_header_wraps_and_the_kernels_start_below_it(qtbot):
+    from widgets.weight_layout import WeightLayoutView
+
+    view = WeightLayoutView()
+    qtbot.addWidget(view)
+    view.set_weight(np.ones((4, 3, 3, 3)), in_channels=3, groups=1,
+                    channel_names=["R", "G", "B"], row_titles=["a", "b", "c", "d"], bias=False,
+                    selected=None)
+    view.resize(700, 300)
+    wide = sum(view._header_heights())
+    view.resize(230, 300)  # the groups sentence needs three lines here, not two
+    narrow = sum(view._header_heights())
+    line = view.fontMetrics().lineSpacing()
+    assert narrow >= wide + 2 * line and narrow >= 5 * line
+    assert view.kernel_rect(0, 0).top() >= narrow

@@ -105,6 +105,20 @@ def test_matrix_view_click_hover_keys_and_padding(qtbot):
     assert window_cell != plain_cell
 
 
+def test_image_grid_keeps_a_tile_in_its_rect_when_the_image_size_changes(qtbot):
+    """A coarser preview of the same maps (half the pixels, same rect) covers the same
+    region: it was drawn at half the size, in the corner of its view."""
+    grid = ImageGrid()
+    qtbot.addWidget(grid)
+    full = np.zeros((256, 256), dtype=np.uint8)
+    grid.set_images([ImageTile("map", full, (0, 0, 256, 256))])
+    half = np.zeros((128, 128), dtype=np.uint8)
+    grid.set_images([ImageTile("map", half, (0, 0, 256, 256))])
+    item = grid.image_item(0)
+    shown = item.mapRectToView(item.boundingRect())
+    assert (shown.width(), shown.height()) == (256, 256)
+
+
 def test_matrix_view_title_wraps_instead_of_being_cut(qtbot):
     view = MatrixView("MaxUnpool2d(output, indices)")
     qtbot.addWidget(view)
