@@ -242,6 +242,7 @@ class PoolingPanel(Panel):
             (k, k, text) for k, text in pooling.TRANSPOSED_INITS.items()], "bilinear",
             tooltip="The weights of the ConvTranspose2d: a learned layer starts random; "
                     "bilinear weights make it interpolate")
+        self.transposed_init.label.setWordWrap(True)  # two lines rather than a cut word
         form = QVBoxLayout()
         box = QGroupBox("Upsampling")
         box_layout = QVBoxLayout(box)
