@@ -388,6 +388,8 @@ class MatrixView(QWidget):
         self._editor: QLineEdit | None = None
         self._label_cache: list[list[str]] | None = None
         self._fill_cache: tuple | None = None
+        self._title_key: tuple | None = None
+        self._title_px = 0
         self.setMouseTracking(True)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
@@ -449,9 +451,12 @@ class MatrixView(QWidget):
         """One line, or two when the title is wider than the view (never cut off)."""
         if not self.title:
             return 0
-        metrics = self.fontMetrics()
-        lines = 1 if metrics.horizontalAdvance(self.title) <= self.width() - 4 else 2
-        return lines * metrics.lineSpacing() + 4
+        key = (self.title, self.width(), self.font().key())
+        if self._title_key != key:  # asked for by every cell_rect()
+            metrics = self.fontMetrics()
+            lines = 1 if metrics.horizontalAdvance(self.title) <= self.width() - 4 else 2
+            self._title_key, self._title_px = key, lines * metrics.lineSpacing() + 4
+        return self._title_px
 
     def _grid_size(self) -> tuple[int, int]:
         rows, cols = self._values.shape
