@@ -336,8 +336,11 @@ def describe_differences(configs: list[TrainConfig]) -> tuple[str, list[str]]:
     if len(keys) == 1:
         values = " vs ".join(dict.fromkeys(format_value(f[keys[0]]) for f in flats))
         title = f"{SETTING_LABELS.get(keys[0], keys[0])} {values}"
-    else:
+    elif len(keys) == 2 and len(configs) == 2:
         title = " vs ".join(dict.fromkeys(labels))
+    else:  # every value of every run would be a paragraph: the names; labels give values
+        names = [SETTING_LABELS.get(k, k) for k in keys]
+        title = ", ".join(names[:-1]) + " and " + names[-1]
     return title, labels
 
 

@@ -14,7 +14,7 @@ import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QSize, Qt, Signal
 from PySide6.QtGui import QPainter, QPalette
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
     QSlider,
     QSpinBox,
     QToolButton,
+    QToolTip,
     QVBoxLayout,
     QWidget,
 )
@@ -406,7 +407,8 @@ class ErrorBanner(QFrame):
 
 class ElidedLabel(QLabel):
     """One line of text that ends in "…" when the label is narrower than it (a QLabel
-    cuts it off mid-letter). Put the whole text in the tooltip where it matters."""
+    cuts it off mid-letter). Hovering a cut text shows all of it, unless the label has a
+    tooltip of its own."""
 
     def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
         super().__init__(text, parent)
@@ -415,6 +417,13 @@ class ElidedLabel(QLabel):
     def shown_text(self) -> str:
         return self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideRight,
                                              self.contentsRect().width())
+
+    def event(self, event: QEvent) -> bool:
+        if (event.type() == QEvent.Type.ToolTip and not self.toolTip()
+                and self.shown_text() != self.text()):
+            QToolTip.showText(event.globalPos(), self.text(), self)  # the whole text
+            return True
+        return super().event(event)
 
     def paintEvent(self, _event) -> None:
         painter = QPainter(self)
@@ -485,9 +494,9 @@ class QuietProgressBar(QProgressBar):
 
 
 def caption(text: str = "", *, small: bool = False) -> QLabel:
-    """A wrapped hint in the palette's muted text colour (8 pt when `small`)."""
-    label = QLabel(text)
-    label.setWordWrap(True)
+    """A wrapped hint in the palette's muted text colour (8 pt when `small`); as tall as
+    its wrapped lines (a `WrapLabel`), so a narrow window never cuts it."""
+    label = WrapLabel(text)
     label.setForegroundRole(QPalette.ColorRole.PlaceholderText)  # follows the theme
     if small:
         font = label.font()

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QHideEvent, QKeySequence, QShowEvent
+from PySide6.QtGui import QHideEvent, QKeySequence, QPalette, QShowEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
@@ -55,7 +55,7 @@ from lab.training import (
     train,
     with_change,
 )
-from widgets.controls import ErrorBanner, QuietProgressBar, caption
+from widgets.controls import ElidedLabel, ErrorBanner, QuietProgressBar, WrapLabel
 from widgets.panel import AppState, Panel
 from widgets.settings import data_dir
 from widgets.training_form import TrainForm
@@ -96,6 +96,7 @@ class TrainingPanel(Panel):
         self._drawing_labels: dict[int, str] = {}
         self._drawing_part = 0
         self._stopped_on_leave = ""
+        self._demo_note_shown = False
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.timeout.connect(self._redraw_curves)
@@ -148,24 +149,20 @@ class TrainingPanel(Panel):
         self.warm_start.setVisible(False)
         self.progress = QuietProgressBar()
         self.progress.setMaximumHeight(10)
-        self.progress_label = QLabel("Ready")
-        self.progress_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        # new text every redraw must not re-lay-out the panel: the width comes from the row
-        self.progress_label.setSizePolicy(QSizePolicy.Policy.Ignored,
-                                          QSizePolicy.Policy.Preferred)
+        # new text every redraw must not re-lay-out the panel: its width comes from the row
+        # (ElidedLabel ignores its text's width) and a long message ends in "…"
+        self.progress_label = ElidedLabel("Ready")
         self.progress_label.setMinimumWidth(200)
-        self.legend = QLabel()
-        self.legend.setWordWrap(True)
+        # as tall as the runs' descriptions need (they change when runs are ticked, not
+        # while one trains)
+        self.legend = WrapLabel()
         self.legend.setTextFormat(Qt.TextFormat.RichText)
+        self.legend.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Minimum)
         self.legend.setToolTip("The runs in the plots: each colour is one run; the text says "
                                "how its settings differ from the others'")
-        self.live_note = caption("")
-        # fixed heights: text that changes while training must not re-lay-out the plots
-        fix_lines(self.legend, 2)
-        fix_lines(self.live_note, 1)
-        self.live_note.setWordWrap(False)
-        self.live_note.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
-        self.legend.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.live_note = ElidedLabel()  # the whole note is in its tooltip
+        self.live_note.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+        fix_lines(self.live_note, 1)  # text that changes while training: a fixed height
 
         run_bar = QHBoxLayout()
         run_bar.setContentsMargins(0, 0, 0, 0)
@@ -314,6 +311,9 @@ class TrainingPanel(Panel):
     def start(self) -> bool:
         """Start (or queue) a run with the form's settings; False if they are invalid."""
         config = self.form.config()
+        if self._demo_note_shown:  # the first-visit note is about the example runs
+            self._demo_note_shown = False
+            self._note("")
         initial = None
         if self.warm_start.isVisible() and self.warm_start.isChecked() and self.checkpoint:
             initial = self.checkpoint.state_dict
@@ -604,7 +604,7 @@ class TrainingPanel(Panel):
         if len(records) > 1:
             title, _ = describe_differences([r.config for r in records])
             title = f"<b>Comparing {title}</b> &nbsp; "
-        parts = [f"<span style='color:{run_colour(r.id).name()}; font-size:14pt'>━</span> "
+        parts = [f"<span style='color:{run_colour(r.id).name()}; font-size:11pt'>━</span> "
                  f"{labels.get(r.id, r.name)}" for r in records]
         self._set_label(self.legend, title + " &nbsp; ".join(parts))
 
@@ -894,7 +894,8 @@ class TrainingPanel(Panel):
         if self.queue:
             self.queue[0]["parent_id"] = self.running.id if self.running else None
         self._note("First visit: two example runs, dropout 0 vs 0.5. Change the "
-                               "settings on the left and press Start to train your own.")
+                   "settings on the left and press Start to train your own.")
+        self._demo_note_shown = True
 
     def _release_hold(self) -> None:
         if self._hold_drawn:

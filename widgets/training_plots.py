@@ -132,13 +132,26 @@ class _Plot(pg.PlotWidget):
         if getattr(self, "_title", None) != text:
             self._title = text
             self.getPlotItem().setTitle(text, size="10pt")
+            self._free_title_width()
+
+    def _free_title_width(self) -> None:
+        """pyqtgraph makes a title's text width the plot's minimum width: a long title
+        widened the whole grid past the window's edge. A too-long title is cut instead."""
+        label = self.getPlotItem().titleLabel
+        label.setMinimumWidth(0)
+        hints = getattr(label, "_sizeHint", {})
+        for which in (Qt.SizeHint.MinimumSize, Qt.SizeHint.PreferredSize):
+            if which in hints:
+                hints[which] = (0, hints[which][1])
+        label.updateGeometry()
 
     def __init__(self, title: str, x_label: str = "epoch", y_label: str = "") -> None:
         self._ready = False
         super().__init__()
         self._ready = True
-        self.setMinimumSize(200, 150)
+        self.setMinimumSize(200, 120)  # a 1280×740 window shows two rows and the run list
         self.getPlotItem().setTitle(title, size="10pt")
+        self._free_title_width()
         self.setLabel("bottom", x_label)
         if y_label:
             self.setLabel("left", y_label)
@@ -205,6 +218,7 @@ class _Plot(pg.PlotWidget):
             self.getAxis(axis).setTextPen(pg.mkPen(text))
         title = self.getPlotItem().titleLabel
         title.setText(title.text, color=text)
+        self._free_title_width()
         legend = self.getPlotItem().legend
         if legend is not None:  # a translucent box of the theme's own colours
             legend.setBrush(pg.mkBrush(_with_alpha(palette.color(palette.ColorRole.Base), 200)))
@@ -560,7 +574,7 @@ class WeightsPlot(QWidget):
         self.caption.setToolTip("|w| < 0.001 counts as zero. L1 drives many weights to "
                                 "exactly zero (a spike at 0); L2 shrinks them all (a "
                                 "narrower bell).")
-        fix_lines(self.caption, 2)
+        # as tall as its lines (a WrapLabel): one per run, more in a narrow column
         row = QHBoxLayout()
         row.setContentsMargins(0, 0, 0, 0)
         row.addWidget(self.layer, 1)
@@ -667,7 +681,7 @@ class BoundaryView(QWidget):
         self.plot.setAspectLocked(False)
         # title and 3-line caption share this cell's height with the plot: less than the
         # other plots' minimum, or a small window cuts the caption and the x axis
-        self.plot.setMinimumHeight(110)
+        self.plot.setMinimumHeight(90)
         self.heatmap = pg.ImageItem()
         self.heatmap.setZValue(-10)
         self.plot.addItem(self.heatmap)
@@ -682,7 +696,7 @@ class BoundaryView(QWidget):
         self.stack.addWidget(self.plot)
         self.stack.addWidget(self.images)
         self.caption = caption(small=True)
-        fix_lines(self.caption, 3)
+        # a WrapLabel: as tall as its wrapped lines (three or four in a narrow column)
         top = QHBoxLayout()
         top.setContentsMargins(0, 0, 0, 0)
         top.addWidget(self.title, 1)
@@ -938,7 +952,7 @@ class KFoldPlot(_Plot):
     """Validation accuracy per epoch: one thin curve per fold, the mean and a ± std band."""
 
     def __init__(self) -> None:
-        super().__init__("K-fold validation accuracy", "epoch", "accuracy")
+        super().__init__("K-fold accuracy", "epoch", "validation accuracy")
         self.runs: dict[int, _RunItems] = {}
         self.drawn = DrawnKey()
 
@@ -966,8 +980,8 @@ class KFoldPlot(_Plot):
         summaries = [f"{r.name}: {100 * r.summary.mean_accuracy:.1f}% ± "
                      f"{100 * r.summary.std_accuracy:.1f}%" for r in kfold
                      if r.summary is not None]
-        self.set_title("K-fold validation accuracy" + (f" — {summaries[-1]}"
-                                                       if len(summaries) == 1 else ""))
+        self.set_title("K-fold accuracy" + (f" — {summaries[-1]}" if len(summaries) == 1
+                                            else ""))
         self.setToolTip("\n".join(f"{r.name}: {r.summary.text()}" for r in kfold
                                    if r.summary is not None))
 

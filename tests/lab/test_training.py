@@ -445,6 +445,10 @@ def test_differences_describe_what_changed():
     title, labels = describe_differences([base, with_change(base, "data.train_size", 50),
                                           with_change(base, "optimizer", "adam")])
     assert labels[1] == "train size 50, optimizer sgd"
+    assert title == "train size and optimizer"  # three runs: the names, not every value
+    title, _ = describe_differences([base, with_change(with_change(base, "dropout", 0.5),
+                                                       "epochs", 3)])
+    assert title == f"dropout 0, epochs {base.epochs} vs dropout 0.5, epochs 3"
     assert describe_differences([base, base])[0] == "same settings"
     with pytest.raises(ValueError, match="needs an int value"):
         with_change(base, "epochs", "ten")

@@ -104,6 +104,11 @@ def test_demo_trains_two_runs_and_compares_them(qtbot):
         assert len(panel.plots.loss.runs) == 2
         legend = [label.text for _, label in panel.plots.loss.legend.items]
         assert legend == ["#1: dropout 0", "#2: dropout 0.5"]
+        assert panel.live_note.text().startswith("First visit")
+        panel.form.set_config(TINY)
+        assert panel.start()  # the user's own run: the note about the examples goes
+        assert panel.live_note.text() == ""
+        wait_idle(qtbot, panel)
     finally:
         panel.shutdown()
 
@@ -280,9 +285,24 @@ def test_kfold_run_shows_folds_and_band(qtbot, panel):
     x, mean, high = panel.plots.kfold.band(record.id)
     assert list(x) == [1, 2, 3] and (high >= mean).all()
     title = panel.plots.kfold.getPlotItem().titleLabel.text
-    assert f"K-fold validation accuracy — #{record.id}: " in title and "% ± " in title
+    assert f"K-fold accuracy — #{record.id}: " in title and "% ± " in title
     assert "3-fold validation accuracy" in panel.plots.kfold.toolTip()
     assert panel.plots.corner.currentWidget() is panel.plots.kfold
+    # a long title is cut, never a minimum width that pushes the grid past the window
+    assert panel.plots.kfold.minimumSizeHint().width() <= 260
+
+
+def test_header_names_what_differs_across_three_runs_without_cutting_it(qtbot, panel):
+    for config in (TINY, training.with_change(TINY, "dropout", 0.5),
+                   training.with_change(training.with_change(TINY, "width", 4), "epochs", 3)):
+        train_tiny(qtbot, panel, config)
+    for run_id in panel.records:
+        panel.run_list.set_checked(run_id, True)
+    panel.resize(1000, 700)
+    panel.redraw()
+    qtbot.wait(50)
+    assert "Comparing width, dropout and epochs" in panel.legend.text()
+    assert panel.legend.height() >= panel.legend.heightForWidth(panel.legend.width())
 
 
 def test_image_runs_show_the_same_images_in_both_modes(qtbot, panel):
