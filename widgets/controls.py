@@ -443,18 +443,26 @@ class WrapLabel(QLabel):
     def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
         super().__init__(text, parent)
         self.setWordWrap(True)
+        self._wrapped_key: tuple | None = None
         self._wrapped_height = 0
+
+    def _wrapped(self) -> int:
+        """The text's height at the current width (cached: layouts ask often, and a
+        QLabel lays its text out anew for every heightForWidth)."""
+        key = (self.width(), self.text(), self.font().key())
+        if key != self._wrapped_key:
+            self._wrapped_key = key
+            self._wrapped_height = self.heightForWidth(self.width()) if self.width() > 0 else 0
+        return self._wrapped_height
 
     def minimumSizeHint(self) -> QSize:
         hint = super().minimumSizeHint()
-        if self.width() > 0:
-            hint.setHeight(max(hint.height(), self.heightForWidth(self.width())))
+        hint.setHeight(max(hint.height(), self._wrapped()))
         return hint
 
     def _check_height(self) -> None:
-        height = self.heightForWidth(self.width()) if self.width() > 0 else 0
-        if height != self._wrapped_height:
-            self._wrapped_height = height
+        before = self._wrapped_height
+        if self._wrapped() != before:
             self.updateGeometry()
 
     def resizeEvent(self, event) -> None:
