@@ -324,6 +324,9 @@ def differing_settings(configs: list[TrainConfig]) -> list[str]:
     return [key for key in flats[0] if any(f[key] != flats[0][key] for f in flats[1:])]
 
 
+TITLE_NAMES = 4  # a comparison's title names at most this many settings
+
+
 def describe_differences(configs: list[TrainConfig]) -> tuple[str, list[str]]:
     """(title, one label per config) saying what differs: ("dropout 0.5 vs 0",
     ["dropout 0.5", "dropout 0"]). Identical settings give "same settings"."""
@@ -340,6 +343,8 @@ def describe_differences(configs: list[TrainConfig]) -> tuple[str, list[str]]:
         title = " vs ".join(dict.fromkeys(labels))
     else:  # every value of every run would be a paragraph: the names; labels give values
         names = [SETTING_LABELS.get(k, k) for k in keys]
+        if len(names) > TITLE_NAMES:
+            names = [*names[:TITLE_NAMES - 1], f"{len(names) - TITLE_NAMES + 1} more settings"]
         title = ", ".join(names[:-1]) + " and " + names[-1]
     return title, labels
 

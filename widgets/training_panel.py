@@ -11,6 +11,7 @@ closing the window stops and joins the thread; the run is kept, marked stopped.
 from __future__ import annotations
 
 import functools
+import html
 import time
 from pathlib import Path
 
@@ -66,6 +67,9 @@ from widgets.workers import GeneratorWorker
 
 REDRAW_INTERVAL_S = 0.175  # at most ~6 redraws a second, whatever the worker sends
 DEMO_HOLD_S = 30.0  # the first-use demo may delay the first "drawn" this long at most
+LEGEND_MAX_CHARS = 160  # longer run descriptions: the header names the runs only
+LEGEND_TIP = ("The runs in the plots: each colour is one run; the text says how its "
+              "settings differ from the others'")
 LIVE_SETTLE_MS = 250  # live changes are sent once the control has been still this long
 
 
@@ -158,8 +162,7 @@ class TrainingPanel(Panel):
         self.legend = WrapLabel()
         self.legend.setTextFormat(Qt.TextFormat.RichText)
         self.legend.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Minimum)
-        self.legend.setToolTip("The runs in the plots: each colour is one run; the text says "
-                               "how its settings differ from the others'")
+        self.legend.setToolTip(LEGEND_TIP)
         self.live_note = ElidedLabel()  # the whole note is in its tooltip
         self.live_note.setForegroundRole(QPalette.ColorRole.PlaceholderText)
         fix_lines(self.live_note, 1)  # text that changes while training: a fixed height
@@ -603,10 +606,15 @@ class TrainingPanel(Panel):
         title = ""
         if len(records) > 1:
             title, _ = describe_differences([r.config for r in records])
-            title = f"<b>Comparing {title}</b> &nbsp; "
+            title = f"<b>Comparing {html.escape(title)}</b> &nbsp; "
+        texts = {r.id: labels.get(r.id, r.name) for r in records}
+        # runs that differ in many settings: names here, the values in the tooltip and the
+        # run list (a paragraph of values would push the plots off a small screen)
+        short = sum(len(t) for t in texts.values()) > LEGEND_MAX_CHARS
         parts = [f"<span style='color:{run_colour(r.id).name()}; font-size:11pt'>━</span> "
-                 f"{labels.get(r.id, r.name)}" for r in records]
+                 f"{html.escape(r.name if short else texts[r.id])}" for r in records]
         self._set_label(self.legend, title + " &nbsp; ".join(parts))
+        self.legend.setToolTip("\n".join(texts.values()) if short else LEGEND_TIP)
 
     def _show_progress(self) -> None:
         record = self.running

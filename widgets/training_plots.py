@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QPainterPath, QPen
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainterPath, QPen
 from PySide6.QtWidgets import (
     QCheckBox,
     QGraphicsItem,
@@ -885,6 +885,15 @@ def boundary_lines(probs: np.ndarray, extent: tuple[float, float, float, float]
 MONTAGE_COLUMNS, MONTAGE_ROWS = 4, 3
 
 
+def _label_forms(words: str) -> tuple[str, ...]:
+    """"Ankle boot 87% ✓" → ("Ankle boot 87% ✓", "Ankle boot ✓", "✓"): longest first."""
+    parts = words.rsplit(" ", 2)
+    if len(parts) == 3 and parts[1].endswith("%"):
+        name, _percent, mark = parts
+        return words, f"{name} {mark}", mark
+    return (words,)
+
+
 class PredictionMontage(pg.GraphicsLayoutWidget):
     """Up to 12 images in one picture (one ImageItem), each with its prediction as a text
     item above it. Cheap to update: new predictions change 12 strings, nothing else."""
@@ -896,8 +905,11 @@ class PredictionMontage(pg.GraphicsLayoutWidget):
         self.image = pg.ImageItem()
         self.view.addItem(self.image)
         self.texts: list[pg.TextItem] = []
+        self._full: list[str] = []
         self._source: np.ndarray | None = None
-        self._cell = (0, 0)
+        self._cell = (0, 0, 0, 0)
+        self.view.sigResized.connect(self._fit_labels)
+        self.view.sigRangeChanged.connect(self._fit_labels)
         self._follow_palette()
 
     def changeEvent(self, event: QEvent) -> None:
@@ -928,24 +940,44 @@ class PredictionMontage(pg.GraphicsLayoutWidget):
         self.view.autoRange(padding=0.01)
 
     def set_labels(self, labels: list[tuple[str, bool]]) -> None:
+        """("cat 87% ✓", right) per image. A label wider than its image is shortened
+        ("cat ✓", then "✓") so neighbours never overlap; the full ones are `labels()`."""
         cell_w, cell_h, label, width = self._cell
         while len(self.texts) < len(labels):
             text = pg.TextItem(anchor=(0.5, 1.0))
             self.view.addItem(text)
             self.texts.append(text)
+        self._full = [words for words, _right in labels]
         for i, (text, (words, right)) in enumerate(zip(self.texts, labels, strict=False)):
             row, col = divmod(i, MONTAGE_COLUMNS)
-            colour = "#1e7b34" if right else "#b03a2e"
-            if getattr(text, "shown", None) != (words, colour):
-                text.setText(words, color=colour)
-                text.shown = (words, colour)
+            text.colour = "#1e7b34" if right else "#b03a2e"
+            text.forms = _label_forms(words)
             text.setPos(col * cell_w + width / 2, row * cell_h + label)
             text.setVisible(True)
         for text in self.texts[len(labels):]:
             text.setVisible(False)
+        self._fit_labels()
+
+    def _fit_labels(self) -> None:
+        """Each label in the longest form that fits its image's width on screen."""
+        if not self._full or not self._cell[0]:
+            return
+        pixel = self.view.viewPixelSize()[0]  # data units per screen pixel
+        room = self._cell[0] / pixel if pixel > 0 else float("inf")
+        metrics = QFontMetrics(self.font())
+        for text in self.texts[:len(self._full)]:
+            shown = next((f for f in text.forms if metrics.horizontalAdvance(f) + 4 <= room),
+                         text.forms[-1])
+            if getattr(text, "shown", None) != (shown, text.colour):
+                text.setText(shown, color=text.colour)
+                text.shown = (shown, text.colour)
 
     def labels(self) -> list[str]:
-        return [t.shown[0] for t in self.texts if t.isVisible() and hasattr(t, "shown")]
+        """The full labels ("cat 87% ✓"), whatever the montage has room for."""
+        return list(self._full)
+
+    def shown_labels(self) -> list[str]:
+        return [t.shown[0] for t in self.texts[:len(self._full)]]
 
 
 class KFoldPlot(_Plot):

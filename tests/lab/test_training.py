@@ -449,6 +449,13 @@ def test_differences_describe_what_changed():
     title, _ = describe_differences([base, with_change(with_change(base, "dropout", 0.5),
                                                        "epochs", 3)])
     assert title == f"dropout 0, epochs {base.epochs} vs dropout 0.5, epochs 3"
+    many = base
+    for path, value in (("dropout", 0.5), ("epochs", 3), ("width", 4), ("lr", 0.5),
+                        ("batch_size", 8)):
+        many = with_change(many, path, value)
+    title, labels = describe_differences([base, many, base])
+    assert title.endswith("and 2 more settings") and title.count(",") == 2
+    assert len(labels[1].split(", ")) == 5  # the labels still give every value
     assert describe_differences([base, base])[0] == "same settings"
     with pytest.raises(ValueError, match="needs an int value"):
         with_change(base, "epochs", "ten")

@@ -303,6 +303,14 @@ def test_header_names_what_differs_across_three_runs_without_cutting_it(qtbot, p
     qtbot.wait(50)
     assert "Comparing width, dropout and epochs" in panel.legend.text()
     assert panel.legend.height() >= panel.legend.heightForWidth(panel.legend.width())
+    # runs that differ in many settings: the header names the runs, the tooltip says how
+    other = TrainConfig(data=DataConfig("circles", samples=80, noise=0.1), epochs=2, width=6,
+                        depth=1, lr=0.05, batch_size=16, optimizer="adam")
+    record = train_tiny(qtbot, panel, other)
+    panel.run_list.set_checked(record.id, True)
+    panel.redraw()
+    assert "more settings" in panel.legend.text() and "data circles" not in panel.legend.text()
+    assert "data circles" in panel.legend.toolTip()
 
 
 def test_image_runs_show_the_same_images_in_both_modes(qtbot, panel):

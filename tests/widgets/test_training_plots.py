@@ -143,3 +143,21 @@ def test_the_loss_legend_box_shows_only_in_a_plot_with_room_for_it(qtbot):
     assert not accuracy.legend.isVisible()
     loss.resize(250, 180)
     qtbot.waitUntil(lambda: not loss.legend.isVisible())
+
+
+def test_prediction_labels_shorten_instead_of_overlapping(qtbot):
+    from widgets.training_plots import PredictionMontage
+
+    montage = PredictionMontage()
+    qtbot.addWidget(montage)
+    montage.resize(900, 600)
+    montage.show()
+    montage.set_images(np.zeros((12, 28, 28), dtype=np.uint8))
+    labels = [("Ankle boot 87% ✓", True)] + [("triangle 40% ✗", False)] * 11
+    montage.set_labels(labels)
+    qtbot.wait(20)
+    assert montage.shown_labels()[0] == "Ankle boot 87% ✓"  # room for the whole label
+    montage.resize(160, 120)
+    qtbot.waitUntil(lambda: montage.shown_labels()[0] in ("Ankle boot ✓", "✓"))
+    assert montage.shown_labels()[1] in ("triangle ✗", "✗")
+    assert montage.labels()[0] == "Ankle boot 87% ✓"  # the full texts stay available
