@@ -460,6 +460,17 @@ class WrapLabel(QLabel):
         hint.setHeight(max(hint.height(), self._wrapped()))
         return hint
 
+    def sizeHint(self) -> QSize:
+        hint = super().sizeHint()  # a QLabel guesses a width and wraps the text to it
+        if self.width() > 0:
+            hint.setHeight(self._wrapped())
+        return hint
+
+    def hasHeightForWidth(self) -> bool:
+        # the minimum above says it: a height-for-width child switches a QGridLayout to
+        # its height-for-width mode, which ignores the row stretches
+        return False
+
     def _check_height(self) -> None:
         before = self._wrapped_height
         if self._wrapped() != before:

@@ -56,6 +56,16 @@ def test_first_view_previews_the_data(panel):
     assert panel.plots.corner.currentWidget() is panel.plots.gap
 
 
+def test_the_plot_rows_share_the_height_as_laid_out(qtbot, panel):
+    """Loss / accuracy / boundary get the larger row (stretch 3:2), whatever the captions
+    hold: a height-for-width caption once switched the grid to a mode that ignores it."""
+    panel.resize(1030, 720)  # the panel in a 1280×768 window
+    qtbot.wait(50)
+    assert panel.plots.loss.height() >= 1.2 * panel.plots.lr.height()  # stretch 3 : 2
+    assert panel.plots.boundary.caption.height() >= panel.plots.boundary.caption.heightForWidth(
+        panel.plots.boundary.caption.width())
+
+
 def test_a_run_trains_draws_and_is_saved(qtbot, panel):
     record = train_tiny(qtbot, panel)
     assert record.status == "completed" and len(record.epochs) == 5
