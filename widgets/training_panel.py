@@ -22,7 +22,6 @@ from PySide6.QtWidgets import (
     QDialog,
     QFileDialog,
     QHBoxLayout,
-    QLabel,
     QMenu,
     QMessageBox,
     QPushButton,
@@ -60,7 +59,7 @@ from widgets.controls import ElidedLabel, ErrorBanner, QuietProgressBar, WrapLab
 from widgets.panel import AppState, Panel
 from widgets.settings import data_dir
 from widgets.training_form import TrainForm
-from widgets.training_plots import TrainingPlots, fix_lines, run_colour
+from widgets.training_plots import TrainingPlots, fix_lines, run_colour, set_text
 from widgets.training_runs import DuplicateDialog, RunList
 from widgets.views import CodeView
 from widgets.workers import GeneratorWorker
@@ -464,7 +463,7 @@ class TrainingPanel(Panel):
                         f" {item.done}/{item.total}" if item.total else "")
                 self.progress_label.setText(item.message + done)
                 if item.total:
-                    self._set_progress(item.done / item.total)
+                    self.progress.set_fraction(item.done / item.total)
             elif isinstance(item, RunStarted):
                 self.state.set_device_label(item.device_label)
                 if item.notes:
@@ -601,7 +600,7 @@ class TrainingPanel(Panel):
 
     def _show_legend(self, records: list[RunRecord], labels: dict[int, str]) -> None:
         if not records:
-            self._set_label(self.legend, "No runs yet: press <b>Start</b> (F5).")
+            set_text(self.legend, "No runs yet: press <b>Start</b> (F5).")
             return
         title = ""
         if len(records) > 1:
@@ -613,7 +612,7 @@ class TrainingPanel(Panel):
         short = sum(len(t) for t in texts.values()) > LEGEND_MAX_CHARS
         parts = [f"<span style='color:{run_colour(r.id).name()}; font-size:11pt'>━</span> "
                  f"{html.escape(r.name if short else texts[r.id])}" for r in records]
-        self._set_label(self.legend, title + " &nbsp; ".join(parts))
+        set_text(self.legend, title + " &nbsp; ".join(parts))
         self.legend.setToolTip("\n".join(texts.values()) if short else LEGEND_TIP)
 
     def _show_progress(self) -> None:
@@ -626,24 +625,16 @@ class TrainingPanel(Panel):
         steps = started.steps_per_epoch
         in_epoch = step.step - (step.epoch - 1) * steps
         paused = " — paused" if self.pause_button.isChecked() else ""
-        self._set_progress(step.progress)
-        self._set_label(self.progress_label,
+        self.progress.set_fraction(step.progress)
+        set_text(self.progress_label,
                         f"{record.name}: {fold}epoch {step.epoch}/{started.epochs} · step "
                         f"{in_epoch}/{steps} · {step.samples_per_s:,.0f} samples/s · ETA "
                         f"{_clock(step.eta_s)}{paused}")
 
     def _note(self, text: str) -> None:
         """One line under the legend; the whole message is in its tooltip."""
-        self._set_label(self.live_note, text)
+        set_text(self.live_note, text)
         self.live_note.setToolTip(text)
-
-    def _set_progress(self, fraction: float) -> None:
-        self.progress.set_fraction(fraction)
-
-    @staticmethod
-    def _set_label(label: QLabel, text: str) -> None:
-        if label.text() != text:
-            label.setText(text)
 
     def _weights_option(self) -> None:
         self.plots.weights.refresh()

@@ -905,7 +905,9 @@ class PredictionMontage(pg.GraphicsLayoutWidget):
         self.image = pg.ImageItem()
         self.view.addItem(self.image)
         self.texts: list[pg.TextItem] = []
-        self._full: list[str] = []
+        self._forms: list[tuple[str, ...]] = []
+        self._colours: list[str] = []
+        self._shown: list[tuple[str, str] | None] = []
         self._source: np.ndarray | None = None
         self._cell = (0, 0, 0, 0)
         self.view.sigResized.connect(self._fit_labels)
@@ -947,11 +949,11 @@ class PredictionMontage(pg.GraphicsLayoutWidget):
             text = pg.TextItem(anchor=(0.5, 1.0))
             self.view.addItem(text)
             self.texts.append(text)
-        self._full = [words for words, _right in labels]
-        for i, (text, (words, right)) in enumerate(zip(self.texts, labels, strict=False)):
+            self._shown.append(None)  # (text, colour) it shows
+        self._forms = [_label_forms(words) for words, _right in labels]
+        self._colours = ["#1e7b34" if right else "#b03a2e" for _words, right in labels]
+        for i, text in enumerate(self.texts[:len(labels)]):
             row, col = divmod(i, MONTAGE_COLUMNS)
-            text.colour = "#1e7b34" if right else "#b03a2e"
-            text.forms = _label_forms(words)
             text.setPos(col * cell_w + width / 2, row * cell_h + label)
             text.setVisible(True)
         for text in self.texts[len(labels):]:
@@ -960,24 +962,24 @@ class PredictionMontage(pg.GraphicsLayoutWidget):
 
     def _fit_labels(self) -> None:
         """Each label in the longest form that fits its image's width on screen."""
-        if not self._full or not self._cell[0]:
+        if not self._forms or not self._cell[0]:
             return
         pixel = self.view.viewPixelSize()[0]  # data units per screen pixel
         room = self._cell[0] / pixel if pixel > 0 else float("inf")
         metrics = QFontMetrics(self.font())
-        for text in self.texts[:len(self._full)]:
-            shown = next((f for f in text.forms if metrics.horizontalAdvance(f) + 4 <= room),
-                         text.forms[-1])
-            if getattr(text, "shown", None) != (shown, text.colour):
-                text.setText(shown, color=text.colour)
-                text.shown = (shown, text.colour)
+        for i, (forms, colour) in enumerate(zip(self._forms, self._colours, strict=True)):
+            shown = next((f for f in forms if metrics.horizontalAdvance(f) + 4 <= room),
+                         forms[-1])
+            if self._shown[i] != (shown, colour):
+                self.texts[i].setText(shown, color=colour)
+                self._shown[i] = (shown, colour)
 
     def labels(self) -> list[str]:
         """The full labels ("cat 87% ✓"), whatever the montage has room for."""
-        return list(self._full)
+        return [forms[0] for forms in self._forms]
 
     def shown_labels(self) -> list[str]:
-        return [t.shown[0] for t in self.texts[:len(self._full)]]
+        return [shown[0] for shown in self._shown[:len(self._forms)]]
 
 
 class KFoldPlot(_Plot):
