@@ -438,22 +438,42 @@ class WrapLabel(QLabel):
     """A word-wrapped label that asks its layout for the height of its text wrapped at
     its current width. A plain wrapped QLabel's minimum is one line's height, so a layout
     short of room (a splitter, a small screen) cuts the text or draws it over its
-    neighbours; this one makes the room (or the window's minimum) grow instead."""
+    neighbours; this one makes the room (or the window's minimum) grow instead.
 
-    def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
+    `steady`: for text that changes while something runs (a caption updated every
+    epoch): the label keeps the tallest height its texts needed at this width, so a line
+    that comes and goes does not re-lay-out (and repaint) the views beside it each time.
+    `lines`: room for at least this many lines from the start (a steady label's usual
+    text then never moves its neighbours at all).
+    """
+
+    def __init__(self, text: str = "", parent: QWidget | None = None, *,
+                 steady: bool = False, lines: int = 0) -> None:
         super().__init__(text, parent)
         self.setWordWrap(True)
+        self._steady = steady
+        self._lines = lines
         self._wrapped_key: tuple | None = None
         self._wrapped_height = 0
+        self._tallest = (0, 0)  # (width, height): the steady label's height at that width
+        self._height = 0  # what the layout was last told
 
     def _wrapped(self) -> int:
-        """The text's height at the current width (cached: layouts ask often, and a
-        QLabel lays its text out anew for every heightForWidth)."""
-        key = (self.width(), self.text(), self.font().key())
+        """The height to ask for: the text's at the current width (cached: layouts ask
+        often, and a QLabel lays its text out anew for every heightForWidth), or for a
+        steady label the tallest so far at this width."""
+        width = self.width()
+        key = (width, self.text(), self.font().key())
         if key != self._wrapped_key:
             self._wrapped_key = key
-            self._wrapped_height = self.heightForWidth(self.width()) if self.width() > 0 else 0
-        return self._wrapped_height
+            self._wrapped_height = max(
+                self.heightForWidth(width) if width > 0 else 0,
+                self._lines * self.fontMetrics().lineSpacing() + 4 if self._lines else 0)
+        if not self._steady:
+            return self._wrapped_height
+        if self._tallest[0] != width or self._wrapped_height > self._tallest[1]:
+            self._tallest = (width, self._wrapped_height)
+        return self._tallest[1]
 
     def minimumSizeHint(self) -> QSize:
         hint = super().minimumSizeHint()
@@ -472,8 +492,9 @@ class WrapLabel(QLabel):
         return False
 
     def _check_height(self) -> None:
-        before = self._wrapped_height
-        if self._wrapped() != before:
+        height = self._wrapped()
+        if height != self._height:
+            self._height = height
             self.updateGeometry()
 
     def resizeEvent(self, event) -> None:
@@ -512,10 +533,12 @@ class QuietProgressBar(QProgressBar):
         self.set_value(self.minimum() + round((self.maximum() - self.minimum()) * fraction))
 
 
-def caption(text: str = "", *, small: bool = False) -> QLabel:
+def caption(text: str = "", *, small: bool = False, steady: bool = False,
+            lines: int = 0) -> QLabel:
     """A wrapped hint in the palette's muted text colour (8 pt when `small`); as tall as
-    its wrapped lines (a `WrapLabel`), so a narrow window never cuts it."""
-    label = WrapLabel(text)
+    its wrapped lines (a `WrapLabel`: `steady` and `lines` for text that changes while a
+    run goes), so a narrow window never cuts it."""
+    label = WrapLabel(text, steady=steady, lines=lines)
     label.setForegroundRole(QPalette.ColorRole.PlaceholderText)  # follows the theme
     if small:
         font = label.font()

@@ -570,7 +570,7 @@ class WeightsPlot(QWidget):
         self.log_scale = QCheckBox("log")
         self.log_scale.setToolTip("Logarithmic share axis: small bins become visible next "
                                   "to L1's spike at zero")
-        self.caption = caption(small=True)
+        self.caption = caption(small=True, steady=True, lines=2)
         self.caption.setToolTip("|w| < 0.001 counts as zero. L1 drives many weights to "
                                 "exactly zero (a spike at 0); L2 shrinks them all (a "
                                 "narrower bell).")
@@ -695,7 +695,7 @@ class BoundaryView(QWidget):
         self.stack = QStackedWidget()
         self.stack.addWidget(self.plot)
         self.stack.addWidget(self.images)
-        self.caption = caption(small=True)
+        self.caption = caption(small=True, steady=True, lines=3)
         # a WrapLabel: as tall as its wrapped lines (three or four in a narrow column)
         top = QHBoxLayout()
         top.setContentsMargins(0, 0, 0, 0)

@@ -136,3 +136,20 @@ def test_elided_label_ends_in_an_ellipsis_when_narrow(qtbot):
     assert label.shown_text().endswith("…") and len(label.shown_text()) < len(label.text())
     label.show()
     assert not label.grab().toImage().isNull()  # paints without error
+
+
+def test_steady_wrap_label_only_grows_while_its_text_changes(qtbot):
+    label = WrapLabel("short", steady=True, lines=2)
+    qtbot.addWidget(label)
+    label.resize(150, 20)
+    two_lines = label.minimumSizeHint().height()
+    assert two_lines >= 2 * label.fontMetrics().lineSpacing()  # room reserved from the start
+    label.setText("a much longer caption that needs more than two lines at this width")
+    taller = label.minimumSizeHint().height()
+    assert taller > two_lines
+    label.setText("short again")  # a steady label keeps its height: no re-layout
+    assert label.minimumSizeHint().height() == taller
+    plain = WrapLabel("short again")
+    qtbot.addWidget(plain)
+    plain.resize(150, 20)
+    assert plain.minimumSizeHint().height() < taller
