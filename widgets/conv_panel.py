@@ -487,8 +487,9 @@ class ConvPanel(Panel):
             shape = f"{x.shape[-2]}×{x.shape[-1]}"
             note = (f" (shrunk from {self._shrunk_from[0]}×{self._shrunk_from[1]})"
                     if self._shrunk_from else "")
+            # the size once, on the first channel: three full titles ran into each other
             self._input_tiles[mode] = [
-                ImageTile(f"in {c}: {names[c].split()[0]} {shape}{note if c == 0 else ''}",
+                ImageTile(f"in {c}: {names[c].split()[0]}" + (f" {shape}{note}" if c == 0 else ""),
                           to_display(x[0, c])) for c in range(x.shape[1])]
         return self._inputs[mode]
 

@@ -63,7 +63,7 @@ def test_first_view_shows_edge_kernels_on_the_rgb_image(panel):
     low, high = float(expected[0].min()), float(expected[0].max())
     assert panel.maps_grid.titles()[0] == (f"0 Sobel x<br>{conv.format_number(low)} … "
                                            f"{conv.format_number(high)}")
-    assert panel.input_grid.titles() == ["in 0: R 256×256", "in 1: G 256×256", "in 2: B 256×256"]
+    assert panel.input_grid.titles() == ["in 0: R 256×256", "in 1: G", "in 2: B"]
     assert "H_out = ⌊(256 + 2·1 − 1·(3−1) − 1) / 1⌋ + 1 = 256" in panel.formula.text()
     assert "feature maps: (1, 4, 256, 256)" in panel.stats.text()
     assert "nn.Conv2d(3, 4, kernel_size=3" in panel.code.code()
