@@ -10,7 +10,6 @@ from pathlib import Path
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, Qt
-from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QCheckBox,
     QFileDialog,
@@ -180,8 +179,7 @@ class ConnectivityTab(LabTab):
         grid.setRowStretch(1, 1)
         self.columns = columns
         self.linked = LinkedZoom(list(self.graph_views.values()))
-        self.connection_rule = WrapLabel(CONNECTION_RULE)
-        self.connection_rule.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+        self.connection_rule = caption(CONNECTION_RULE)
         self.connection_rule.setToolTip(CONNECTION_RULE)
         self.hover_label = QLabel(" ")
         self.hover_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -225,8 +223,7 @@ class ConnectivityTab(LabTab):
                 [], [], pen=pen, symbol="o", symbolSize=6, symbolBrush=color, symbolPen=None,
                 name=name)
         self.gradient_summary = WrapLabel()
-        gradient_caption = WrapLabel(GRADIENT_CAPTION)
-        gradient_caption.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+        gradient_caption = caption(GRADIENT_CAPTION)
         gradient_caption.setToolTip(GRADIENT_RULE)
         # box layouts, not a grid: a grid gives a label spanning both columns one line's
         # height, and its wrapped lines were drawn over the plots' axes

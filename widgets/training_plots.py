@@ -816,12 +816,8 @@ class BoundaryView(QWidget):
         confidence = modes.train_confidence if train_mode else modes.eval_confidence
         count = min(MONTAGE_COLUMNS * MONTAGE_ROWS, len(modes.labels))
         self.images.set_images(modes.images[:count])
-        texts = []
-        for i in range(count):
-            right = int(modes.labels[i]) == int(pred[i])
-            texts.append((f"{_name(names, int(pred[i]))} {100 * confidence[i]:.0f}% "
-                          f"{'✓' if right else '✗'}", right))
-        self.images.set_labels(texts)
+        self.images.set_labels([(_name(names, int(pred[i])), float(confidence[i]),
+                                 int(modes.labels[i]) == int(pred[i])) for i in range(count)])
         set_text(self.caption, self._mode_text(focus, train_mode))
 
     @staticmethod
@@ -885,13 +881,10 @@ def boundary_lines(probs: np.ndarray, extent: tuple[float, float, float, float]
 MONTAGE_COLUMNS, MONTAGE_ROWS = 4, 3
 
 
-def _label_forms(words: str) -> tuple[str, ...]:
-    """"Ankle boot 87% ✓" → ("Ankle boot 87% ✓", "Ankle boot ✓", "✓"): longest first."""
-    parts = words.rsplit(" ", 2)
-    if len(parts) == 3 and parts[1].endswith("%"):
-        name, _percent, mark = parts
-        return words, f"{name} {mark}", mark
-    return (words,)
+def _label_forms(name: str, confidence: float, right: bool) -> tuple[str, str, str]:
+    """A prediction's label, longest first: ("Ankle boot 87% ✓", "Ankle boot ✓", "✓")."""
+    mark = "✓" if right else "✗"
+    return f"{name} {100 * confidence:.0f}% {mark}", f"{name} {mark}", mark
 
 
 class PredictionMontage(pg.GraphicsLayoutWidget):
@@ -941,17 +934,18 @@ class PredictionMontage(pg.GraphicsLayoutWidget):
         self.image.setImage(montage, autoLevels=False, levels=(0, 255))
         self.view.autoRange(padding=0.01)
 
-    def set_labels(self, labels: list[tuple[str, bool]]) -> None:
-        """("cat 87% ✓", right) per image. A label wider than its image is shortened
-        ("cat ✓", then "✓") so neighbours never overlap; the full ones are `labels()`."""
+    def set_labels(self, labels: list[tuple[str, float, bool]]) -> None:
+        """(predicted class, confidence, right) per image, shown as "cat 87% ✓"; a label
+        wider than its image is shortened ("cat ✓", then "✓") so neighbours never
+        overlap. The full ones are `labels()`."""
         cell_w, cell_h, label, width = self._cell
         while len(self.texts) < len(labels):
             text = pg.TextItem(anchor=(0.5, 1.0))
             self.view.addItem(text)
             self.texts.append(text)
             self._shown.append(None)  # (text, colour) it shows
-        self._forms = [_label_forms(words) for words, _right in labels]
-        self._colours = ["#1e7b34" if right else "#b03a2e" for _words, right in labels]
+        self._forms = [_label_forms(*label) for label in labels]
+        self._colours = ["#1e7b34" if right else "#b03a2e" for *_, right in labels]
         for i, text in enumerate(self.texts[:len(labels)]):
             row, col = divmod(i, MONTAGE_COLUMNS)
             text.setPos(col * cell_w + width / 2, row * cell_h + label)

@@ -153,7 +153,7 @@ def test_prediction_labels_shorten_instead_of_overlapping(qtbot):
     montage.resize(900, 600)
     montage.show()
     montage.set_images(np.zeros((12, 28, 28), dtype=np.uint8))
-    labels = [("Ankle boot 87% ✓", True)] + [("triangle 40% ✗", False)] * 11
+    labels = [("Ankle boot", 0.87, True)] + [("triangle", 0.4, False)] * 11
     montage.set_labels(labels)
     qtbot.wait(20)
     assert montage.shown_labels()[0] == "Ankle boot 87% ✓"  # room for the whole label
