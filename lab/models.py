@@ -34,7 +34,9 @@ class Flatten(nn.Module):
     """(N, C, H, W) -> (N, C·H·W): the layer the notes write by hand for nn.Sequential."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x.view(x.size(0), -1)
+        # the notes write x.view(...); reshape also takes a channels-last tensor (whose
+        # memory is not in C·H·W order), copying only then
+        return x.reshape(x.size(0), -1)
 
 
 class ChannelScale(nn.Module):

@@ -39,7 +39,7 @@ from torch import nn
 
 from lab import data as data_module
 from lab.data import DataConfig, DataProgress, Dataset, Split, as_float
-from lab.device import DEVICE_CHOICES, describe_device, pick_device
+from lab.device import DEVICE_CHOICES, describe_device, pick_device, place_model
 from lab.models import ACTIVATIONS, ConnectivityNet, Flatten, NetConfig, small_cnn
 from lab.probes import (
     BOUNDARY_SIDE,
@@ -771,7 +771,7 @@ class _Run:
                                  + "; ".join(problems) + "): load the checkpoint's own "
                                  "settings, or start from fresh weights")
             model.load_state_dict(self.initial_state)
-        model.to(device)
+        model = place_model(model, device)
         # the current live values carry into later folds
         set_dropout(model, self.dropout)
         self.model = model

@@ -80,6 +80,8 @@ results = []
 for fold, split in enumerate(splits):
     torch.manual_seed({cfg.seed})
     model = build_model(config, dataset.input_shape, dataset.num_classes).to(device)
+    if device.type == "cpu":  # channels-last memory: faster CPU convolution and pooling
+        model = model.to(memory_format=torch.channels_last)  # (no-op without convolutions)
     # dropout p = {cfg.dropout!r} is torch's DROP probability (TensorFlow's keep_prob = 1 - p)
     optimizer = {optimizer}  # L2 = weight_decay
     scheduler = {scheduler}

@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from lab.concepts import load_concepts
-from lab.device import describe_device, pick_device
+from lab.device import describe_device, pick_device, place_model
+from lab.models import mlp, small_cnn
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -63,3 +64,17 @@ def test_keep_freed_memory_stops_page_faulting_freed_memory_back():
     assert kept * 5 < default
     # and the thread shares the main arena instead of getting its own
     assert kept_arenas == 1 and default_arenas >= 2
+
+
+def test_place_model_trains_cpu_convolutions_channels_last_with_the_same_outputs():
+    torch.manual_seed(0)
+    cnn = small_cnn(3, 3, width=4).eval()  # 3 input channels: 1 would be both layouts at once
+    x = torch.randn(5, 3, 12, 12)
+    expected = cnn(x)
+    assert not cnn[0].weight.is_contiguous(memory_format=torch.channels_last)
+    placed = place_model(cnn, torch.device("cpu"))
+    assert placed[0].weight.is_contiguous(memory_format=torch.channels_last)
+    assert torch.allclose(placed(x), expected, atol=1e-5)
+    dense = place_model(mlp(2, 3, depth=2, width=8), torch.device("cpu"))
+    assert all(p.is_contiguous() for p in dense.parameters())  # nothing to change
+

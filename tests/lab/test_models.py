@@ -59,6 +59,9 @@ def test_small_models_and_custom_layers():
     assert lenet(torch.randn(2, 1, 32, 32)).shape == (2, 10)
     assert sum(p.numel() for p in lenet.parameters()) == 61706
     assert Flatten()(torch.zeros(2, 3, 4, 5)).shape == (2, 60)
+    # a channels-last tensor (the lab trains CNNs so on the CPU) flattens in C·H·W order
+    x = torch.arange(120.0).reshape(2, 3, 4, 5)
+    assert torch.equal(Flatten()(x.to(memory_format=torch.channels_last)), x.reshape(2, 60))
     scale = ChannelScale(3)
     assert [name for name, _ in scale.named_parameters()] == ["scale"]
     assert scale(torch.ones(1, 3, 2, 2)).shape == (1, 3, 2, 2)

@@ -558,3 +558,14 @@ def test_steps_reported_in_groups_give_the_same_numbers(monkeypatch):
     assert [(s.step, s.loss, s.accuracy, s.penalty) for s in in_groups] == \
         [(s.step, s.loss, s.accuracy, s.penalty) for s in one_by_one]
     assert {s.accuracy for s in one_by_one} != {1.0}  # real, varying accuracies
+
+
+def test_cnns_train_channels_last_on_the_cpu():
+    # the layout that makes CPU training 1.3-1.7x faster (lab.device.place_model)
+    cfg = TrainConfig(data=DataConfig("digits"), arch="small_cnn", width=4, epochs=1,
+                      device="cpu")
+    finished = of(run(cfg), RunFinished)[-1]
+    # the second convolution, (8, 4, 3, 3): the first, 1 channel in, is both layouts at once
+    second_conv = finished.state_dict["3.weight"]
+    assert second_conv.shape == (8, 4, 3, 3)
+    assert second_conv.is_contiguous(memory_format=torch.channels_last)

@@ -2,7 +2,8 @@
 
 - train_overhead_ratio: samples/s of the real panel's run (worker thread, metrics, weight
   histograms, train/eval comparison, SQLite history, plots redrawing) ÷ samples/s of a
-  bare loop with the same model, data, batch size, device and epochs — the loop a
+  bare loop with the same model (in the same memory layout: channels-last on CPU, see
+  lab.device.place_model), data, batch size, device and epochs — the loop a
   course writes: shuffled mini-batches from preloaded tensors, forward, backward, step,
   and a validation pass per epoch in eval() mode. Both are timed end to end, from making
   the data to the last epoch (Start click to the finished signal for the panel), and
@@ -56,7 +57,7 @@ def _bare_loop(cfg) -> float:
     import torch.nn.functional as F
 
     from lab.data import holdout_split, load_dataset
-    from lab.device import pick_device
+    from lab.device import pick_device, place_model
     from lab.training import build_model
 
     start = time.perf_counter()
@@ -68,7 +69,8 @@ def _bare_loop(cfg) -> float:
     x_val, y_val = x[torch.as_tensor(split.val, device=device)], y[
         torch.as_tensor(split.val, device=device)]
     torch.manual_seed(cfg.seed)
-    model = build_model(cfg, dataset.input_shape, dataset.num_classes).to(device)
+    # the lab's model in the lab's memory layout (channels-last on CPU): the same compute
+    model = place_model(build_model(cfg, dataset.input_shape, dataset.num_classes), device)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     generator = torch.Generator().manual_seed(cfg.seed)
     for _ in range(cfg.epochs):
