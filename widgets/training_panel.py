@@ -610,7 +610,9 @@ class TrainingPanel(Panel):
         # runs that differ in many settings: names here, the values in the tooltip and the
         # run list (a paragraph of values would push the plots off a small screen)
         short = sum(len(t) for t in texts.values()) > LEGEND_MAX_CHARS
-        parts = [f"<span style='color:{run_colour(r.id).name()}; font-size:11pt'>━</span> "
+        # the swatch in the text's own size: a larger one made the line taller than "No
+        # runs yet", so the first Start shifted every plot down (a relayout of the panel)
+        parts = [f"<b style='color:{run_colour(r.id).name()}'>━━</b> "
                  f"{html.escape(r.name if short else texts[r.id])}" for r in records]
         set_text(self.legend, title + " &nbsp; ".join(parts))
         self.legend.setToolTip("\n".join(texts.values()) if short else LEGEND_TIP)

@@ -66,6 +66,21 @@ def test_the_plot_rows_share_the_height_as_laid_out(qtbot, panel):
         panel.plots.boundary.caption.width())
 
 
+def test_starting_the_first_run_does_not_shift_the_plots(qtbot, panel):
+    """The legend's first line (run swatches) is as tall as "No runs yet": a taller one
+    re-laid-out the whole panel on Start, moving every plot and repainting it."""
+    panel.form.set_config(TINY)
+    before = {name: getattr(panel.plots, name).geometry() for name in ("loss", "lr", "gap")}
+    legend_height = panel.legend.height()
+    panel.start()
+    qtbot.waitUntil(lambda: panel.redraw_count > 0 and panel.running is not None
+                    and "#" in panel.legend.text(), timeout=60_000)
+    qtbot.wait(20)
+    assert panel.legend.height() == legend_height
+    assert {name: getattr(panel.plots, name).geometry() for name in before} == before
+    wait_idle(qtbot, panel)
+
+
 def test_a_run_trains_draws_and_is_saved(qtbot, panel):
     record = train_tiny(qtbot, panel)
     assert record.status == "completed" and len(record.epochs) == 5
