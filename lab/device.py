@@ -84,7 +84,8 @@ def place_model(model: torch.nn.Module, device: torch.device) -> torch.nn.Module
     cores, 28×28 shapes, batch 128, a training epoch: small CNN 1.66× faster, plain net
     1.5×, ResNet-style 1.35×, DenseNet-style 1.05×. Inputs need no change: an op whose
     weight is channels-last gives channels-last outputs. CUDA and MPS keep the default
-    layout (channels-last pays there with mixed precision, which the lab does not use).
+    layout: not measured there (on GPUs channels-last pays mainly with mixed precision,
+    which the lab does not use).
     """
     import torch
 
