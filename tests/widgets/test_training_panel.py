@@ -73,12 +73,10 @@ def test_starting_the_first_run_does_not_shift_the_plots(qtbot, panel):
     before = {name: getattr(panel.plots, name).geometry() for name in ("loss", "lr", "gap")}
     legend_height = panel.legend.height()
     panel.start()
-    qtbot.waitUntil(lambda: panel.redraw_count > 0 and panel.running is not None
-                    and "#" in panel.legend.text(), timeout=60_000)
-    qtbot.wait(20)
+    qtbot.waitUntil(lambda: "#1" in panel.legend.text(), timeout=60_000)  # the run's swatch
+    wait_idle(qtbot, panel)
     assert panel.legend.height() == legend_height
     assert {name: getattr(panel.plots, name).geometry() for name in before} == before
-    wait_idle(qtbot, panel)
 
 
 def test_a_run_trains_draws_and_is_saved(qtbot, panel):
