@@ -358,10 +358,14 @@ def _resize_int(size: int, height: int, width: int) -> tuple[int, int]:
 def _rotated_bounds(height: int, width: int, low: float, high: float) -> list[tuple[int, int]]:
     """Output (H, W) of expand=True rotations at the angles where H or W is smallest or
     largest: the range ends and every multiple of 90° inside (between those the sizes
-    are concave in the angle), plus 45° multiples for the largest."""
+    are concave in the angle), plus the peaks inside: the rotated width w·|cos| + h·|sin|
+    is largest at ±atan(h/w) + k·180°, the height at ±atan(w/h) + k·180°, all of them
+    ±atan(h/w) + k·90° (45° only for a square)."""
     angles = {low, high}
-    for k in range(math.ceil(low / 45), math.floor(high / 45) + 1):
-        angles.add(45.0 * k)
+    peak = math.degrees(math.atan2(height, width))
+    for k in range(math.floor(low / 90) - 1, math.ceil(high / 90) + 2):
+        angles.update(a for a in (90.0 * k, 90.0 * k - peak, 90.0 * k + peak)
+                      if low <= a <= high)
     shapes = []
     for angle in angles:
         rad = math.radians(angle)

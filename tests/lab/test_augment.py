@@ -6,7 +6,7 @@ import pytest
 import torch
 import torchvision.transforms.v2 as v2
 import torchvision.transforms.v2.functional as TF
-from hypothesis import assume, given
+from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
 from lab import augment, augment_draws
@@ -217,6 +217,17 @@ def test_trace_shapes_follows_resize_rotation_and_grayscale():
     torch.manual_seed(0)
     out = augment.build_transform(spec)(image(3, 64, 128))
     assert out.shape[0] == 1 and min_h <= out.shape[1] <= max_h and min_w <= out.shape[2] <= max_w
+
+
+@pytest.mark.parametrize("height, width", [(12, 31), (31, 12), (7, 7), (5, 40)])
+@pytest.mark.parametrize("degrees", [(0, 37), (-100, 100), (50, 130)])
+def test_traced_rotation_sizes_hold_every_angle_torchvision_draws(height, width, degrees):
+    spec = make_spec([make_step("RandomRotation", {"degrees": list(degrees), "expand": True})])
+    _, (min_h, max_h), (min_w, max_w) = augment.trace_shapes(spec, (1, height, width)).output
+    picture = torch.zeros(1, height, width)
+    for angle in np.arange(degrees[0], degrees[1] + 0.25, 0.5):
+        _, h, w = TF.rotate(picture, float(angle), expand=True).shape
+        assert min_h <= h <= max_h and min_w <= w <= max_w, angle
 
 
 def test_display_range_after_normalize_is_what_0_to_1_maps_to():
@@ -496,6 +507,10 @@ shapes = st.tuples(st.sampled_from([1, 3]), side, side)
 
 @given(spec=pipelines, shape=shapes, seed=st.integers(0, 2**20),
        dtype=st.sampled_from(["uint8", "float32"]))
+# a 12×31 image is widest rotated by atan(12/31) = 21°: the trace once checked 45° only
+@example(spec=make_spec([make_step("Resize", {"size": [12, 31]}),
+                         make_step("RandomRotation", {"degrees": [0.0, 37.0], "expand": True})]),
+         shape=(1, 1, 1), seed=0, dtype="uint8")
 def test_validation_agrees_with_torchvision(spec, shape, seed, dtype):
     """No problems reported => the real pipeline runs on that image, with the traced
     output shape; a problem without an image => build_transform refuses."""
