@@ -38,7 +38,7 @@ def isolated_settings(tmp_path, monkeypatch):
 @pytest.fixture(autouse=True)
 def no_dangling_threads():
     yield
-    workers = sys.modules.get("widgets.workers")
+    workers = sys.modules.get("widgets.kit.workers")
     if workers is None:
         return
     running = workers.running_threads()

@@ -52,10 +52,10 @@ from PySide6.QtWidgets import (
 
 from lab.device import keep_freed_memory
 from lab.images import READABLE_SUFFIXES, SAMPLES, ImageLoadError, LabImage, load_source
-from widgets.controls import ErrorBanner
-from widgets.panel import AppState, Panel
-from widgets.settings import app_settings
-from widgets.theme import THEMES, apply_theme, current_theme
+from widgets.kit.controls import ErrorBanner
+from widgets.kit.panel import AppState, Panel
+from widgets.kit.settings import app_settings
+from widgets.kit.theme import THEMES, apply_theme, current_theme
 
 APP_NAME = "Visual Lab"
 APP_VERSION = "0.1.0"
@@ -76,37 +76,37 @@ class PanelSpec:
 
 
 def _welcome(state: AppState) -> Panel:
-    from widgets.welcome_panel import WelcomePanel
+    from widgets.welcome.panel import WelcomePanel
 
     return WelcomePanel(state, PANELS)
 
 
 def _pooling(state: AppState) -> Panel:
-    from widgets.pooling_panel import PoolingPanel
+    from widgets.pooling.panel import PoolingPanel
 
     return PoolingPanel(state)
 
 
 def _architectures(state: AppState) -> Panel:
-    from widgets.architectures_panel import ArchitecturesPanel
+    from widgets.architectures.panel import ArchitecturesPanel
 
     return ArchitecturesPanel(state)
 
 
 def _conv(state: AppState) -> Panel:
-    from widgets.conv_panel import ConvPanel
+    from widgets.conv.panel import ConvPanel
 
     return ConvPanel(state)
 
 
 def _augment(state: AppState) -> Panel:
-    from widgets.augment_panel import AugmentPanel
+    from widgets.augment.panel import AugmentPanel
 
     return AugmentPanel(state)
 
 
 def _training(state: AppState) -> Panel:
-    from widgets.training_panel import TrainingPanel
+    from widgets.training.panel import TrainingPanel
 
     return TrainingPanel(state)
 

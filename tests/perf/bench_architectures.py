@@ -38,8 +38,8 @@ def _bare(name: str) -> None:
 
 
 def _panel():
-    from widgets.architectures_panel import ArchitecturesPanel
-    from widgets.panel import AppState
+    from widgets.architectures.panel import ArchitecturesPanel
+    from widgets.kit.panel import AppState
 
     app = qapp()
     panel = ArchitecturesPanel(AppState())

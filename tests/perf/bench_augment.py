@@ -43,8 +43,8 @@ def run(options) -> dict[str, float]:
 
     from lab import augment
     from lab.images import load_sample
-    from widgets.augment_panel import AugmentPanel
-    from widgets.panel import AppState
+    from widgets.augment.panel import AugmentPanel
+    from widgets.kit.panel import AppState
 
     repeats = 3 if options.quick else 15
     app = qapp()

@@ -29,8 +29,8 @@ def _measure(side: int, repeats: int, warmup: int = 3) -> dict[str, float]:
     import torch.nn.functional as F
 
     from lab import conv
-    from widgets.conv_panel import ConvPanel
-    from widgets.panel import AppState
+    from widgets.conv.panel import ConvPanel
+    from widgets.kit.panel import AppState
 
     app = qapp()
     panel = ConvPanel(AppState(_image(side)))

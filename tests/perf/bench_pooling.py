@@ -25,8 +25,8 @@ def _measure(side: int, repeats: int) -> tuple[float, float]:
     import torch.nn.functional as F
 
     from lab.images import to_tensor
-    from widgets.panel import AppState
-    from widgets.pooling_panel import PoolingPanel
+    from widgets.kit.panel import AppState
+    from widgets.pooling.panel import PoolingPanel
 
     app = qapp()
     panel = PoolingPanel(AppState(_image(side)))

@@ -101,8 +101,8 @@ def _panel_run(cfg) -> tuple[float, float, float]:
     # comparison, so later repeats would otherwise draw three runs instead of one
     os.environ["VISUAL_LAB_DATA_DIR"] = tempfile.mkdtemp(prefix="run-", dir=FOLDER)
 
-    from widgets.panel import AppState
-    from widgets.training_panel import TrainingPanel
+    from widgets.kit.panel import AppState
+    from widgets.training.panel import TrainingPanel
 
     app = qapp()
     panel = TrainingPanel(AppState(), demo=False)

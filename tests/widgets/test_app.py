@@ -7,8 +7,8 @@ from PySide6.QtWidgets import QApplication, QGraphicsView
 
 from widgets import app as app_module
 from widgets.app import PANELS, MainWindow
-from widgets.panel import Panel
-from widgets.settings import app_settings
+from widgets.kit.panel import Panel
+from widgets.kit.settings import app_settings
 
 
 @pytest.fixture

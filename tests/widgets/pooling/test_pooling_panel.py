@@ -1,0 +1,251 @@
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import given
+from hypothesis import strategies as st
+from PySide6.QtCore import Qt
+
+from lab import pooling
+from lab.images import load_sample, to_display, to_tensor
+from widgets.kit.panel import AppState
+from widgets.pooling.panel import PoolingPanel
+
+
+@pytest.fixture
+def panel(qtbot):
+    widget = PoolingPanel(AppState())
+    qtbot.addWidget(widget)
+    widget.resize(1200, 850)
+    widget.show()
+    qtbot.waitUntil(widget.has_drawn)
+    return widget
+
+
+def shown(grid, index):
+    return grid.image_item(index).image
+
+
+def test_first_view_shows_max_pool_of_the_image_and_grid(panel):
+    x = to_tensor(panel.state.image)[None]
+    expected = to_display(F.max_pool2d(x, 2, 2)[0])
+    assert np.array_equal(shown(panel.image_grid, 1), expected)
+    grid = panel._grid_values
+    torch_out = F.max_pool2d(torch.tensor(grid)[None, None], 2, 2)[0, 0].numpy()
+    assert np.array_equal(panel.output_matrix.values(), torch_out)
+    assert "128" in panel.formula.text() and "nn.MaxPool2d(kernel_size=2" in panel.code.code()
+    assert panel.explained_cell().startswith("output[0, 0] = max(")
+
+
+def test_numbers_follow_the_controls(panel):
+    panel.kind.setValue("avg")
+    panel.kernel.setValue(3)
+    panel.stride.setValue(2)
+    panel.padding.setValue(1)
+    panel.count_include_pad.setChecked(False)
+    panel.ceil_mode.setChecked(True)
+    panel.flush()
+    grid = torch.tensor(panel._grid_values)[None, None]
+    expected = F.avg_pool2d(grid, 3, 2, 1, True, False)[0, 0].numpy()
+    assert np.allclose(panel.output_matrix.values(), expected)
+    x = to_tensor(panel.state.image)[None]
+    image_out = to_display(F.avg_pool2d(x, 3, 2, 1, True, False)[0])
+    assert np.array_equal(shown(panel.image_grid, 1), image_out)
+    assert panel.input_matrix.padding() == 1
+    assert panel.index_matrix.isHidden() and not panel.dilation.isEnabled()
+
+
+def test_clicking_an_output_cell_highlights_its_window(panel, qtbot):
+    view = panel.output_matrix
+    qtbot.mouseClick(view, Qt.MouseButton.LeftButton,
+                     pos=view.cell_rect(1, 2).center().toPoint())
+    highlights = panel.input_matrix.highlights()
+    window = {(r, c) for r in (2, 3) for c in (4, 5)}
+    assert set(highlights) == window
+    chosen = [cell for cell, role in highlights.items() if role == "chosen"]
+    assert len(chosen) == 1
+    value = panel.output_matrix.values()[1, 2]
+    assert panel._grid_values[chosen[0]] == value
+    assert panel.explained_cell().startswith("output[1, 2] = max(")
+    assert panel.unpool_matrix.highlights() == {chosen[0]: "chosen"}
+    # hovering another cell explains it; leaving returns to the clicked one
+    qtbot.mouseMove(view, view.cell_rect(0, 0).center().toPoint())
+    assert panel.explained_cell().startswith("output[0, 0]")
+    view.leaveEvent(None)
+    assert panel.explained_cell().startswith("output[1, 2]")
+
+
+def test_a_burst_of_slider_changes_computes_once_and_shows_the_last(panel, qtbot):
+    before = panel.compute_counts["pool_image"]
+    for i in range(50):
+        panel.kernel.setValue(1 + i % 6)
+    panel.kernel.setValue(4)
+    panel.stride.setValue(4)
+    qtbot.waitUntil(lambda: panel.compute_counts["pool_image"] > before)
+    qtbot.wait(50)
+    assert panel.compute_counts["pool_image"] - before <= 2
+    assert shown(panel.image_grid, 1).shape[:2] == (64, 64)
+    assert "→ 64×64" in panel.image_grid.titles()[1]
+
+
+def test_invalid_settings_name_the_rule_and_keep_the_last_result(panel):
+    last = shown(panel.image_grid, 1)
+    panel.kernel.setValue(2)
+    panel.padding.setValue(3)
+    panel.flush()
+    assert not panel.banner.isHidden()
+    assert "padding must be at most half the kernel size" in panel.banner.message()
+    assert shown(panel.image_grid, 1) is last
+    panel.padding.setValue(0)
+    panel.kernel.setValue(8)
+    panel.grid_size.setValue(4)
+    panel.stride.setValue(1)
+    panel.flush()
+    assert "numeric grid (4×4): output size must be at least 1" in panel.banner.message()
+    panel.kernel.setValue(2)
+    panel.flush()
+    assert panel.banner.isHidden()
+
+
+def test_adaptive_and_lp_pooling(panel):
+    panel.kind.setValue("adaptive_avg")
+    panel.output_size.setValue(3)
+    panel.flush()
+    grid = torch.tensor(panel._grid_values)[None, None]
+    assert np.allclose(panel.output_matrix.values(), F.adaptive_avg_pool2d(grid, 3)[0, 0])
+    assert not panel.kernel.isEnabled() and panel.output_size.isEnabled()
+    panel.kind.setValue("lp")
+    panel.norm_type.setValue(3.0)
+    panel.flush()
+    assert np.allclose(panel.output_matrix.values(), F.lp_pool2d(grid, 3.0, 2, 2)[0, 0])
+    panel.flush_code()
+    assert "nn.LPPool2d(norm_type=3" in panel.code.code()
+
+
+def test_code_follows_once_the_controls_rest(panel, qtbot):
+    panel.kernel.setValue(3)
+    panel.flush()
+    assert "kernel_size=2" in panel.code.code()  # mid-drag: the frames go to the pixels
+    qtbot.waitUntil(lambda: "nn.MaxPool2d(kernel_size=3" in panel.code.code(), timeout=2000)
+
+
+def test_max_indices_and_unpool_match_torch(panel):
+    panel.kernel.setValue(3)
+    panel.stride.setValue(2)
+    panel.padding.setValue(1)
+    panel.flush()
+    grid = torch.tensor(panel._grid_values)[None, None]
+    out, idx = F.max_pool2d(grid, 3, 2, 1, return_indices=True)
+    assert np.array_equal(panel.index_matrix.values(), idx[0, 0].numpy())
+    unpooled = F.max_unpool2d(out, idx, 3, 2, 1, output_size=grid.shape[-2:])
+    assert np.array_equal(panel.unpool_matrix.values(), unpooled[0, 0].numpy())
+
+
+def test_new_image_and_new_numbers(panel, qtbot):
+    panel.state.set_image(load_sample("digits"))
+    panel.flush()
+    assert shown(panel.image_grid, 0).shape == (80, 200)
+    old = panel._grid_values.copy()
+    qtbot.mouseClick(panel.new_numbers, Qt.MouseButton.LeftButton)
+    panel.flush()
+    assert not np.array_equal(old, panel._grid_values)
+    panel.grid_size.setValue(5)
+    panel.flush()
+    assert panel.input_matrix.shape() == (5, 5)
+
+
+def test_csv_export(panel, tmp_path):
+    path = tmp_path / "grid.csv"
+    panel.export_grid_csv(path)
+    text = path.read_text()
+    assert text.startswith("input\n") and "argmax indices" in text
+
+
+def test_upsampling_tab(panel):
+    panel.tabs.setCurrentIndex(1)
+    panel.scale.setValue(3)
+    panel.patch.setValue(16)
+    panel.flush()
+    titles = panel.up_grid.titles()
+    assert titles[0] == "input patch 16×16"
+    assert [t.split(" ")[0] for t in titles[1:]] == ["nearest", "bilinear", "bicubic",
+                                                     "ConvTranspose2d", "PixelShuffle"]
+    assert all("48×48" in t for t in titles[1:])
+    params = panel.upsample_params()
+    patch = pooling.center_patch(to_tensor(panel.state.image), 16, params.center)[None]
+    nearest = to_display(F.interpolate(patch, scale_factor=3, mode="nearest")[0])
+    assert np.array_equal(shown(panel.up_grid, 1), nearest)
+    panel.use_target.setChecked(True)
+    panel.target.setValue(40)
+    panel.flush()
+    assert "nearest → 40×40" in panel.up_grid.titles()[1]
+    assert "size=(40, 40)" in panel.up_code.code()
+    assert not panel.scale.isEnabled()
+
+
+def test_any_control_values_never_raise(qtbot):
+    panel = PoolingPanel(AppState())
+    qtbot.addWidget(panel)
+    panel.show()
+
+    @given(kind=st.sampled_from(list(pooling.POOL_KINDS)), kernel=st.integers(-5, 20),
+           stride=st.integers(-5, 20), padding=st.integers(-5, 20),
+           dilation=st.integers(-5, 20), ceil=st.booleans(), include=st.booleans(),
+           power=st.floats(-10, 20), out=st.integers(-5, 50), grid=st.integers(-5, 40),
+           scale=st.integers(-5, 20), patch=st.integers(-5, 300),
+           target=st.one_of(st.none(), st.integers(-5, 900)), corners=st.booleans(),
+           init=st.sampled_from(list(pooling.TRANSPOSED_INITS)), tab=st.integers(0, 1),
+           hover=st.tuples(st.integers(-3, 20), st.integers(-3, 20)))
+    def drive(kind, kernel, stride, padding, dilation, ceil, include, power, out, grid, scale,
+              patch, target, corners, init, tab, hover):
+        panel.tabs.setCurrentIndex(tab)
+        panel.kind.setValue(kind)
+        for slider, value in ((panel.kernel, kernel), (panel.stride, stride),
+                              (panel.padding, padding), (panel.dilation, dilation),
+                              (panel.norm_type, power), (panel.output_size, out),
+                              (panel.grid_size, grid), (panel.scale, scale),
+                              (panel.patch, patch)):
+            slider.setValue(value)
+            assert slider.minimum() <= slider.value() <= slider.maximum()
+        panel.ceil_mode.setChecked(ceil)
+        panel.count_include_pad.setChecked(include)
+        panel.use_target.setChecked(target is not None)
+        if target is not None:
+            panel.target.setValue(target)
+        panel.align_corners.setChecked(corners)
+        panel.transposed_init.setValue(init)
+        panel.flush()
+        panel._hovered(*hover)
+        panel._pin(*hover)
+        if tab == 0:  # the banner names a rule exactly when torch would refuse the image
+            params = panel.pool_params()
+            image_ok = not params.validate(panel.state.image.height, panel.state.image.width)
+            image_problems = [p for p in panel.banner.problems()
+                              if not p.startswith("numeric grid")]
+            assert image_ok == (not image_problems)
+
+    drive()
+
+
+def test_zoom_is_shared_kept_across_changes_and_never_drifts(panel, qtbot):
+    grid = panel.image_grid
+
+    def ranges():  # x0, x1, y0, y1 of both views
+        return [v for i in range(2) for axis in grid.view(i).viewRange() for v in axis]
+
+    start = ranges()
+    for width in (1100, 1200, 1000, 1200):  # resizing the window must not shrink the images
+        panel.resize(width, 850)
+        qtbot.wait(20)
+    assert ranges() == pytest.approx(start)
+    grid.view(0).scaleBy((0.5, 0.5))
+    grid.view(0).sigRangeChangedManually.emit([True, True])  # what a wheel turn emits
+    zoomed = ranges()
+    assert zoomed[4:] == pytest.approx(zoomed[:4])  # the pooled image follows
+    assert zoomed[1] - zoomed[0] < start[1] - start[0]
+    panel.kernel.setValue(3)
+    panel.flush()
+    assert ranges() == pytest.approx(zoomed)  # a new kernel keeps the user's zoom
+    qtbot.mouseDClick(grid.viewport(), Qt.MouseButton.LeftButton,
+                      pos=grid.viewport().rect().center())
+    assert ranges() == pytest.approx(start)

@@ -1,0 +1,493 @@
+"""Pooling & Upsampling panel (concepts 23, 24): windows you can see, sizes you can compute.
+
+A thin view over `lab.pooling`: controls -> `PoolParams` / `UpsampleParams` -> lab ->
+draw. Changes are coalesced by a zero-delay timer, so a slider drag never queues stale
+work: whatever the controls say when the timer fires is what gets computed.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QRectF, Qt, QTimer
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QFileDialog,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSplitter,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from lab import pooling
+from lab.images import LabImage, to_display, to_tensor
+from lab.pooling import PoolParams, UpsampleParams
+from widgets.kit.controls import (
+    ChoiceBox,
+    ErrorBanner,
+    ParamSlider,
+    caption,
+    page_with_controls,
+    scrolling,
+)
+from widgets.kit.panel import AppState, Panel
+from widgets.kit.views import CodeView, ImageGrid, ImageTile, MatrixView, ZoomTogether
+
+POOL_TOOLTIPS = {
+    "max": "Keeps the largest value in each window: the strongest response survives, "
+           "small shifts don't matter (nn.MaxPool2d).",
+    "avg": "Replaces each window by its mean: a blur followed by sub-sampling "
+           "(nn.AvgPool2d).",
+    "lp": "The p-norm of each window: p = 1 sums, large p approaches the max "
+          "(nn.LPPool2d). No padding.",
+    "adaptive_max": "You give the output size; torch chooses windows that tile the input "
+                    "(nn.AdaptiveMaxPool2d) — how classifiers accept any image size.",
+    "adaptive_avg": "Like adaptive max but averaging; AdaptiveAvgPool2d(1) is global average "
+                    "pooling at the end of ResNet.",
+}
+
+
+class PoolingPanel(Panel):
+    def __init__(self, state: AppState, parent: QWidget | None = None) -> None:
+        super().__init__(state, parent)
+        self.compute_counts: Counter[str] = Counter()
+        self._dirty: set[str] = set()
+        self._problems: dict[str, list[str]] = {"pool_image": [], "pool_grid": [], "upsample": []}
+        self._grid_seed = 0
+        self._grid_values = pooling.random_grid(8, 0)
+        self._grid_result: pooling.GridResult | None = None
+        self._grid_params: PoolParams | None = None
+        self._pinned: tuple[int, int] | None = (0, 0)
+        self._image_tensor = None
+        self._code_stale = False
+        # the code is rewritten once the controls rest: during a drag it only costs frames
+        self._code_timer = QTimer(self)
+        self._code_timer.setSingleShot(True)
+        self._code_timer.setInterval(150)
+        self._code_timer.timeout.connect(self.flush_code)
+        self._input_display: np.ndarray | None = None
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(0)
+        self._timer.timeout.connect(self.flush)
+
+        self.banner = ErrorBanner()
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self._build_pool_tab(), "Pooling (down-sampling)")
+        self.tabs.addTab(self._build_upsample_tab(), "Upsampling")
+        self.tabs.setTabToolTip(0, "Shrink a feature map by summarising windows")
+        self.tabs.setTabToolTip(1, "Enlarge an image: copy, interpolate, or learn it")
+        self.tabs.currentChanged.connect(lambda _i: self._show_problems())
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.banner)
+        layout.addWidget(self.tabs, 1)
+
+        state.imageChanged.connect(self._image_changed)
+        self._image_changed(state.image)
+        self._sync_enabled()
+
+    # ====================================================================== building
+    def _build_pool_tab(self) -> QWidget:
+        self.kind = ChoiceBox("Pooling", [(k, text.split(" — ")[0], POOL_TOOLTIPS[k])
+                                          for k, text in pooling.POOL_KINDS.items()], "max",
+                              tooltip="Which summary of each window to keep")
+        self.kernel = ParamSlider("Kernel size k", 1, 8, 2, tooltip=(
+            "Window side k: each output value summarises a k×k window of the input."))
+        self.stride = ParamSlider("Stride s", 1, 8, 2, tooltip=(
+            "How far the window moves between outputs. s = k tiles the input without "
+            "overlap; s < k overlaps windows."))
+        self.padding = ParamSlider("Padding p", 0, 4, 0, tooltip=(
+            "Cells added around the border (−∞ for max, 0 for average). torch allows at "
+            "most ⌊k/2⌋."))
+        self.dilation = ParamSlider("Dilation d", 1, 4, 1, tooltip=(
+            "Gaps inside the window (max pool only): d = 2 looks at every second cell, "
+            "so the window spans d·(k−1)+1 cells."))
+        self.ceil_mode = QCheckBox("ceil_mode — keep a last partial window")
+        self.ceil_mode.setToolTip("Round the output size up instead of down, so windows "
+                                  "that hang over the right/bottom edge still produce an output.")
+        self.count_include_pad = QCheckBox("count_include_pad — divide by the full window")
+        self.count_include_pad.setChecked(True)
+        self.count_include_pad.setToolTip("Average pool: count padding zeros in the divisor "
+                                          "(True) or divide by the real cells only (False).")
+        self.norm_type = ParamSlider("LP power p", 0.5, 8, 2, step=0.5, decimals=1, tooltip=(
+            "LP pool computes (Σ xᵖ)^(1/p): p = 1 is the window sum, p = 2 its Euclidean "
+            "norm, large p approaches the max."))
+        self.output_size = ParamSlider("Output size", 1, 32, 4, tooltip=(
+            "Adaptive pooling: the output side you want; torch derives each window "
+            "[⌊i·H/out⌋, ⌈(i+1)·H/out⌉)."))
+        self.grid_size = ParamSlider("Grid side", 4, 16, 8, tooltip=(
+            "Side of the numeric grid below: small numbers you can add up by eye."))
+        self.new_numbers = QPushButton("New numbers")
+        self.new_numbers.setToolTip("Draw new random digits for the grid (Ctrl+R)")
+        self.new_numbers.setShortcut("Ctrl+R")
+        self.export_csv = QPushButton("Export numbers as CSV…")
+        self.export_csv.setToolTip("Save the grid, the output and (max pool) the indices "
+                                   "and unpooled grid as CSV")
+
+        form = QVBoxLayout()
+        box = QGroupBox("Pooling layer")
+        box_layout = QVBoxLayout(box)
+        for widget in (self.kind, self.kernel, self.stride, self.padding, self.dilation,
+                       self.ceil_mode, self.count_include_pad, self.norm_type,
+                       self.output_size):
+            box_layout.addWidget(widget)
+        form.addWidget(box)
+        grid_box = QGroupBox("Numeric grid")
+        grid_layout = QVBoxLayout(grid_box)
+        grid_layout.addWidget(self.grid_size)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.new_numbers)
+        buttons.addWidget(self.export_csv)
+        grid_layout.addLayout(buttons)
+        grid_layout.addWidget(caption("Hover or click an output cell to see its window and "
+                                       "how its value was made. Arrow keys move the selection."))
+        form.addWidget(grid_box)
+        form.addStretch(1)
+        controls = scrolling(form, 330, 420)
+
+        self.image_grid = ImageGrid(columns=2)
+        self.image_zoom = ZoomTogether(self.image_grid)
+        self.image_grid.setToolTip("Input and pooled image at the same scale: each output "
+                                   "pixel covers the window it summarises. Wheel to zoom "
+                                   "(both views follow), double-click to fit.")
+        self.input_matrix = MatrixView("input (padding hatched)")
+        self.output_matrix = MatrixView("output")
+        self.index_matrix = MatrixView("argmax indices (flat)")
+        self.index_matrix.setToolTip("return_indices=True: where in the flattened input "
+                                     "each maximum was found (row·W + column)")
+        self.unpool_matrix = MatrixView("MaxUnpool2d(output, indices)")
+        self.unpool_matrix.setToolTip("MaxUnpool2d puts each maximum back where it came "
+                                      "from and fills the rest with zeros")
+        matrices = QWidget()
+        row = QHBoxLayout(matrices)
+        row.setContentsMargins(0, 0, 0, 0)
+        for view, stretch in ((self.input_matrix, 3), (self.output_matrix, 2),
+                              (self.index_matrix, 2), (self.unpool_matrix, 3)):
+            row.addWidget(view, stretch)
+        self.explanation = QLabel()
+        self.explanation.setWordWrap(True)
+        self.explanation.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.formula = QLabel()
+        self.formula.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.formula.setToolTip("The output-size formula torch uses, with your numbers")
+        # Fixed heights: new text must not re-lay-out (and repaint) the whole panel.
+        line = self.formula.fontMetrics().lineSpacing()
+        self.formula.setFixedHeight(3 * line + 4)
+        self.explanation.setFixedHeight(2 * line + 4)
+        self.explanation.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        self.code = CodeView()
+
+        middle = QWidget()
+        middle_layout = QVBoxLayout(middle)
+        middle_layout.setContentsMargins(0, 0, 0, 0)
+        middle_layout.addWidget(matrices, 1)
+        middle_layout.addWidget(self.explanation)
+        bottom = QWidget()
+        bottom_layout = QVBoxLayout(bottom)
+        bottom_layout.setContentsMargins(0, 0, 0, 0)
+        bottom_layout.addWidget(self.formula)
+        bottom_layout.addWidget(self.code, 1)
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        for widget, stretch in ((self.image_grid, 3), (middle, 4), (bottom, 2)):
+            splitter.addWidget(widget)
+            splitter.setStretchFactor(splitter.count() - 1, stretch)
+        splitter.setSizes([300, 360, 220])
+
+        for slider in (self.kernel, self.stride, self.padding, self.dilation, self.norm_type,
+                       self.output_size):
+            slider.valueChanged.connect(lambda _v: self.request_update("pool_image", "pool_grid"))
+        self.kind.valueChanged.connect(self._kind_changed)
+        for box_ in (self.ceil_mode, self.count_include_pad):
+            box_.toggled.connect(lambda _v: self.request_update("pool_image", "pool_grid"))
+        self.grid_size.valueChanged.connect(self._new_grid)
+        self.new_numbers.clicked.connect(self._next_numbers)
+        self.export_csv.clicked.connect(self._ask_export_csv)
+        self.output_matrix.cellHovered.connect(self._hovered)
+        self.index_matrix.cellHovered.connect(self._hovered)
+        self.output_matrix.cellClicked.connect(self._pin)
+        self.index_matrix.cellClicked.connect(self._pin)
+        return page_with_controls(controls, splitter)
+
+    def _build_upsample_tab(self) -> QWidget:
+        self.scale = ParamSlider("Scale factor", 1, 8, 4, tooltip=(
+            "Each side grows by this factor (nn.Upsample(scale_factor=…))."))
+        self.use_target = QCheckBox("Give a target size instead")
+        self.use_target.setToolTip("nn.Upsample(size=…) instead of scale_factor; "
+                                   "ConvTranspose2d and PixelShuffle then use the nearest "
+                                   "whole factor")
+        self.target = ParamSlider("Target size", 2, 512, 100, tooltip=(
+            "Side of the interpolated output, in pixels"))
+        self.align_corners = QCheckBox("align_corners (bilinear, bicubic)")
+        self.align_corners.setToolTip("True: the corner pixels of input and output line up "
+                                      "exactly. False (default): pixels are squares and their "
+                                      "centres are interpolated.")
+        self.patch = ParamSlider("Patch size", 4, 128, 24, tooltip=(
+            "Side of the central patch of the image to enlarge: small patches make each "
+            "method's look obvious"))
+        self.patch_x = ParamSlider("Patch centre x", 0, 100, 50, suffix=" %", tooltip=(
+            "Where the patch sits, across the image"))
+        self.patch_y = ParamSlider("Patch centre y", 0, 100, 50, suffix=" %", tooltip=(
+            "Where the patch sits, down the image"))
+        self.find_detail = QPushButton("Most detailed patch")
+        self.find_detail.setToolTip("Move the patch to where the image has the most edges "
+                                    "(done automatically for each new image)")
+        self.transposed_init = ChoiceBox("Transposed conv weights", [
+            (k, k, text) for k, text in pooling.TRANSPOSED_INITS.items()], "bilinear",
+            tooltip="The weights of the ConvTranspose2d: a learned layer starts random; "
+                    "bilinear weights make it interpolate")
+        self.transposed_init.label.setWordWrap(True)  # two lines rather than a cut word
+        form = QVBoxLayout()
+        box = QGroupBox("Upsampling")
+        box_layout = QVBoxLayout(box)
+        for widget in (self.scale, self.use_target, self.target, self.align_corners,
+                       self.patch, self.patch_x, self.patch_y, self.find_detail,
+                       self.transposed_init):
+            box_layout.addWidget(widget)
+        form.addWidget(box)
+        form.addWidget(caption(
+            "Nearest copies the closest pixel (blocks); bilinear and bicubic interpolate "
+            "(smooth, bicubic sharper and may overshoot). ConvTranspose2d is a learnable "
+            "up-sampler; PixelShuffle turns r² channels into an r× larger image. All tiles "
+            "show the same patch at the same scale: zoom one and the others follow."))
+        form.addStretch(1)
+        controls = scrolling(form, 330, 420)
+        self.up_grid = ImageGrid(columns=3)
+        self.up_zoom = ZoomTogether(self.up_grid)
+        self.up_formula = QLabel()
+        self.up_formula.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.up_code = CodeView()
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        bottom = QWidget()
+        bottom_layout = QVBoxLayout(bottom)
+        bottom_layout.setContentsMargins(0, 0, 0, 0)
+        bottom_layout.addWidget(self.up_formula)
+        bottom_layout.addWidget(self.up_code, 1)
+        splitter.addWidget(self.up_grid)
+        splitter.addWidget(bottom)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 1)
+        self.find_detail.clicked.connect(self.move_patch_to_detail)
+        for slider in (self.scale, self.target, self.patch, self.patch_x, self.patch_y):
+            slider.valueChanged.connect(lambda _v: self.request_update("upsample"))
+        for box_ in (self.use_target, self.align_corners):
+            box_.toggled.connect(lambda _v: self.request_update("upsample"))
+        self.use_target.toggled.connect(lambda _v: self._sync_enabled())
+        self.transposed_init.valueChanged.connect(lambda _v: self.request_update("upsample"))
+        return page_with_controls(controls, splitter)
+
+    # ====================================================================== state
+    def pool_params(self) -> PoolParams:
+        return PoolParams(kind=self.kind.value(), kernel_size=self.kernel.value(),
+                          stride=self.stride.value(), padding=self.padding.value(),
+                          dilation=self.dilation.value(), ceil_mode=self.ceil_mode.isChecked(),
+                          count_include_pad=self.count_include_pad.isChecked(),
+                          norm_type=float(self.norm_type.value()),
+                          output_size=self.output_size.value())
+
+    def upsample_params(self) -> UpsampleParams:
+        return UpsampleParams(
+            scale_factor=self.scale.value(),
+            target_size=self.target.value() if self.use_target.isChecked() else None,
+            align_corners=self.align_corners.isChecked(), patch_size=self.patch.value(),
+            transposed_init=self.transposed_init.value(),
+            center=(self.patch_y.value() / 100, self.patch_x.value() / 100))
+
+    def _sync_enabled(self) -> None:
+        params = self.pool_params()
+        adaptive = params.is_adaptive
+        for widget in (self.kernel, self.stride, self.ceil_mode):
+            widget.setEnabled(not adaptive)
+        self.padding.setEnabled(params.uses_padding)
+        self.dilation.setEnabled(params.uses_dilation)
+        self.count_include_pad.setEnabled(params.kind == "avg")
+        self.norm_type.setEnabled(params.kind == "lp")
+        self.output_size.setEnabled(adaptive)
+        self.target.setEnabled(self.use_target.isChecked())
+        self.scale.setEnabled(not self.use_target.isChecked())
+
+    def _kind_changed(self, _kind: str) -> None:
+        self._sync_enabled()
+        self.request_update("pool_image", "pool_grid")
+
+    def _image_changed(self, image: LabImage) -> None:
+        self._image_tensor = to_tensor(image)[None]
+        self._input_display = image.pixels
+        self.move_patch_to_detail()
+        self.request_update("pool_image", "pool_grid", "upsample")
+
+    def move_patch_to_detail(self) -> None:
+        y, x = pooling.most_detailed_center(self._image_tensor[0], self.patch.value())
+        self.patch_x.setValue(round(x * 100))
+        self.patch_y.setValue(round(y * 100))
+
+    def _new_grid(self) -> None:
+        self._grid_values = pooling.random_grid(self.grid_size.value(), self._grid_seed)
+        self.request_update("pool_grid")
+
+    def _next_numbers(self) -> None:
+        self._grid_seed += 1
+        self._new_grid()
+
+    # ====================================================================== computing
+    def request_update(self, *parts: str) -> None:
+        """Mark parts stale; they are recomputed once, when control returns to the loop."""
+        self._dirty.update(parts)
+        if not self._timer.isActive():
+            self._timer.start()
+
+    def flush(self) -> None:
+        """Recompute whatever is stale, now."""
+        self._timer.stop()
+        dirty, self._dirty = self._dirty, set()
+        for part, update in (("pool_image", self._update_pool_image),
+                             ("pool_grid", self._update_pool_grid),
+                             ("upsample", self._update_upsample)):
+            if part in dirty:
+                self.compute_counts[part] += 1
+                try:
+                    update()
+                except Exception as exc:  # noqa: BLE001 - torch's own refusal, shown not raised
+                    self._problems[part] = [f"torch refused these settings: {exc}"]
+        if self._code_stale:
+            if self.code.code():
+                self._code_timer.start()
+            else:
+                self.flush_code()
+        self._show_problems()
+        self.mark_drawn()
+
+    def flush_code(self) -> None:
+        """Write the pooling view's code now (it is otherwise written once a drag rests)."""
+        self._code_timer.stop()
+        if self._code_stale and not (self._problems["pool_image"] or self._problems["pool_grid"]):
+            _, channels, height, width = self._image_tensor.shape
+            self.code.set_code(pooling.pooling_code(self.pool_params(), (channels, height, width),
+                                                    self._grid_values))
+        self._code_stale = False
+
+    def _update_pool_image(self) -> None:
+        params = self.pool_params()
+        _, channels, height, width = self._image_tensor.shape
+        problems = params.validate(height, width)
+        self._problems["pool_image"] = problems
+        if problems:
+            return
+        out = pooling.pool(self._image_tensor, params)
+        low, high = pooling.pool_display_range(params)
+        out_h, out_w = out.shape[-2:]
+        name = params.module_line().split("(")[0].removeprefix("nn.")
+        self.image_grid.set_images([
+            ImageTile(f"input {height}×{width}×{channels}", self._input_display),
+            ImageTile(f"{name} → {out_h}×{out_w}×{channels}", to_display(out[0], low, high),
+                      pooling.output_rect(params, height, width)),
+        ], fit=False)
+        self.image_zoom.follow(QRectF(0, 0, width, height))
+        self.formula.setText(params.formula_text(height, width))
+        self._code_stale = True
+
+    def _update_pool_grid(self) -> None:
+        params = self.pool_params()
+        values = self._grid_values
+        problems = params.validate(*values.shape)
+        self._problems["pool_grid"] = [
+            f"numeric grid ({values.shape[0]}×{values.shape[1]}): {p}" for p in problems]
+        if problems:
+            return
+        result = pooling.pool_grid(values, params)
+        self._grid_result, self._grid_params = result, params
+        pad_text = "−∞" if params.kind == "max" else "0"
+        self.input_matrix.set_matrix(values, padding=params.effective_padding, pad_text=pad_text)
+        self.output_matrix.set_matrix(result.output)
+        is_max = result.indices is not None
+        self.index_matrix.setVisible(is_max)
+        self.unpool_matrix.setVisible(is_max)
+        if is_max:
+            self.index_matrix.set_matrix(result.indices)
+            self.unpool_matrix.set_matrix(result.unpooled)
+        rows, cols = result.output.shape
+        if self._pinned and not (self._pinned[0] < rows and self._pinned[1] < cols):
+            self._pinned = (0, 0)
+        self._explain(self._pinned)
+        self._code_stale = True
+
+    def _update_upsample(self) -> None:
+        params = self.upsample_params()
+        _, channels, height, width = self._image_tensor.shape
+        problems = params.validate(height, width)
+        self._problems["upsample"] = problems
+        if problems:
+            return
+        result = pooling.upsample_all(self._image_tensor[0], params)
+        side = result.patch.shape[-1]
+        rect = (0.0, 0.0, float(side), float(result.patch.shape[-2]))
+        tiles = [ImageTile(f"input patch {result.patch.shape[-2]}×{side}",
+                           to_display(result.patch), rect)]
+        for title, tensor in result.outputs.items():
+            shown = title if title in ("ConvTranspose2d", "PixelShuffle") else f"{title}"
+            if title in ("ConvTranspose2d", "PixelShuffle"):
+                shown += f" ×{params.integer_factor()}"
+            tiles.append(ImageTile(f"{shown} → {tensor.shape[-2]}×{tensor.shape[-1]}",
+                                   to_display(tensor), rect))
+        self.up_grid.set_images(tiles, fit=False)
+        self.up_zoom.follow(QRectF(*rect))
+        self.up_formula.setText(f"{params.interpolate_formula()}\n{params.transposed_formula()}")
+        self.up_code.set_code(pooling.upsample_code(params, (channels, height, width)))
+
+    def _show_problems(self) -> None:
+        if self.tabs.currentIndex() == 1:
+            self.banner.show_problems(self._problems["upsample"])
+        else:
+            # the image's problem and the grid's are usually the same rule: say it once
+            grid = [p for p in self._problems["pool_grid"]
+                    if p.split(": ", 1)[-1] not in self._problems["pool_image"]]
+            self.banner.show_problems(self._problems["pool_image"] + grid)
+
+    # ====================================================================== interaction
+    def _hovered(self, row: int, col: int) -> None:
+        if row == MatrixView.OUTSIDE:
+            self._explain(self._pinned)
+        else:
+            self._explain((row, col))
+
+    def _pin(self, row: int, col: int) -> None:
+        self._pinned = (row, col)
+        self._explain(self._pinned)
+
+    def _explain(self, cell: tuple[int, int] | None) -> None:
+        result, params = self._grid_result, self._grid_params
+        if result is None or params is None or cell is None:
+            return
+        rows, cols = result.output.shape
+        if not (0 <= cell[0] < rows and 0 <= cell[1] < cols):
+            return
+        explanation = pooling.explain_cell(result.values, params, *cell)
+        highlight = {c: "window" for c in explanation.window}
+        if explanation.chosen is not None:
+            highlight[explanation.chosen] = "chosen"
+        self.input_matrix.set_highlight(highlight)
+        self.output_matrix.set_selected(cell)
+        if result.indices is not None:
+            self.index_matrix.set_selected(cell)
+            self.unpool_matrix.set_highlight(
+                {explanation.chosen: "chosen"} if explanation.chosen else {})
+        self.explanation.setText(f"output[{cell[0]}, {cell[1]}] = {explanation.text}")
+
+    def explained_cell(self) -> str:
+        return self.explanation.text()
+
+    def _ask_export_csv(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export numbers", "pooling.csv",
+                                              "CSV (*.csv)")
+        if path:
+            self.export_grid_csv(path)
+
+    def export_grid_csv(self, path: str | Path) -> None:
+        if self._grid_result is not None:
+            Path(path).write_text(pooling.grid_csv(self._grid_result), encoding="utf-8")
