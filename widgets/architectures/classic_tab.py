@@ -26,13 +26,13 @@ from lab.models import CLASSIC_MODELS
 from widgets.architectures.connectivity_tab import hover_text
 from widgets.architectures.graph_view import GraphView
 from widgets.architectures.layer_table import LayerTable
-from widgets.kit.controls import ChoiceBox, caption, group_box, row_of, scrolling
+from widgets.kit.controls import ChoiceBox, ProgressLine, caption, group_box, row_of, scrolling
 from widgets.kit.jobs import freeze_heap
-from widgets.kit.tab_base import LabTab, ProgressLine
+from widgets.kit.panel import Page
 from widgets.kit.views import CodeView
 
 
-class ClassicTab(LabTab):
+class ClassicTab(Page):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.updaters = {"classic": self._start}

@@ -32,6 +32,7 @@ from widgets.architectures.graph_view import EDGE_COLORS, GraphView, LinkedZoom
 from widgets.kit.controls import (
     ChoiceBox,
     ParamSlider,
+    ProgressLine,
     WrapLabel,
     caption,
     group_box,
@@ -39,11 +40,7 @@ from widgets.kit.controls import (
     scrolling,
     with_controls,
 )
-from widgets.kit.tab_base import (
-    ALIGN_TOP_CENTER,
-    LabTab,
-    ProgressLine,
-)
+from widgets.kit.panel import Page
 from widgets.kit.views import CodeView
 
 PATTERN_COLORS = {"plain": "#2f6fdb", "resnet": EDGE_COLORS["add"],
@@ -69,7 +66,7 @@ GRADIENT_CAPTION = (
     "Hover for the details.")
 
 
-class ConnectivityTab(LabTab):
+class ConnectivityTab(Page):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.updaters = {"connectivity": self._start_connectivity,
@@ -167,7 +164,7 @@ class ConnectivityTab(LabTab):
             view.nodeHovered.connect(lambda node, p=pattern: self._hovered(p, node))
             view.drawn.connect(self._graph_drawn)
             counts = WrapLabel("…")  # as tall as its wrapped lines: narrow columns need four
-            counts.setAlignment(ALIGN_TOP_CENTER)
+            counts.setAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
             counts.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             counts.setToolTip(CONNECTION_RULE)
             grid.addWidget(title, 0, column)

@@ -27,7 +27,7 @@ from lab.architectures import ConnectivityParams, ModuleCounts
 from lab.models import ChannelScale, Flatten
 from widgets.architectures.module_tree import ModuleTree
 from widgets.kit.controls import ChoiceBox, caption, group_box, row_of, scrolling
-from widgets.kit.tab_base import LabTab
+from widgets.kit.panel import Page
 from widgets.kit.views import CodeView
 
 NOTES = ("The notes: “modules() holds all the nodes; children() only the direct ones — the "
@@ -35,7 +35,7 @@ NOTES = ("The notes: “modules() holds all the nodes; children() only the direc
          "Flatten, Linear): 5 children; modules() also counts the Sequential itself.")
 
 
-class ModuleTab(LabTab):
+class ModuleTab(Page):
     def __init__(self, connectivity: Callable[[], ConnectivityParams],
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)

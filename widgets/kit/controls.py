@@ -35,6 +35,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from lab.progress import Progress
+
 
 class _SliderRow(QWidget):
     """Label, slider and spin box in one row, always in agreement. Subclasses say how a
@@ -594,3 +596,28 @@ def page_with_controls(controls: QWidget, views: QWidget) -> QWidget:
     page = QWidget()
     page.setLayout(with_controls(controls, views))
     return page
+
+
+class ProgressLine(QWidget):
+    """"tracing DenseNet-121… ▰▰▰▱▱" — hidden while nothing runs."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.label = QLabel()
+        self.bar = QuietProgressBar()
+        self.bar.setFixedSize(140, 10)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.label)
+        layout.addWidget(self.bar)
+        self.done()
+
+    def show_progress(self, progress: Progress) -> None:
+        self.bar.setVisible(True)
+        self.bar.set_fraction(progress.fraction)
+        self.bar.setToolTip(f"{100 * progress.fraction:.0f} %")
+        self.label.setText(progress.stage + "…")
+
+    def done(self) -> None:
+        self.bar.setVisible(False)
+        self.label.setText("")
