@@ -19,6 +19,15 @@ class ParamsError(ValueError):
     """The data does not describe that dataclass (a missing or mistyped field)."""
 
 
+@dataclasses.dataclass(frozen=True)
+class Example:
+    """A prepared view that shows one idea of the course: the Welcome map links each concept
+    to one. `params` is the panel's params dataclass (what `Panel.set_params` takes)."""
+
+    title: str
+    params: Any
+
+
 def to_data(params: Any) -> Any:
     """A dataclass (or plain value) as JSON-friendly data: dicts, lists, numbers, strings."""
     if dataclasses.is_dataclass(params) and not isinstance(params, type):
@@ -122,4 +131,4 @@ def _convert(hint: Any, value: Any, where: str) -> Any:
     raise ParamsError(f"{where}: cannot read {value!r} as {getattr(hint, '__name__', hint)}")
 
 
-__all__ = ["ParamsError", "from_data", "to_data"]
+__all__ = ["Example", "ParamsError", "from_data", "to_data"]

@@ -24,6 +24,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QWidget
 
 from lab.images import DEFAULT_SAMPLE, LabImage, load_sample
+from lab.params import Example
 from widgets.kit.jobs import LatestJob
 
 
@@ -152,6 +153,12 @@ class Page(QWidget):
     def set_params(self, params: Any) -> None:
         """Put every control in `params`' state, computing once (use `updates_held()`)."""
         raise NotImplementedError
+
+    def examples(self) -> dict[int, Example]:
+        """Prepared views by concept number (rows of CONCEPTS.md): the Welcome map opens the
+        panel with `set_params(example.params)`. Each panel keeps its own in
+        `lab/<panel>/examples.py`."""
+        return {}
 
     # ------------------------------------------------------------------ lifetime
     def shutdown(self) -> None:
