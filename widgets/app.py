@@ -111,6 +111,12 @@ def _training(state: AppState) -> Panel:
     return TrainingPanel(state)
 
 
+def _regularization(state: AppState) -> Panel:
+    from widgets.regularization.panel import RegularizationPanel
+
+    return RegularizationPanel(state)
+
+
 PANELS: list[PanelSpec] = [
     PanelSpec("welcome", "Welcome", "The concept map: every idea and where to see it",
               (), "welcome", _welcome),
@@ -129,6 +135,9 @@ PANELS: list[PanelSpec] = [
     PanelSpec("training", "Training lab",
               "Live curves: dropout, L1/L2, LR decay, early stopping, K-fold",
               (5, 12, 13, 14, 27, 28, 29, 30, 31, 32, 34, 35), "training", _training),
+    PanelSpec("regularization", "Regularization",
+              "Occam's razor with polynomials: degree, L1/L2 penalty, bias and variance",
+              (32, 33, 34, 35), "regularization", _regularization),
 ]
 DEFAULT_PANEL = "welcome"
 
