@@ -106,7 +106,12 @@ def _circle_optimum(g: PairGeometry) -> np.ndarray:
     t = g.budget
     if np.hypot(*g.centre) <= t or t == 0:
         return g.centre.copy() if t > 0 else np.zeros(2)
+    from scipy.optimize import minimize_scalar
+
     angles = np.linspace(0, 2 * np.pi, CIRCLE_POINTS, endpoint=False)
-    a, b = t * np.cos(angles), t * np.sin(angles)
-    k = int(np.argmin(g.loss(a, b)))
-    return np.array([a[k], b[k]])
+    k = int(np.argmin(g.loss(t * np.cos(angles), t * np.sin(angles))))
+    step = 2 * np.pi / CIRCLE_POINTS  # refine the best angle of the coarse search
+    best = minimize_scalar(lambda angle: float(g.loss(t * np.cos(angle), t * np.sin(angle))),
+                           bounds=(angles[k] - step, angles[k] + step), method="bounded",
+                           options={"xatol": 1e-12})
+    return np.array([t * np.cos(best.x), t * np.sin(best.x)])

@@ -17,6 +17,7 @@ proximal (soft-thresholding) and coordinate-descent methods exist.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -71,7 +72,9 @@ def gradient_descent(x: np.ndarray, y: np.ndarray, view: RegView,
     inputs = torch.tensor(design, dtype=torch.float64)
     targets = torch.tensor(y, dtype=torch.float64)
     torch.manual_seed(0)
-    model = torch.nn.Linear(design.shape[1], 1, dtype=torch.float64)
+    with warnings.catch_warnings():  # degree 0: no weights to initialise, only the bias
+        warnings.simplefilter("ignore", UserWarning)
+        model = torch.nn.Linear(design.shape[1], 1, dtype=torch.float64)
     with torch.no_grad():  # start from zero: the same start the exported code uses
         model.weight.zero_()
         model.bias.zero_()
