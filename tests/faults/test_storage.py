@@ -21,8 +21,8 @@ from lab.training.runs import (
     HistoryUnavailableError,
     RunRecord,
     RunStore,
-    records_csv,
     recorded,
+    records_csv,
 )
 
 CFG = TrainConfig(data=DataConfig("moons", samples=80), epochs=6, width=8)

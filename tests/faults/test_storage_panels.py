@@ -4,10 +4,6 @@ read-only target ends in a message naming the path and the reason, and the old f
 
 from __future__ import annotations
 
-import os
-import sqlite3
-
-import pytest
 from PySide6.QtCore import Qt
 
 from lab.data import DataConfig
@@ -208,8 +204,9 @@ def test_pooling_and_convolution_csv_to_a_read_only_folder(qtbot, disk, tmp_path
 
 
 def test_png_exports_never_fail_silently(qtbot, disk, tmp_path):
-    from widgets.kit.files import save_image
     from PySide6.QtGui import QImage
+
+    from widgets.kit.files import save_image
 
     image = QImage(40, 30, QImage.Format.Format_ARGB32)
     image.fill(0xFF336699)
