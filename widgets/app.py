@@ -119,6 +119,12 @@ def _training(state: AppState) -> Panel:
     return TrainingPanel(state)
 
 
+def _optimizers(state: AppState) -> Panel:
+    from widgets.optimizers.panel import OptimizersPanel
+
+    return OptimizersPanel(state)
+
+
 PANELS: list[PanelSpec] = [
     PanelSpec("welcome", "Welcome", "The concept map: every idea and where to see it",
               (), "welcome", _welcome),
@@ -140,6 +146,9 @@ PANELS: list[PanelSpec] = [
     PanelSpec("training", "Training lab",
               "Live curves: dropout, L1/L2, LR decay, early stopping, K-fold",
               (5, 12, 13, 14, 27, 28, 29, 30, 31, 32, 34, 35), "training", _training),
+    PanelSpec("optimizers", "Optimizers",
+              "SGD, momentum, Adam… on a 2-D surface: noise, LR decay, basins",
+              (29, 30, 31), "optimizers", _optimizers),
 ]
 DEFAULT_PANEL = "welcome"
 
