@@ -36,19 +36,21 @@ PRESETS: tuple[tuple[str, str], ...] = (
     ("tan x", "poles"),
 )
 
-LIMIT_PRESETS: tuple[tuple[str, str, str], ...] = (
-    ("sin(x)/x", "0", "0/0"),
-    ("(1 - cos x)/x^2", "0", "0/0 twice"),
-    ("(e^x - 1 - x)/x^2", "0", "0/0 twice"),
-    ("e^x / x^3", "oo", "∞/∞ three times"),
-    ("ln(x)/(1/x)", "0", "∞/∞ kept as typed"),
-    ("x ln x", "0", "0·∞ rewritten"),
-    ("1/x - 1/sin(x)", "0", "∞ − ∞"),
-    ("x - sqrt(x^2 + x)", "oo", "∞ − ∞ with a root"),
-    ("(1 + 1/x)^x", "oo", "1^∞ → e"),
-    ("x^x", "0", "0^0"),
-    ("x/sqrt(x^2 + 1)", "oo", "L'Hôpital cycles"),
-    ("(x^2 + 1)/(x + 1)", "1", "not indeterminate"),
+LIMIT_PRESETS: tuple[tuple[str, str, str, str], ...] = (
+    # (expression, point, direction, what it shows)
+    ("sin(x)/x", "0", "+-", "0/0"),
+    ("(1 - cos x)/x^2", "0", "+-", "0/0 twice"),
+    ("(e^x - 1 - x)/x^2", "0", "+-", "0/0 twice"),
+    ("e^x / x^3", "oo", "+-", "∞/∞ three times"),
+    ("ln(x)/(1/x)", "0", "+", "∞/∞ kept as typed"),
+    ("x ln x", "0", "+", "0·∞ rewritten"),
+    ("1/x - 1/sin(x)", "0", "+-", "∞ − ∞"),
+    ("x - sqrt(x^2 + x)", "oo", "+-", "∞ − ∞ with a root"),
+    ("(1 + 1/x)^x", "oo", "+-", "1^∞ → e"),
+    ("x^x", "0", "+", "0^0"),
+    ("x/sqrt(x^2 + 1)", "oo", "+-", "L'Hôpital cycles"),
+    ("(x^2 + 1)/(x + 1)", "1", "+-", "not indeterminate"),
+    ("1/x", "0", "+", "not indeterminate: c/0"),
 )
 
 __all__ = ["EXAMPLES", "LIMIT_PRESETS", "PRESETS"]
