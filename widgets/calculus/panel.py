@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import math
 import sys
-import threading
 from functools import partial
 from pathlib import Path
 
@@ -67,7 +66,9 @@ class CalculusPanel(Panel):
         super().__init__(state, parent)
         self.sandbox = Sandbox(time_limit=TIME_LIMIT_S)
         self.sandbox.start()  # the worker imports sympy while the window paints
-        self._cancel = threading.Event()
+        # Cancel bumps the generation: every sandbox job started before it stops
+        self._generation = 0
+        self._running_part = ""
         self._curves: jobs.CurveSet | None = None
         self._results: dict[str, tuple[tuple, object]] = {}
         self._submitted: dict[str, tuple] = {}
@@ -318,17 +319,17 @@ class CalculusPanel(Panel):
             if self._submitted.get(part) == key:
                 continue
             self._submitted[part] = key
-            self._cancel.clear()
             function, after = functions[part]
-            make = partial(self._sandbox_job, part, key, function, key, after)
+            make = partial(self._sandbox_job, part, key, function, key, after, self._generation)
             self.jobs[part].submit(make)
 
-    def _sandbox_job(self, part, key, function, args, after, should_stop):
+    def _sandbox_job(self, part, key, function, args, after, generation, should_stop):
         return jobs.in_sandbox(self.sandbox, part, key, function, args, should_stop,
-                               self._cancel.is_set, after)
+                               lambda: self._generation != generation, after)
 
     def _symbolic_item(self, item) -> None:
         if isinstance(item, Progress):
+            self._running_part = item.stage.removeprefix("sympy: ").replace(" ", "_")
             if item.fraction * TIME_LIMIT_S >= PROGRESS_AFTER_S:
                 self.progress.show_progress(item)
                 self.cancel.setVisible(True)
@@ -358,14 +359,18 @@ class CalculusPanel(Panel):
     def cancel_symbolic(self) -> None:
         """The Cancel button: kill the running symbolic work (the worker is replaced)."""
         busy = [p for p in SYMBOLIC_PARTS if self.jobs[p].busy()]
-        self._cancel.set()
+        self._generation += 1
         self.sandbox.cancel()
         for part in busy:
             self.jobs[part].cancel()
-            self.set_problems(part, [f"{_PART_NAMES[part]}: stopped — change the input to "
-                                     "try again"])
+            if part == self._running_part:
+                self.set_problems(part, [f"{_PART_NAMES[part]}: stopped — change the input "
+                                         "to try again"])
+            else:  # only waiting behind the stopped one: run it again
+                self._submitted.pop(part, None)
         self.progress.done()
         self.cancel.setVisible(False)
+        QTimer.singleShot(0, lambda: self.request_update("symbolic"))
 
     def _result(self, part: str):
         """The result of `part` for the current inputs, or None."""
@@ -686,7 +691,7 @@ class CalculusPanel(Panel):
         return dict(EXAMPLES)
 
     def shutdown(self) -> None:
-        self._cancel.set()
+        self._generation += 1
         self._symbolic_timer.stop()
         self.sandbox.close()
         super().shutdown()
