@@ -52,7 +52,9 @@ from PySide6.QtWidgets import (
 
 from lab.device import keep_freed_memory
 from lab.images import READABLE_SUFFIXES, SAMPLES, ImageLoadError, LabImage, load_source
+from widgets.kit import wheel
 from widgets.kit.controls import ErrorBanner
+from widgets.kit.files import save_image
 from widgets.kit.panel import AppState, Panel
 from widgets.kit.settings import app_settings
 from widgets.kit.theme import THEMES, apply_theme, current_theme
@@ -117,6 +119,12 @@ def _training(state: AppState) -> Panel:
     return TrainingPanel(state)
 
 
+def _optimizers(state: AppState) -> Panel:
+    from widgets.optimizers.panel import OptimizersPanel
+
+    return OptimizersPanel(state)
+
+
 PANELS: list[PanelSpec] = [
     PanelSpec("welcome", "Welcome", "The concept map: every idea and where to see it",
               (), "welcome", _welcome),
@@ -138,8 +146,16 @@ PANELS: list[PanelSpec] = [
     PanelSpec("training", "Training lab",
               "Live curves: dropout, L1/L2, LR decay, early stopping, K-fold",
               (5, 12, 13, 14, 27, 28, 29, 30, 31, 32, 34, 35), "training", _training),
+    PanelSpec("optimizers", "Optimizers",
+              "SGD, momentum, Adam… on a 2-D surface: noise, LR decay, basins",
+              (29, 30, 31), "optimizers", _optimizers),
 ]
 DEFAULT_PANEL = "welcome"
+
+
+def menu_text(title: str) -> str:
+    """A title as a menu shows it: a lone `&` would be taken as a mnemonic and vanish."""
+    return title.replace("&", "&&")
 
 
 def panel_spec(panel_id: str) -> PanelSpec:
@@ -284,7 +300,7 @@ class MainWindow(QMainWindow):
         view_menu = self.menuBar().addMenu("&View")
         self.panel_actions: list[QAction] = []
         for number, spec in enumerate(PANELS, start=1):
-            action = view_menu.addAction(panel_icon(spec), spec.title)
+            action = view_menu.addAction(panel_icon(spec), menu_text(spec.title))
             if number <= 9:
                 action.setShortcut(QKeySequence(f"Ctrl+{number}"))
             action.triggered.connect(lambda _=False, pid=spec.id: self.show_panel(pid))
@@ -402,8 +418,10 @@ class MainWindow(QMainWindow):
 
     def export_view_png(self, path: str | Path) -> bool:
         widget = self.current_panel() or self.centralWidget()
-        ok = widget.grab().save(str(path), "PNG")
-        self.statusBar().showMessage(f"Saved {path}" if ok else f"Could not write {path}", 5000)
+        ok = save_image(widget.grab(), path,
+                        lambda message: self.statusBar().showMessage(message, 10_000))
+        if ok:
+            self.statusBar().showMessage(f"Saved {path}", 5000)
         return ok
 
     def set_theme(self, name: str) -> None:
@@ -507,6 +525,7 @@ def run(argv: list[str] | None = None) -> int:
     app.setApplicationName(APP_NAME)
     app.setOrganizationName("VisualLab")
     app.setApplicationVersion(APP_VERSION)
+    wheel.install(app)
     window = MainWindow(save_settings=not args.screenshot)
     panel_id = window.restore_settings()
     if args.image and not window.open_source(args.image):

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import QWidget
 
 from lab.images import DEFAULT_SAMPLE, LabImage, load_sample
 from lab.params import Example
+from widgets.kit import wheel
 from widgets.kit.jobs import LatestJob
 
 
@@ -70,6 +71,7 @@ class Page(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        wheel.install()  # the wheel changes a control only when it has focus
         self._stale: set[str] = set()
         self._part_problems: dict[str, list[str]] = {}
         self._held = 0
