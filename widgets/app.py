@@ -113,6 +113,12 @@ def _calculus(state: AppState) -> Panel:
     return CalculusPanel(state)
 
 
+def _normalization(state: AppState) -> Panel:
+    from widgets.normalization.panel import NormalizationPanel
+
+    return NormalizationPanel(state)
+
+
 def _training(state: AppState) -> Panel:
     from widgets.training.panel import TrainingPanel
 
@@ -143,6 +149,9 @@ PANELS: list[PanelSpec] = [
     PanelSpec("architectures", "Architectures",
               "Plain vs ResNet vs DenseNet, the classic nets, what nn.Module holds",
               (15, 16, 17, 18, 19), "architectures", _architectures),
+    PanelSpec("normalization", "Normalization",
+              "Batch, Layer, Instance, Group norm: which axes; running stats, train vs eval",
+              (14, 20, 21, 22), "normalization", _normalization),
     PanelSpec("training", "Training lab",
               "Live curves: dropout, L1/L2, LR decay, early stopping, K-fold",
               (5, 12, 13, 14, 27, 28, 29, 30, 31, 32, 34, 35), "training", _training),
