@@ -107,6 +107,12 @@ def _augment(state: AppState) -> Panel:
     return AugmentPanel(state)
 
 
+def _calculus(state: AppState) -> Panel:
+    from widgets.calculus.panel import CalculusPanel
+
+    return CalculusPanel(state)
+
+
 def _normalization(state: AppState) -> Panel:
     from widgets.normalization.panel import NormalizationPanel
 
@@ -134,6 +140,9 @@ def _regularization(state: AppState) -> Panel:
 PANELS: list[PanelSpec] = [
     PanelSpec("welcome", "Welcome", "The concept map: every idea and where to see it",
               (), "welcome", _welcome),
+    PanelSpec("calculus", "Calculus",
+              "Derivatives rule by rule, Taylor, L'Hôpital, critical points; autograd",
+              (1, 2, 3, 4), "calculus", _calculus),
     PanelSpec("augment", "Augmentation",
               "Build a torchvision v2 pipeline; see a grid of its random draws",
               (6, 7, 8, 9, 10, 11, 22), "augment", _augment),
