@@ -37,24 +37,31 @@ class Shown:
 
 
 def shown_sampling(view, extent: tuple[float, float], out_shape: tuple[int, int],
-                   origin: tuple[float, float], stride: float) -> Shown:
+                   origin: tuple[float, float], stride: float, fitted: bool = True) -> Shown:
     """The pixels of an out_shape map (drawn from `origin` = (x, y) with `stride`) that
-    `view` (a pyqtgraph ViewBox, or None) shows; `extent` = (width, height) of the input,
-    what a view not laid out yet is assumed to show whole."""
+    `view` (a pyqtgraph ViewBox, or None: not laid out yet) shows. `extent` = (width,
+    height) of the input; `fitted`: the view shows it whole (whatever range it shows now:
+    a new image is fitted after it is drawn), else the view's own range."""
     width, height = extent
     out_h, out_w = out_shape
-    if view is not None and view.width() >= 2 and view.height() >= 2:
+    laid_out = view is not None and view.width() >= 2 and view.height() >= 2
+    if laid_out and not fitted:
         region = view.viewRect()
         left, top, right, bottom = region.left(), region.top(), region.right(), region.bottom()
         per_pixel = min(region.width() / view.width(), region.height() / view.height())
-        ratio = view.scene().views()[0].devicePixelRatioF() if view.scene() else 1.0
-        per_pixel /= max(1.0, ratio)
     else:
-        left, top, right, bottom = 0.0, 0.0, float(width), float(height)
-        per_pixel = max(width, height) / ASSUMED_VIEW_SIDE
+        if laid_out:  # fitted with the aspect kept: the tighter axis decides (2 % padding)
+            per_pixel = 1.04 * max(width / view.width(), height / view.height())
+        else:
+            per_pixel = max(width, height) / ASSUMED_VIEW_SIDE
+    if laid_out and view.scene() is not None and view.scene().views():
+        per_pixel /= max(1.0, view.scene().views()[0].devicePixelRatioF())
     step = display_step(per_pixel, stride)
-    rows = visible_sampling(out_h, origin[1], stride, top, bottom, step)
-    cols = visible_sampling(out_w, origin[0], stride, left, right, step)
+    if laid_out and not fitted:
+        rows = visible_sampling(out_h, origin[1], stride, top, bottom, step)
+        cols = visible_sampling(out_w, origin[0], stride, left, right, step)
+    else:  # the whole map: padding's outputs hang over the input's edges
+        rows, cols = Sampling.whole(out_h, step), Sampling.whole(out_w, step)
     rect = (origin[0] + cols.start * stride, origin[1] + rows.start * stride,
             cols.count * step * stride, rows.count * step * stride)
     return Shown(rows, cols, rect)

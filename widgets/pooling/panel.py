@@ -514,7 +514,8 @@ class PoolingPanel(Panel):
         out_h, out_w = params.output_shape(height, width)
         x0, y0, rect_w, _ = pooling.output_rect(params, height, width)
         view = self.image_grid.view(1) if self.image_grid.tile_count() > 1 else None
-        return shown_sampling(view, (width, height), (out_h, out_w), (x0, y0), rect_w / out_w)
+        return shown_sampling(view, (width, height), (out_h, out_w), (x0, y0), rect_w / out_w,
+                              self.image_zoom.is_fitted(QRectF(0, 0, width, height)))
 
     def _pool_zoom_changed(self) -> None:
         """A zoom or pan redraws the pooled view only when it needs pixels not drawn."""
