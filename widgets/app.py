@@ -54,6 +54,7 @@ from lab.device import keep_freed_memory
 from lab.images import READABLE_SUFFIXES, SAMPLES, ImageLoadError, LabImage, load_source
 from widgets.kit import wheel
 from widgets.kit.controls import ErrorBanner
+from widgets.kit.files import save_image
 from widgets.kit.panel import AppState, Panel
 from widgets.kit.settings import app_settings
 from widgets.kit.theme import THEMES, apply_theme, current_theme
@@ -399,8 +400,10 @@ class MainWindow(QMainWindow):
 
     def export_view_png(self, path: str | Path) -> bool:
         widget = self.current_panel() or self.centralWidget()
-        ok = widget.grab().save(str(path), "PNG")
-        self.statusBar().showMessage(f"Saved {path}" if ok else f"Could not write {path}", 5000)
+        ok = save_image(widget.grab(), path,
+                        lambda message: self.statusBar().showMessage(message, 10_000))
+        if ok:
+            self.statusBar().showMessage(f"Saved {path}", 5000)
         return ok
 
     def set_theme(self, name: str) -> None:

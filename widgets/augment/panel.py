@@ -48,6 +48,7 @@ from lab.augment.draws import Draw
 from lab.images import LabImage
 from widgets.augment.editors import StepEditor
 from widgets.kit.controls import ChoiceBox, ErrorBanner, ParamSlider, QuietProgressBar, caption
+from widgets.kit.files import save_image
 from widgets.kit.panel import AppState, Panel
 from widgets.kit.thumbnails import ThumbnailGrid
 from widgets.kit.views import CodeView
@@ -850,7 +851,10 @@ class AugmentPanel(Panel):
             self.export_grid_png(path)
 
     def export_grid_png(self, path: str | Path) -> bool:
-        return self.grid.grab().save(str(path), "PNG")
+        ok = save_image(self.grid.grab(), path, self.banner.show_message)
+        if ok:
+            self.grid_status.setText(f"saved {Path(path).name}")
+        return ok
 
     # ====================================================================== closing
     def shutdown(self) -> None:
