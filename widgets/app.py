@@ -54,6 +54,7 @@ from lab.device import keep_freed_memory
 from lab.images import READABLE_SUFFIXES, SAMPLES, ImageLoadError, LabImage, load_source
 from widgets.kit import wheel
 from widgets.kit.controls import ErrorBanner
+from widgets.kit.files import save_image
 from widgets.kit.panel import AppState, Panel
 from widgets.kit.settings import app_settings
 from widgets.kit.theme import THEMES, apply_theme, current_theme
@@ -106,10 +107,22 @@ def _augment(state: AppState) -> Panel:
     return AugmentPanel(state)
 
 
+def _normalization(state: AppState) -> Panel:
+    from widgets.normalization.panel import NormalizationPanel
+
+    return NormalizationPanel(state)
+
+
 def _training(state: AppState) -> Panel:
     from widgets.training.panel import TrainingPanel
 
     return TrainingPanel(state)
+
+
+def _optimizers(state: AppState) -> Panel:
+    from widgets.optimizers.panel import OptimizersPanel
+
+    return OptimizersPanel(state)
 
 
 PANELS: list[PanelSpec] = [
@@ -127,9 +140,15 @@ PANELS: list[PanelSpec] = [
     PanelSpec("architectures", "Architectures",
               "Plain vs ResNet vs DenseNet, the classic nets, what nn.Module holds",
               (15, 16, 17, 18, 19), "architectures", _architectures),
+    PanelSpec("normalization", "Normalization",
+              "Batch, Layer, Instance, Group norm: which axes; running stats, train vs eval",
+              (14, 20, 21, 22), "normalization", _normalization),
     PanelSpec("training", "Training lab",
               "Live curves: dropout, L1/L2, LR decay, early stopping, K-fold",
               (5, 12, 13, 14, 27, 28, 29, 30, 31, 32, 34, 35), "training", _training),
+    PanelSpec("optimizers", "Optimizers",
+              "SGD, momentum, Adam… on a 2-D surface: noise, LR decay, basins",
+              (29, 30, 31), "optimizers", _optimizers),
 ]
 DEFAULT_PANEL = "welcome"
 
@@ -399,8 +418,10 @@ class MainWindow(QMainWindow):
 
     def export_view_png(self, path: str | Path) -> bool:
         widget = self.current_panel() or self.centralWidget()
-        ok = widget.grab().save(str(path), "PNG")
-        self.statusBar().showMessage(f"Saved {path}" if ok else f"Could not write {path}", 5000)
+        ok = save_image(widget.grab(), path,
+                        lambda message: self.statusBar().showMessage(message, 10_000))
+        if ok:
+            self.statusBar().showMessage(f"Saved {path}", 5000)
         return ok
 
     def set_theme(self, name: str) -> None:

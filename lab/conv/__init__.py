@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from lab.display_resolution import Sampling, conv_sampled
 from lab.geometry import conv_length, transposed_length  # re-exported: callers read them here too
 
 if TYPE_CHECKING:
@@ -413,6 +414,32 @@ def convolve(x: torch.Tensor, params: ConvParams, weight: torch.Tensor | None = 
         out = F.conv2d(padded, weight, bias, params.stride, padding, params.dilation,
                        params.groups)
         if params.relu:
+            out = F.relu(out)
+    return out
+
+
+def convolve_shown(x: torch.Tensor, params: ConvParams, weight: torch.Tensor | None,
+                   rows: Sampling, cols: Sampling) -> torch.Tensor:
+    """The output pixels rows × cols of `convolve(x, params, weight)` alone — the same
+    products summed, whatever the padding mode (`lab.display_resolution.conv_sampled`).
+
+    Falls back to the whole convolution when every pixel is wanted: torch's own call is
+    the fastest way to all of them.
+    """
+    import torch
+    import torch.nn.functional as F
+
+    height, width = x.shape[-2:]
+    out_h, out_w = params.output_shape(height, width)
+    if rows.covers(out_h) and cols.covers(out_w):
+        return convolve(x, params, weight)
+    if weight is None:
+        weight = build_weight(params)
+    out = conv_sampled(x, effective_weight(params, weight), bias_tensor(params), params.stride,
+                       params.padding_amounts(), params.dilation, params.groups,
+                       params.padding_mode, rows, cols)
+    if params.relu:
+        with torch.no_grad():
             out = F.relu(out)
     return out
 

@@ -43,6 +43,7 @@ from widgets.kit.controls import (
     page_with_controls,
     scrolling,
 )
+from widgets.kit.files import write_text
 from widgets.kit.panel import AppState, Panel
 from widgets.kit.views import CodeView, ImageGrid, ImageTile, MatrixView, ZoomTogether
 
@@ -939,12 +940,14 @@ class ConvPanel(Panel):
         if path:
             self.export_grid_csv(path)
 
-    def export_grid_csv(self, path: str | Path) -> None:
-        if self._grid_output is not None:
-            Path(path).write_text(conv.grid_csv([("input", self._grid_values),
-                                                 ("kernel", self._grid_kernel),
-                                                 ("output", self._grid_output)]),
-                                  encoding="utf-8")
+    def export_grid_csv(self, path: str | Path) -> bool:
+        """False, with the path and the reason in the banner, when it cannot be written."""
+        if self._grid_output is None:
+            return False
+        return write_text(path, conv.grid_csv([("input", self._grid_values),
+                                               ("kernel", self._grid_kernel),
+                                               ("output", self._grid_output)]),
+                          self.banner.show_message)
 
     def shutdown(self) -> None:
         self._play_timer.stop()

@@ -362,6 +362,8 @@ class ErrorBanner(QFrame):
         self._problems: list[str] = []
         self.icon = QLabel()
         self.text = QLabel()
+        # messages quote file names and checkpoint metadata: never render them as markup
+        self.text.setTextFormat(Qt.TextFormat.PlainText)
         self.text.setWordWrap(True)
         self.text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.close_button = QToolButton()

@@ -36,6 +36,7 @@ from widgets.kit.controls import (
     page_with_controls,
     scrolling,
 )
+from widgets.kit.files import write_text
 from widgets.kit.panel import AppState, Panel
 from widgets.kit.views import CodeView, ImageGrid, ImageTile, MatrixView, ZoomTogether
 
@@ -488,6 +489,8 @@ class PoolingPanel(Panel):
         if path:
             self.export_grid_csv(path)
 
-    def export_grid_csv(self, path: str | Path) -> None:
-        if self._grid_result is not None:
-            Path(path).write_text(pooling.grid_csv(self._grid_result), encoding="utf-8")
+    def export_grid_csv(self, path: str | Path) -> bool:
+        """False, with the path and the reason in the banner, when it cannot be written."""
+        if self._grid_result is None:
+            return False
+        return write_text(path, pooling.grid_csv(self._grid_result), self.banner.show_message)
