@@ -131,6 +131,12 @@ def _optimizers(state: AppState) -> Panel:
     return OptimizersPanel(state)
 
 
+def _regularization(state: AppState) -> Panel:
+    from widgets.regularization.panel import RegularizationPanel
+
+    return RegularizationPanel(state)
+
+
 PANELS: list[PanelSpec] = [
     PanelSpec("welcome", "Welcome", "The concept map: every idea and where to see it",
               (), "welcome", _welcome),
@@ -158,6 +164,9 @@ PANELS: list[PanelSpec] = [
     PanelSpec("optimizers", "Optimizers",
               "SGD, momentum, Adam… on a 2-D surface: noise, LR decay, basins",
               (29, 30, 31), "optimizers", _optimizers),
+    PanelSpec("regularization", "Regularization",
+              "Occam's razor with polynomials: degree, L1/L2 penalty, bias and variance",
+              (32, 33, 34, 35), "regularization", _regularization),
 ]
 DEFAULT_PANEL = "welcome"
 

@@ -553,7 +553,15 @@ def train(cfg: TrainConfig, should_stop: Callable[[], bool] = _never,
         return
     run = _Run(cfg, dataset, device, should_stop, controls or TrainControls(), initial_state,
                extras_interval)
-    yield from run.execute()
+    threads = torch.get_num_threads()
+    if dataset.is_points:
+        # nets on 2-D points are small: waking a second thread costs more than it saves,
+        # and on a busy machine many times more (the count is this thread's own)
+        torch.set_num_threads(1)
+    try:
+        yield from run.execute()
+    finally:
+        torch.set_num_threads(threads)
 
 
 class _Run:
