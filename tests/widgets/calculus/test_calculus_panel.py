@@ -111,6 +111,14 @@ def test_cancel_kills_a_slow_limit_and_the_panel_keeps_working(panel, qtbot):
     panel.limit.formula.setText("(1 - cos x)/x^2")
     qtbot.waitUntil(lambda: "agrees" in panel.limit.verdict.text(), timeout=30_000)
     assert not any("stopped" in p for p in panel.problems())
+    # past the time limit: killed, and the banner says what to try
+    panel.sandbox.time_limit = 0.5
+    panel.limit.formula.setText(SLOW_LIMIT)
+    qtbot.waitUntil(lambda: any("took too long" in p for p in panel.problems()),
+                    timeout=30_000)
+    message = next(p for p in panel.problems() if "took too long" in p)
+    assert message.startswith("limit: ") and "try a simpler expression" in message
+    assert "agrees" in panel.limit.verdict.text()  # the last good result stays
 
 
 def test_saved_view_round_trip_and_code_export(panel, qtbot):
