@@ -107,15 +107,42 @@ def _augment(state: AppState) -> Panel:
     return AugmentPanel(state)
 
 
+def _calculus(state: AppState) -> Panel:
+    from widgets.calculus.panel import CalculusPanel
+
+    return CalculusPanel(state)
+
+
+def _normalization(state: AppState) -> Panel:
+    from widgets.normalization.panel import NormalizationPanel
+
+    return NormalizationPanel(state)
+
+
 def _training(state: AppState) -> Panel:
     from widgets.training.panel import TrainingPanel
 
     return TrainingPanel(state)
 
 
+def _optimizers(state: AppState) -> Panel:
+    from widgets.optimizers.panel import OptimizersPanel
+
+    return OptimizersPanel(state)
+
+
+def _regularization(state: AppState) -> Panel:
+    from widgets.regularization.panel import RegularizationPanel
+
+    return RegularizationPanel(state)
+
+
 PANELS: list[PanelSpec] = [
     PanelSpec("welcome", "Welcome", "The concept map: every idea and where to see it",
               (), "welcome", _welcome),
+    PanelSpec("calculus", "Calculus",
+              "Derivatives rule by rule, Taylor, L'Hôpital, critical points; autograd",
+              (1, 2, 3, 4), "calculus", _calculus),
     PanelSpec("augment", "Augmentation",
               "Build a torchvision v2 pipeline; see a grid of its random draws",
               (6, 7, 8, 9, 10, 11, 22), "augment", _augment),
@@ -128,9 +155,18 @@ PANELS: list[PanelSpec] = [
     PanelSpec("architectures", "Architectures",
               "Plain vs ResNet vs DenseNet, the classic nets, what nn.Module holds",
               (15, 16, 17, 18, 19), "architectures", _architectures),
+    PanelSpec("normalization", "Normalization",
+              "Batch, Layer, Instance, Group norm: which axes; running stats, train vs eval",
+              (14, 20, 21, 22), "normalization", _normalization),
     PanelSpec("training", "Training lab",
               "Live curves: dropout, L1/L2, LR decay, early stopping, K-fold",
               (5, 12, 13, 14, 27, 28, 29, 30, 31, 32, 34, 35), "training", _training),
+    PanelSpec("optimizers", "Optimizers",
+              "SGD, momentum, Adam… on a 2-D surface: noise, LR decay, basins",
+              (29, 30, 31), "optimizers", _optimizers),
+    PanelSpec("regularization", "Regularization",
+              "Occam's razor with polynomials: degree, L1/L2 penalty, bias and variance",
+              (32, 33, 34, 35), "regularization", _regularization),
 ]
 DEFAULT_PANEL = "welcome"
 

@@ -158,6 +158,8 @@ class AugmentPanel(Panel):
         self._set_image(state.image)
         self.set_spec(augment.preset(DEFAULT_PRESET, self.image_shape(),
                                      normalize=self._image_normalize()), keep_preset=True)
+        state.normalizeOffered.connect(self.take_offered_normalize)
+        self.take_offered_normalize()
 
     # ====================================================================== building
     def _build_controls(self) -> QScrollArea:
@@ -586,6 +588,20 @@ class AugmentPanel(Panel):
     def normalize_from_image(self) -> None:
         mean, std = self._image_normalize()
         self._set_current_params({"mean": mean, "std": std})
+
+    def take_offered_normalize(self, _values: object = None) -> None:
+        """Mean and std another panel offered (AppState.offer_normalize, the Normalization
+        panel's "Send"): into the first Normalize step, added at the end if there is none."""
+        values = self.state.take_normalize()
+        if values is None:
+            return
+        rows = [r for r, name in enumerate(self.step_names()) if name == "Normalize"]
+        if rows:
+            self.steps_list.setCurrentRow(rows[0])
+        else:
+            self.steps_list.setCurrentRow(self.steps_list.count() - 1)
+            self.add_step("Normalize")
+        self._set_current_params({"mean": values[0], "std": values[1]})
 
     def normalize_from_dataset(self, name: str) -> None:
         mean, std = augment.rounded_stats(augment.dataset_stats(name))

@@ -30,15 +30,19 @@ from widgets.kit.jobs import LatestJob
 
 
 class AppState(QObject):
-    """State shared by all panels: the current image and the compute device's label."""
+    """State shared by all panels: the current image, the compute device's label, and
+    per-channel Normalize values one panel offers another (panels never import each
+    other: the Normalization panel offers, the Augmentation panel takes)."""
 
     imageChanged = Signal(object)   # LabImage
     deviceChanged = Signal(str)
+    normalizeOffered = Signal(object)  # (mean list, std list)
 
     def __init__(self, image: LabImage | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._image = image or load_sample(DEFAULT_SAMPLE)
         self._device_label = ""
+        self._pending_normalize: tuple[list[float], list[float]] | None = None
 
     @property
     def image(self) -> LabImage:
@@ -55,6 +59,16 @@ class AppState(QObject):
     def set_device_label(self, label: str) -> None:
         self._device_label = label
         self.deviceChanged.emit(label)
+
+    def offer_normalize(self, mean: list[float], std: list[float]) -> None:
+        """Per-channel mean and std for a Normalize step; kept until a panel takes them
+        (the Augmentation panel may not be built yet)."""
+        self._pending_normalize = (list(mean), list(std))
+        self.normalizeOffered.emit(self._pending_normalize)
+
+    def take_normalize(self) -> tuple[list[float], list[float]] | None:
+        values, self._pending_normalize = self._pending_normalize, None
+        return values
 
 
 class Page(QWidget):
