@@ -52,8 +52,10 @@ def _image_panel_ids():
 
     ids = []
     for spec in PANELS:
-        source = inspect.getsource(inspect.getmodule(importlib.import_module(
-            f"widgets.{spec.id}.panel")))
+        try:
+            source = inspect.getsource(importlib.import_module(f"widgets.{spec.id}.panel"))
+        except ImportError:
+            continue
         if "imageChanged" in source:
             ids.append(spec.id)
     return ids
