@@ -92,6 +92,7 @@ class OptimizersPanel(Panel):
         self._f_min = 0.0
         self._cache: dict[tuple, trajectories.Trajectory] = {}
         self._runs: dict[str, trajectories.Trajectory] = {}
+        self._wanted: dict[str, tuple] = {}
         self._basin: basins.BasinMap | None = None
         self._basin_stale = True
         self._sandbox = None
@@ -185,6 +186,7 @@ class OptimizersPanel(Panel):
             "alpha": ParamSlider("α (RMSprop)", 0.5, 0.999, 0.99, step=0.001, decimals=3,
                                  tooltip=HYPER_TOOLTIPS["alpha"]),
         }
+        self.hyper["eps"].spinbox.setDecimals(10)  # 1e-8 must not read as 0.000000
         box.addWidget(self.editing)
         for slider in self.hyper.values():
             box.addWidget(slider)
@@ -709,7 +711,7 @@ class OptimizersPanel(Panel):
         text = (f"SGD + momentum, lr {s.lr:g}, μ {s.momentum:g}, κ {view.condition:g}: "
                 f"predicted rate {predicted:.4f} per step")
         if predicted >= 1:
-            text += " — does not converge (white region)"
+            text += " — does not converge (grey region)"
         if measured is None:
             text += ("; turn on SGD + momentum to measure it" if run is None
                      else "; too few steps to measure")
@@ -718,7 +720,8 @@ class OptimizersPanel(Panel):
             if not exact:
                 text += " — noise, a schedule or weight decay change the measured rate"
         self.rate_caption.setText(text + ". Rate = max over the curvatures 1/κ and 1 of the "
-                                         "larger |root| of z² − (1 + μ − α·λ)z + μ.")
+                                         "larger |root| of z² − (1 + μ − α·λ)z + μ; dark = "
+                                         "fast, bright = slow, grey = diverges.")
 
     # ================================================================== code, CSV
     def _update_code(self) -> None:
