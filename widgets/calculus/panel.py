@@ -52,6 +52,7 @@ from widgets.calculus.tabs import (
     set_text,
 )
 from widgets.kit.controls import ElidedLabel, ErrorBanner, ProgressLine
+from widgets.kit.files import save_image
 from widgets.kit.panel import AppState, Panel
 
 TABS = ("derivative", "taylor", "limit", "critical")
@@ -636,7 +637,12 @@ class CalculusPanel(Panel):
 
     # ====================================================================== exports
     def export_png_to(self, path: str | Path) -> bool:
-        return self.tabs.currentWidget().grab().save(str(path))
+        """False, with the path and the reason in the banner, when it cannot be written."""
+        ok = save_image(self.tabs.currentWidget().grab(), path,
+                        lambda message: self.set_problems("export", [message]))
+        if ok:
+            self.set_problems("export", [])
+        return ok
 
     def _ask_export_png(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Export PNG", f"calculus-{self.current_tab()}"
