@@ -54,6 +54,7 @@ from widgets.kit.controls import (
     page_with_controls,
     scrolling,
 )
+from widgets.kit.files import write_text
 from widgets.kit.panel import AppState, Panel
 from widgets.kit.views import CodeView
 from widgets.optimizers.views import (
@@ -745,7 +746,19 @@ class OptimizersPanel(Panel):
         path, _ = QFileDialog.getSaveFileName(self, "Save trajectories", "optimizers.csv",
                                               "CSV (*.csv)")
         if path:
-            Path(path).write_text(self.trajectories_csv(), encoding="utf-8")
+            self.export_trajectories(path)
+
+    def export_trajectories(self, path: str | Path) -> bool:
+        """False, with the path and the reason in the banner, when it cannot be written."""
+        return self._exported(write_text(path, self.trajectories_csv(), self._export_report))
+
+    def _export_report(self, message: str) -> None:
+        self.set_problems("export", [message])
+
+    def _exported(self, ok: bool) -> bool:
+        if ok:
+            self.set_problems("export", [])
+        return ok
 
     # ================================================================== lifetime
     def shutdown(self) -> None:
