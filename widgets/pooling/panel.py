@@ -1,13 +1,12 @@
 """Pooling & Upsampling panel (concepts 23, 24): windows you can see, sizes you can compute.
 
 A thin view over `lab.pooling`: controls -> `PoolParams` / `UpsampleParams` -> lab ->
-draw. Changes are coalesced by a zero-delay timer, so a slider drag never queues stale
-work: whatever the controls say when the timer fires is what gets computed.
+draw. Changes are coalesced by the Panel base (`request_update` / `flush`), so a slider
+drag never queues stale work: whatever the controls say when it flushes is computed.
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +26,10 @@ from PySide6.QtWidgets import (
 
 from lab import pooling
 from lab.images import LabImage, to_display, to_tensor
+from lab.params import Example
 from lab.pooling import PoolParams, UpsampleParams
+from lab.pooling.examples import EXAMPLES
+from lab.pooling.view import PoolingView
 from widgets.kit.controls import (
     ChoiceBox,
     ErrorBanner,
@@ -56,9 +58,9 @@ POOL_TOOLTIPS = {
 class PoolingPanel(Panel):
     def __init__(self, state: AppState, parent: QWidget | None = None) -> None:
         super().__init__(state, parent)
-        self.compute_counts: Counter[str] = Counter()
-        self._dirty: set[str] = set()
-        self._problems: dict[str, list[str]] = {"pool_image": [], "pool_grid": [], "upsample": []}
+        self.updaters = {"pool_image": self._update_pool_image,
+                         "pool_grid": self._update_pool_grid,
+                         "upsample": self._update_upsample}
         self._grid_seed = 0
         self._grid_values = pooling.random_grid(8, 0)
         self._grid_result: pooling.GridResult | None = None
@@ -72,10 +74,6 @@ class PoolingPanel(Panel):
         self._code_timer.setInterval(150)
         self._code_timer.timeout.connect(self.flush_code)
         self._input_display: np.ndarray | None = None
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(0)
-        self._timer.timeout.connect(self.flush)
 
         self.banner = ErrorBanner()
         self.tabs = QTabWidget()
@@ -84,6 +82,7 @@ class PoolingPanel(Panel):
         self.tabs.setTabToolTip(0, "Shrink a feature map by summarising windows")
         self.tabs.setTabToolTip(1, "Enlarge an image: copy, interpolate, or learn it")
         self.tabs.currentChanged.connect(lambda _i: self._show_problems())
+        self.problemsChanged.connect(self._show_problems)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.banner)
@@ -299,6 +298,38 @@ class PoolingPanel(Panel):
             transposed_init=self.transposed_init.value(),
             center=(self.patch_y.value() / 100, self.patch_x.value() / 100))
 
+    def params(self) -> PoolingView:
+        return PoolingView(tab="upsample" if self.tabs.currentIndex() == 1 else "pool",
+                           pool=self.pool_params(), upsample=self.upsample_params(),
+                           grid_side=self.grid_size.value(), grid_seed=self._grid_seed)
+
+    def apply_params(self, view: PoolingView) -> None:
+        pool, up = view.pool, view.upsample
+        self.tabs.setCurrentIndex(1 if view.tab == "upsample" else 0)
+        self.kind.setValue(pool.kind)
+        for slider, value in ((self.kernel, pool.kernel_size), (self.stride, pool.stride),
+                              (self.padding, pool.padding), (self.dilation, pool.dilation),
+                              (self.norm_type, pool.norm_type),
+                              (self.output_size, pool.output_size),
+                              (self.scale, up.scale_factor), (self.patch, up.patch_size),
+                              (self.patch_y, round(up.center[0] * 100)),
+                              (self.patch_x, round(up.center[1] * 100))):
+            slider.setValue(value)
+        self.ceil_mode.setChecked(pool.ceil_mode)
+        self.count_include_pad.setChecked(pool.count_include_pad)
+        self.use_target.setChecked(up.target_size is not None)
+        if up.target_size is not None:
+            self.target.setValue(up.target_size)
+        self.align_corners.setChecked(up.align_corners)
+        self.transposed_init.setValue(up.transposed_init)
+        self._grid_seed = view.grid_seed
+        self.grid_size.setValue(view.grid_side)
+        self._new_grid()
+        self._sync_enabled()
+
+    def examples(self) -> dict[int, Example]:
+        return EXAMPLES
+
     def _sync_enabled(self) -> None:
         params = self.pool_params()
         adaptive = params.is_adaptive
@@ -336,37 +367,19 @@ class PoolingPanel(Panel):
         self._new_grid()
 
     # ====================================================================== computing
-    def request_update(self, *parts: str) -> None:
-        """Mark parts stale; they are recomputed once, when control returns to the loop."""
-        self._dirty.update(parts)
-        if not self._timer.isActive():
-            self._timer.start()
-
-    def flush(self) -> None:
-        """Recompute whatever is stale, now."""
-        self._timer.stop()
-        dirty, self._dirty = self._dirty, set()
-        for part, update in (("pool_image", self._update_pool_image),
-                             ("pool_grid", self._update_pool_grid),
-                             ("upsample", self._update_upsample)):
-            if part in dirty:
-                self.compute_counts[part] += 1
-                try:
-                    update()
-                except Exception as exc:  # noqa: BLE001 - torch's own refusal, shown not raised
-                    self._problems[part] = [f"torch refused these settings: {exc}"]
+    def flushed(self, parts: set[str]) -> None:
         if self._code_stale:
             if self.code.code():
                 self._code_timer.start()
             else:
                 self.flush_code()
-        self._show_problems()
         self.mark_drawn()
 
     def flush_code(self) -> None:
         """Write the pooling view's code now (it is otherwise written once a drag rests)."""
         self._code_timer.stop()
-        if self._code_stale and not (self._problems["pool_image"] or self._problems["pool_grid"]):
+        if self._code_stale and not (self.part_problems("pool_image")
+                                     or self.part_problems("pool_grid")):
             _, channels, height, width = self._image_tensor.shape
             self.code.set_code(pooling.pooling_code(self.pool_params(), (channels, height, width),
                                                     self._grid_values))
@@ -376,7 +389,7 @@ class PoolingPanel(Panel):
         params = self.pool_params()
         _, channels, height, width = self._image_tensor.shape
         problems = params.validate(height, width)
-        self._problems["pool_image"] = problems
+        self.set_problems("pool_image", problems)
         if problems:
             return
         out = pooling.pool(self._image_tensor, params)
@@ -396,8 +409,8 @@ class PoolingPanel(Panel):
         params = self.pool_params()
         values = self._grid_values
         problems = params.validate(*values.shape)
-        self._problems["pool_grid"] = [
-            f"numeric grid ({values.shape[0]}×{values.shape[1]}): {p}" for p in problems]
+        self.set_problems("pool_grid", [
+            f"numeric grid ({values.shape[0]}×{values.shape[1]}): {p}" for p in problems])
         if problems:
             return
         result = pooling.pool_grid(values, params)
@@ -421,7 +434,7 @@ class PoolingPanel(Panel):
         params = self.upsample_params()
         _, channels, height, width = self._image_tensor.shape
         problems = params.validate(height, width)
-        self._problems["upsample"] = problems
+        self.set_problems("upsample", problems)
         if problems:
             return
         result = pooling.upsample_all(self._image_tensor[0], params)
@@ -441,13 +454,17 @@ class PoolingPanel(Panel):
         self.up_code.set_code(pooling.upsample_code(params, (channels, height, width)))
 
     def _show_problems(self) -> None:
+        self.banner.show_problems(self.shown_problems())
+
+    def shown_problems(self) -> list[str]:
+        """The current tab's problems (what the banner says)."""
+        refused = self.part_problems("params")
         if self.tabs.currentIndex() == 1:
-            self.banner.show_problems(self._problems["upsample"])
-        else:
-            # the image's problem and the grid's are usually the same rule: say it once
-            grid = [p for p in self._problems["pool_grid"]
-                    if p.split(": ", 1)[-1] not in self._problems["pool_image"]]
-            self.banner.show_problems(self._problems["pool_image"] + grid)
+            return refused + self.part_problems("upsample")
+        # the image's problem and the grid's are usually the same rule: say it once
+        image = self.part_problems("pool_image")
+        grid = [p for p in self.part_problems("pool_grid") if p.split(": ", 1)[-1] not in image]
+        return refused + image + grid
 
     # ====================================================================== interaction
     def _hovered(self, row: int, col: int) -> None:

@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 )
 
 from lab import data as data_module
+from lab.params import Example
 from lab.training import (
     DataProgress,
     RunEvent,
@@ -54,7 +55,9 @@ from lab.training.checkpoints import (
     load_checkpoint,
     save_checkpoint,
 )
+from lab.training.examples import EXAMPLES
 from lab.training.runs import RunRecord, RunStore, default_db_path, recorded
+from lab.training.view import TrainingView
 from widgets.kit.controls import ElidedLabel, ErrorBanner, QuietProgressBar, WrapLabel
 from widgets.kit.panel import AppState, Panel
 from widgets.kit.settings import data_dir
@@ -643,8 +646,23 @@ class TrainingPanel(Panel):
         self.request_redraw()
 
     # ====================================================================== the form
+    def params(self) -> TrainingView:
+        return TrainingView(self.form.config())
+
+    def apply_params(self, view: TrainingView) -> None:
+        self.form.set_config(view.config)
+
+    def examples(self) -> dict[int, Example]:
+        return EXAMPLES
+
+    def refuse_params(self, message: str) -> None:
+        super().refuse_params(message)
+        self.banner.show_message(message)
+
     def _form_changed(self) -> None:
         problems = self.form.config().validate()
+        self._part_problems.pop("params", None)  # the form changed: a refused view's note is old
+        self.set_problems("form", problems)
         if problems:
             self.banner.show_problems(problems)
         elif self.banner.problems() and not self.is_training():
