@@ -52,7 +52,9 @@ from PySide6.QtWidgets import (
 
 from lab.device import keep_freed_memory
 from lab.images import READABLE_SUFFIXES, SAMPLES, ImageLoadError, LabImage, load_source
+from widgets.kit import wheel
 from widgets.kit.controls import ErrorBanner
+from widgets.kit.files import save_image
 from widgets.kit.panel import AppState, Panel
 from widgets.kit.settings import app_settings
 from widgets.kit.theme import THEMES, apply_theme, current_theme
@@ -105,15 +107,42 @@ def _augment(state: AppState) -> Panel:
     return AugmentPanel(state)
 
 
+def _calculus(state: AppState) -> Panel:
+    from widgets.calculus.panel import CalculusPanel
+
+    return CalculusPanel(state)
+
+
+def _normalization(state: AppState) -> Panel:
+    from widgets.normalization.panel import NormalizationPanel
+
+    return NormalizationPanel(state)
+
+
 def _training(state: AppState) -> Panel:
     from widgets.training.panel import TrainingPanel
 
     return TrainingPanel(state)
 
 
+def _optimizers(state: AppState) -> Panel:
+    from widgets.optimizers.panel import OptimizersPanel
+
+    return OptimizersPanel(state)
+
+
+def _regularization(state: AppState) -> Panel:
+    from widgets.regularization.panel import RegularizationPanel
+
+    return RegularizationPanel(state)
+
+
 PANELS: list[PanelSpec] = [
     PanelSpec("welcome", "Welcome", "The concept map: every idea and where to see it",
               (), "welcome", _welcome),
+    PanelSpec("calculus", "Calculus",
+              "Derivatives rule by rule, Taylor, L'Hôpital, critical points; autograd",
+              (1, 2, 3, 4), "calculus", _calculus),
     PanelSpec("augment", "Augmentation",
               "Build a torchvision v2 pipeline; see a grid of its random draws",
               (6, 7, 8, 9, 10, 11, 22), "augment", _augment),
@@ -126,11 +155,25 @@ PANELS: list[PanelSpec] = [
     PanelSpec("architectures", "Architectures",
               "Plain vs ResNet vs DenseNet, the classic nets, what nn.Module holds",
               (15, 16, 17, 18, 19), "architectures", _architectures),
+    PanelSpec("normalization", "Normalization",
+              "Batch, Layer, Instance, Group norm: which axes; running stats, train vs eval",
+              (14, 20, 21, 22), "normalization", _normalization),
     PanelSpec("training", "Training lab",
               "Live curves: dropout, L1/L2, LR decay, early stopping, K-fold",
               (5, 12, 13, 14, 27, 28, 29, 30, 31, 32, 34, 35), "training", _training),
+    PanelSpec("optimizers", "Optimizers",
+              "SGD, momentum, Adam… on a 2-D surface: noise, LR decay, basins",
+              (29, 30, 31), "optimizers", _optimizers),
+    PanelSpec("regularization", "Regularization",
+              "Occam's razor with polynomials: degree, L1/L2 penalty, bias and variance",
+              (32, 33, 34, 35), "regularization", _regularization),
 ]
 DEFAULT_PANEL = "welcome"
+
+
+def menu_text(title: str) -> str:
+    """A title as a menu shows it: a lone `&` would be taken as a mnemonic and vanish."""
+    return title.replace("&", "&&")
 
 
 def panel_spec(panel_id: str) -> PanelSpec:
@@ -275,7 +318,7 @@ class MainWindow(QMainWindow):
         view_menu = self.menuBar().addMenu("&View")
         self.panel_actions: list[QAction] = []
         for number, spec in enumerate(PANELS, start=1):
-            action = view_menu.addAction(panel_icon(spec), spec.title)
+            action = view_menu.addAction(panel_icon(spec), menu_text(spec.title))
             if number <= 9:
                 action.setShortcut(QKeySequence(f"Ctrl+{number}"))
             action.triggered.connect(lambda _=False, pid=spec.id: self.show_panel(pid))
@@ -393,8 +436,10 @@ class MainWindow(QMainWindow):
 
     def export_view_png(self, path: str | Path) -> bool:
         widget = self.current_panel() or self.centralWidget()
-        ok = widget.grab().save(str(path), "PNG")
-        self.statusBar().showMessage(f"Saved {path}" if ok else f"Could not write {path}", 5000)
+        ok = save_image(widget.grab(), path,
+                        lambda message: self.statusBar().showMessage(message, 10_000))
+        if ok:
+            self.statusBar().showMessage(f"Saved {path}", 5000)
         return ok
 
     def set_theme(self, name: str) -> None:
@@ -498,6 +543,7 @@ def run(argv: list[str] | None = None) -> int:
     app.setApplicationName(APP_NAME)
     app.setOrganizationName("VisualLab")
     app.setApplicationVersion(APP_VERSION)
+    wheel.install(app)
     window = MainWindow(save_settings=not args.screenshot)
     panel_id = window.restore_settings()
     if args.image and not window.open_source(args.image):

@@ -47,6 +47,7 @@ from lab.augment.steps import (  # noqa: F401 - re-exported: one import for user
     StepInfo,
     _scaled_dims,
 )
+from lab.augment.working import WorkingCopy
 
 FORMAT = "visual-lab-augment"
 VERSION = 1
@@ -825,10 +826,12 @@ def image_code(source: str, gray: bool, shape: tuple[int, int, int]) -> list[str
 
 def export_code(spec: dict, *, seed: int = 0, count: int = 16, source: str = "",
                 gray: bool = False, shape: tuple[int, int, int] = (3, 256, 256),
-                input_dtype: str = "uint8") -> str:
+                input_dtype: str = "uint8", working: WorkingCopy | None = None) -> str:
     """Python that rebuilds the pipeline and makes the same draws as the panel.
 
-    Draw i is `pipeline(image)` right after `torch.manual_seed(seed + i)`.
+    Draw i is `pipeline(image)` right after `torch.manual_seed(seed + i)`. With a working
+    copy the code offers both: the working copy and its converted pipeline (what the panel
+    drew), or the original at its exact size, one switch apart.
     """
     lines = ["import torch",
              "import torchvision.transforms.v2  # loads transforms.v2",
@@ -839,6 +842,18 @@ def export_code(spec: dict, *, seed: int = 0, count: int = 16, source: str = "",
              f"# the image as a (C, H, W) tensor, uint8 0..255 ({shape[1]}×{shape[2]}, "
              f"{'gray' if gray else 'RGB'})",
              *image_code(source, gray, shape)]
+    if working is not None:
+        height, width = working.size
+        converted = pipeline_code(working.spec).replace("pipeline = ", "working_pipeline = ", 1)
+        lines += ["",
+                  f"# {working.explained()}",
+                  converted,
+                  "USE_WORKING_COPY = True  # False: draw the original at its exact size "
+                  "(slower)",
+                  "if USE_WORKING_COPY:",
+                  f"    image = transforms.v2.functional.resize(image, [{height}, {width}], "
+                  "antialias=True)",
+                  "    pipeline = working_pipeline"]
     if input_dtype == "float32":
         lines.append("image = image.float() / 255  # fed as float32 0..1")
     lines += ["",

@@ -9,9 +9,7 @@ is wrong and what to do.
 
 from __future__ import annotations
 
-import os
 import pickle
-import tempfile
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -21,9 +19,10 @@ from typing import Any
 import torch
 from torch import nn
 
-from lab.training import RunFinished, RunStarted, TrainConfig, build_model, state_problems
+from lab.files import WriteError, atomic_write, reason
+from lab.training import RunEvent, RunFinished, RunStarted, TrainConfig, build_model, state_problems
 
-__all__ = ["Checkpoint", "CheckpointError", "checkpointed", "load_checkpoint",
+__all__ = ["Checkpoint", "CheckpointError", "WriteError", "checkpointed", "load_checkpoint",
            "save_checkpoint", "state_problems"]
 
 CHECKPOINT_FORMAT = "visual-lab-checkpoint"
@@ -57,7 +56,9 @@ class Checkpoint:
 def save_checkpoint(path: str | Path, config: TrainConfig, state_dict: dict[str, torch.Tensor],
                     input_shape: tuple[int, ...], class_names: list[str],
                     meta: dict[str, Any] | None = None) -> Path:
-    """Write atomically: temp file in the same folder, flushed, then renamed over `path`."""
+    """Write atomically: temp file in the same folder, flushed, then renamed over `path`.
+    A failure (disk full, read-only folder, torch.save's short-write RuntimeError) raises
+    WriteError naming the path and the reason, and leaves the previous file as it was."""
     path = Path(path)
     payload = {
         "format": CHECKPOINT_FORMAT,
@@ -69,19 +70,8 @@ def save_checkpoint(path: str | Path, config: TrainConfig, state_dict: dict[str,
         "meta": dict(meta or {}),
         "torch_version": str(torch.__version__),
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp",
-                                         dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as out:
-            torch.save(payload, out)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temp_name, path)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
-    return path
+    needed = sum(t.numel() * t.element_size() for t in payload["state_dict"].values())
+    return atomic_write(path, lambda out: torch.save(payload, out), needed + 64 * 1024)
 
 
 def load_checkpoint(path: str | Path) -> Checkpoint:
@@ -134,7 +124,9 @@ def checkpointed(items: Iterator, path: str | Path, config: TrainConfig,
                  meta: dict[str, Any] | None = None) -> Iterator:
     """Pass a training run's items through and save its final weights to `path` when it
     ends (on the thread that runs it, so a GUI never waits for the disk). A failed save
-    is reported as the RunFinished message's last sentence, never raised."""
+    (disk full, read-only folder, torch.save's short-write RuntimeError) never raises and
+    never changes the run's status: a "storage" RunEvent says why, it is added to the
+    RunFinished message, and the previous file at `path` is kept."""
     started: RunStarted | None = None
     for item in items:
         if isinstance(item, RunStarted):
@@ -145,8 +137,10 @@ def checkpointed(items: Iterator, path: str | Path, config: TrainConfig,
                                 list(started.class_names),
                                 {**(meta or {}), "epoch": item.stop_epoch,
                                  "status": item.status})
-            except OSError as exc:
-                item = RunFinished(item.status, f"{item.message} (its weights could not be "
-                                   f"saved: {exc})", item.best_epoch, item.stop_epoch,
-                                   item.state_dict)
+            except (OSError, RuntimeError) as exc:
+                why = exc.reason if isinstance(exc, WriteError) else reason(exc, path)
+                text = f"could not save the weights: {why}"
+                yield RunEvent("storage", 0, item.stop_epoch, float(item.stop_epoch), text)
+                item = RunFinished(item.status, f"{item.message} ({text}.)".strip(),
+                                   item.best_epoch, item.stop_epoch, item.state_dict)
         yield item

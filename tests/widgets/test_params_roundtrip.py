@@ -68,7 +68,7 @@ def settle(qtbot, panel) -> None:
 def computations(panel) -> Counter:
     counts: Counter = Counter()
     for page in pages(panel):
-        for part, n in page.compute_counts.items():
+        for part, n in page.update_counts.items():
             counts[f"{type(page).__name__}.{part}"] += n
     return counts
 

@@ -28,6 +28,7 @@ from widgets.architectures.connectivity_tab import hover_text
 from widgets.architectures.graph_view import GraphView
 from widgets.architectures.layer_table import LayerTable
 from widgets.kit.controls import ChoiceBox, ProgressLine, caption, group_box, row_of, scrolling
+from widgets.kit.files import write_text
 from widgets.kit.jobs import freeze_heap
 from widgets.kit.panel import Page
 from widgets.kit.views import CodeView
@@ -264,7 +265,10 @@ class ClassicTab(Page):
         name = f"{self.requested.model if self.requested else 'model'}.png"
         path, _ = QFileDialog.getSaveFileName(self, "Export graph", name, "PNG (*.png)")
         if path:
-            self.view.export_png(path)
+            self.export_png(path)
+
+    def export_png(self, path: str | Path) -> bool:
+        return self._written(self.view.export_png(path, report=self._export_failed))
 
     def _ask_export_csv(self) -> None:
         name = f"{self.requested.model if self.requested else 'model'}-layers.csv"
@@ -275,8 +279,16 @@ class ClassicTab(Page):
     def export_table_csv(self, path: str | Path) -> bool:
         if self.prepared is None:
             return False
-        Path(path).write_text(table_csv(self.prepared.graph), encoding="utf-8")
-        return True
+        return self._written(write_text(path, table_csv(self.prepared.graph),
+                                        self._export_failed))
+
+    def _export_failed(self, message: str) -> None:
+        self.set_problems("export", [message])
+
+    def _written(self, ok: bool) -> bool:
+        if ok:
+            self.set_problems("export", [])
+        return ok
 
     def is_idle(self) -> bool:
         return super().is_idle() and (self.view.is_complete() or self.view.view_graph() is None)

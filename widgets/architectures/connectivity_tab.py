@@ -41,6 +41,7 @@ from widgets.kit.controls import (
     scrolling,
     with_controls,
 )
+from widgets.kit.files import save_image
 from widgets.kit.panel import Page
 from widgets.kit.views import CodeView
 
@@ -470,7 +471,11 @@ class ConnectivityTab(Page):
             self.export_png(path)
 
     def export_png(self, path: str | Path) -> bool:
-        return self.columns.grab().save(str(path), "PNG")
+        ok = save_image(self.columns.grab(), path,
+                        lambda message: self.set_problems("export", [message]))
+        if ok:
+            self.set_problems("export", [])
+        return ok
 
     def is_idle(self) -> bool:
         return super().is_idle() and all(v.is_complete() or v.view_graph() is None

@@ -51,6 +51,7 @@ from lab.images import LabImage
 from lab.params import Example
 from widgets.augment.editors import StepEditor
 from widgets.kit.controls import ChoiceBox, ErrorBanner, ParamSlider, QuietProgressBar, caption
+from widgets.kit.files import save_image
 from widgets.kit.panel import AppState, Panel
 from widgets.kit.thumbnails import ThumbnailGrid
 from widgets.kit.views import CodeView
@@ -155,6 +156,8 @@ class AugmentPanel(Panel):
         self._set_image(state.image)
         self.set_spec(augment.preset(DEFAULT_PRESET, self.image_shape(),
                                      normalize=self._image_normalize()), keep_preset=True)
+        state.normalizeOffered.connect(self.take_offered_normalize)
+        self.take_offered_normalize()
 
     # ====================================================================== building
     def _build_controls(self) -> QScrollArea:
@@ -613,6 +616,20 @@ class AugmentPanel(Panel):
         mean, std = self._image_normalize()
         self._set_current_params({"mean": mean, "std": std})
 
+    def take_offered_normalize(self, _values: object = None) -> None:
+        """Mean and std another panel offered (AppState.offer_normalize, the Normalization
+        panel's "Send"): into the first Normalize step, added at the end if there is none."""
+        values = self.state.take_normalize()
+        if values is None:
+            return
+        rows = [r for r, name in enumerate(self.step_names()) if name == "Normalize"]
+        if rows:
+            self.steps_list.setCurrentRow(rows[0])
+        else:
+            self.steps_list.setCurrentRow(self.steps_list.count() - 1)
+            self.add_step("Normalize")
+        self._set_current_params({"mean": values[0], "std": values[1]})
+
     def normalize_from_dataset(self, name: str) -> None:
         mean, std = augment.rounded_stats(augment.dataset_stats(name))
         self._set_current_params({"mean": mean, "std": std})
@@ -871,7 +888,10 @@ class AugmentPanel(Panel):
             self.export_grid_png(path)
 
     def export_grid_png(self, path: str | Path) -> bool:
-        return self.grid.grab().save(str(path), "PNG")
+        ok = save_image(self.grid.grab(), path, self.banner.show_message)
+        if ok:
+            self.grid_status.setText(f"saved {Path(path).name}")
+        return ok
 
     # ====================================================================== closing
     def shutdown(self) -> None:

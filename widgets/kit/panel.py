@@ -26,19 +26,24 @@ from PySide6.QtWidgets import QWidget
 
 from lab.images import DEFAULT_SAMPLE, LabImage, load_sample
 from lab.params import Example, first_difference
+from widgets.kit import wheel
 from widgets.kit.jobs import LatestJob
 
 
 class AppState(QObject):
-    """State shared by all panels: the current image and the compute device's label."""
+    """State shared by all panels: the current image, the compute device's label, and
+    per-channel Normalize values one panel offers another (panels never import each
+    other: the Normalization panel offers, the Augmentation panel takes)."""
 
     imageChanged = Signal(object)   # LabImage
     deviceChanged = Signal(str)
+    normalizeOffered = Signal(object)  # (mean list, std list)
 
     def __init__(self, image: LabImage | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._image = image or load_sample(DEFAULT_SAMPLE)
         self._device_label = ""
+        self._pending_normalize: tuple[list[float], list[float]] | None = None
 
     @property
     def image(self) -> LabImage:
@@ -55,6 +60,16 @@ class AppState(QObject):
     def set_device_label(self, label: str) -> None:
         self._device_label = label
         self.deviceChanged.emit(label)
+
+    def offer_normalize(self, mean: list[float], std: list[float]) -> None:
+        """Per-channel mean and std for a Normalize step; kept until a panel takes them
+        (the Augmentation panel may not be built yet)."""
+        self._pending_normalize = (list(mean), list(std))
+        self.normalizeOffered.emit(self._pending_normalize)
+
+    def take_normalize(self) -> tuple[list[float], list[float]] | None:
+        values, self._pending_normalize = self._pending_normalize, None
+        return values
 
 
 class Page(QWidget):
@@ -73,14 +88,15 @@ class Page(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        wheel.install()  # the wheel changes a control only when it has focus
         self._stale: set[str] = set()
         self._part_problems: dict[str, list[str]] = {}
         self._held = 0
         self._flushing = False
         self.updaters: dict[str, Callable[[], None]] = {}
         self.jobs: dict[str, LatestJob] = {}
-        #: how often each part was recomputed (tests and benchmarks count computations)
-        self.compute_counts: Counter[str] = Counter()
+        #: how often each part's updater ran (tests and benchmarks count computations)
+        self.update_counts: Counter[str] = Counter()
         self._update_timer = QTimer(self)
         self._update_timer.setSingleShot(True)
         self._update_timer.setInterval(0)
@@ -107,7 +123,7 @@ class Page(QWidget):
         try:
             for part, update in self.updaters.items():
                 if part in dirty:
-                    self.compute_counts[part] += 1
+                    self.update_counts[part] += 1
                     try:
                         update()
                     except Exception as exc:  # noqa: BLE001 - the library's refusal, shown
