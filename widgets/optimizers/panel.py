@@ -662,8 +662,10 @@ class OptimizersPanel(Panel):
             return
         self._basin_stale = False
         from lab.device import pick_device
-        device = pick_device()
-        self.basin_job.submit(basins.basin_job(self._surface, view, device=str(device)))
+        device = pick_device().type
+        # float64 starts: MPS has no float64, so a Mac maps on the CPU
+        self.basin_job.submit(basins.basin_job(self._surface, view,
+                                               device=device if device == "cuda" else "cpu"))
 
     def _basin_item(self, item) -> None:
         if isinstance(item, Progress):
