@@ -539,6 +539,8 @@ class PoolingPanel(Panel):
         if self._pool_shown is None:
             return
         params, shown = self._pool_shown
+        if params.validate(*self._image_tensor.shape[-2:]):
+            return  # drawn for another image these settings do not fit: the banner says why
         if not shown.contains(self._shown_for(params)):
             self.request_update("pool_view")
 
