@@ -362,7 +362,7 @@ class OptimizersPanel(Panel):
             basin_kind=self.basin_kind.value(), basin_resolution=self.basin_resolution.value(),
             basin_steps=self.basin_steps.value(), editing=self.editing.value())
 
-    def set_params(self, params: OptimizersView) -> None:
+    def apply_params(self, params: OptimizersView) -> None:
         with self.updates_held():
             self._play_timer.stop()
             self.play.setText("Play")
