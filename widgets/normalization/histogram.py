@@ -73,8 +73,8 @@ class HistogramView(QWidget):
         painter.setPen(text)
         below = QRectF(plot.left() - 20, plot.bottom() + 2, 40, MARGIN_BOTTOM - 2)
         painter.drawText(below, Qt.AlignmentFlag.AlignHCenter, f"{low:.2g}")
-        painter.drawText(below.translated(plot.width(), 0), Qt.AlignmentFlag.AlignHCenter,
-                         f"{high:.2g}")
+        painter.drawText(QRectF(plot.right() - 50, plot.bottom() + 2, 50 + MARGIN_RIGHT,
+                                MARGIN_BOTTOM - 2), Qt.AlignmentFlag.AlignRight, f"{high:.2g}")
         if low < 0 < high:
             zero = plot.left() + plot.width() * (0 - low) / (high - low)
             painter.drawText(QRectF(zero - 20, plot.bottom() + 2, 40, MARGIN_BOTTOM - 2),
