@@ -103,6 +103,22 @@ def parse_formula(text: str, variables: Sequence[str] = ("x",)) -> sp.Expr:
     return expr
 
 
+def parse_top_level(text: str, variables: Sequence[str] = ("x",)
+                    ) -> tuple[str, tuple[sp.Expr, ...]]:
+    """The formula's outermost operation as typed and its operands, each parsed on its own:
+    `ln(x)/(1/x)` -> ("/", (ln x, 1/x)) — sympy would rewrite the whole into x·ln x. The
+    operation is one of "/", "*", "-", "+", "^", or "" (no binary operation outside)."""
+    variables = tuple(variables)
+    whole = parse_formula(text, variables)  # every check, and the messages
+    tree = ast.parse(_rewrite(_normalise(text), variables), mode="eval").body
+    interpreter = _Interpreter({name: symbol(name) for name in variables})
+    if isinstance(tree, ast.BinOp) and type(tree.op) in _OPERATORS:
+        left = interpreter.value(tree.left, depth=0)
+        right = interpreter.value(tree.right, depth=0)
+        return _OPERATORS[type(tree.op)], (left, right)
+    return "", (whole,)
+
+
 @functools.cache
 def symbol(name: str) -> sp.Symbol:
     """The real symbol a formula's variable `name` stands for (the same object every time,
@@ -352,4 +368,4 @@ def _refusal(node: ast.AST) -> str:
 
 
 __all__ = ["CONSTANTS", "FUNCTIONS", "FormulaError", "MAX_LENGTH", "numeric_function",
-           "parse_formula", "symbol"]
+           "parse_formula", "parse_top_level", "symbol"]

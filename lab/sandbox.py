@@ -83,7 +83,10 @@ def _worker_main(conn: Connection, memory_limit: int) -> None:
         resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
     import sympy  # noqa: F401 - the import is the slow part of a start; do it before "ready"
 
-    conn.send(("ready", None))
+    try:
+        conn.send(("ready", None))
+    except (BrokenPipeError, OSError):
+        return  # the app closed (or replaced this worker) while it started
     while True:
         try:
             request = conn.recv()
@@ -98,6 +101,8 @@ def _worker_main(conn: Connection, memory_limit: int) -> None:
             result = ("error", f"{type(exc).__name__}: {exc}")
         try:
             conn.send(result)
+        except (BrokenPipeError, OSError):
+            return
         except Exception as exc:  # noqa: BLE001 - e.g. an unpicklable result
             conn.send(("error", f"{type(exc).__name__}: the result could not be sent: {exc}"))
 
@@ -113,6 +118,8 @@ class _Worker:
         self.process.start()
         child.close()
         self.ready = False
+        #: a request nobody waits for any more runs until at most this time (monotonic)
+        self.abandoned_until: float | None = None
 
     def kill(self) -> None:
         with contextlib.suppress(Exception):
@@ -186,38 +193,71 @@ class Sandbox:
               time_limit: float | None = None,
               stage: str = "computing") -> Iterator[Progress | Finished]:
         """Like `call`, as a generator for a background job: `Progress(stage, fraction of
-        the time limit)` about every 0.1 s while waiting, then `Finished(value)`."""
+        the time limit)` about every 0.1 s while waiting, then `Finished(value)`.
+
+        A generator closed early (its job was superseded) leaves its request running: the
+        next call drops that result when it comes, or kills the worker at the old call's
+        time limit — a superseded call costs no fresh worker unless it overruns."""
         limit = self.time_limit if time_limit is None else time_limit
         stop = should_stop or (lambda: False)
-        with self._lock:
+        while not self._lock.acquire(timeout=_POLL_S):
+            if stop():
+                raise SandboxCancelledError()
+        try:
             self._cancel.clear()
             worker = self._ready_worker(stop)
+            if worker.abandoned_until is not None:
+                yield Progress("finishing the previous computation", 0.0)
+                worker = self._drain(worker, stop)
             try:
                 worker.conn.send((function, args))
             except Exception as exc:  # noqa: BLE001 - e.g. an unpicklable argument
                 raise SandboxError(f"{type(exc).__name__}: {exc}") from None
             started = last = time.monotonic()
-            while True:
-                if self._poll(worker):
-                    break
-                now = time.monotonic()
-                if stop() or self._cancel.is_set():
-                    self._replace(worker)
-                    raise SandboxCancelledError()
-                if now - started > limit:
-                    self._replace(worker)
-                    raise SandboxTimeoutError(limit)
-                if not worker.process.is_alive():
-                    self._replace(worker)
-                    raise SandboxError("the symbolic worker stopped unexpectedly "
-                                       "(out of memory?)")
-                if now - last >= _PROGRESS_EVERY_S:
-                    last = now
-                    yield Progress(stage, min(1.0, (now - started) / limit))
-            kind, value = self._receive(worker)
+            received = False
+            try:
+                while True:
+                    if self._poll(worker):
+                        break
+                    now = time.monotonic()
+                    if stop() or self._cancel.is_set():
+                        self._replace(worker)
+                        raise SandboxCancelledError()
+                    if now - started > limit:
+                        self._replace(worker)
+                        raise SandboxTimeoutError(limit)
+                    if not worker.process.is_alive():
+                        self._replace(worker)
+                        raise SandboxError("the symbolic worker stopped unexpectedly "
+                                           "(out of memory?)")
+                    if now - last >= _PROGRESS_EVERY_S:
+                        last = now
+                        yield Progress(stage, min(1.0, (now - started) / limit))
+                kind, value = self._receive(worker)
+                received = True
+            finally:
+                if not received and self._worker is worker:
+                    worker.abandoned_until = started + limit
+        finally:
+            self._lock.release()
         if kind == "error":
             raise SandboxError(value)
         yield Finished(value)
+
+    def _drain(self, worker: _Worker, stop: Callable[[], bool]) -> _Worker:
+        """Wait for (and drop) the result of an abandoned request; kill the worker if it
+        runs past that request's time limit. Returns the worker to use."""
+        while True:
+            if self._poll(worker):
+                self._receive(worker)
+                worker.abandoned_until = None
+                return worker
+            if stop() or self._cancel.is_set():
+                raise SandboxCancelledError()
+            if time.monotonic() > (worker.abandoned_until or 0) or \
+                    not worker.process.is_alive():
+                self._replace(worker)
+                return self._ready_worker(stop)
 
     # ------------------------------------------------------------------ internals
     def _ready_worker(self, stop: Callable[[], bool]) -> _Worker:

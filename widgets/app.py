@@ -107,6 +107,12 @@ def _augment(state: AppState) -> Panel:
     return AugmentPanel(state)
 
 
+def _calculus(state: AppState) -> Panel:
+    from widgets.calculus.panel import CalculusPanel
+
+    return CalculusPanel(state)
+
+
 def _normalization(state: AppState) -> Panel:
     from widgets.normalization.panel import NormalizationPanel
 
@@ -125,9 +131,18 @@ def _optimizers(state: AppState) -> Panel:
     return OptimizersPanel(state)
 
 
+def _regularization(state: AppState) -> Panel:
+    from widgets.regularization.panel import RegularizationPanel
+
+    return RegularizationPanel(state)
+
+
 PANELS: list[PanelSpec] = [
     PanelSpec("welcome", "Welcome", "The concept map: every idea and where to see it",
               (), "welcome", _welcome),
+    PanelSpec("calculus", "Calculus",
+              "Derivatives rule by rule, Taylor, L'Hôpital, critical points; autograd",
+              (1, 2, 3, 4), "calculus", _calculus),
     PanelSpec("augment", "Augmentation",
               "Build a torchvision v2 pipeline; see a grid of its random draws",
               (6, 7, 8, 9, 10, 11, 22), "augment", _augment),
@@ -149,6 +164,9 @@ PANELS: list[PanelSpec] = [
     PanelSpec("optimizers", "Optimizers",
               "SGD, momentum, Adam… on a 2-D surface: noise, LR decay, basins",
               (29, 30, 31), "optimizers", _optimizers),
+    PanelSpec("regularization", "Regularization",
+              "Occam's razor with polynomials: degree, L1/L2 penalty, bias and variance",
+              (32, 33, 34, 35), "regularization", _regularization),
 ]
 DEFAULT_PANEL = "welcome"
 
@@ -392,7 +410,10 @@ class MainWindow(QMainWindow):
             return False
         self.banner.clear()
         self.state.set_image(image)
-        self.statusBar().showMessage(f"Opened {image.describe()}", 4000)
+        conversion = image.meta.get("conversion")
+        self.statusBar().showMessage(f"Opened {image.describe()}"
+                                     + (f" ({conversion})" if conversion else ""),
+                                     12_000 if conversion else 4000)
         return True
 
     def _show_image_name(self, image: LabImage) -> None:

@@ -81,3 +81,12 @@ def test_steps_yield_progress_then_the_value_and_stop_when_asked(sandbox):
             seen.append(item)
             stop.set()
     assert len(seen) == 1 and isinstance(seen[0], Progress)
+
+
+def test_a_closed_generator_never_hands_its_result_to_the_next_call(sandbox):
+    old = sandbox.call(work.pid)
+    steps = sandbox.steps(work.sleep_then, 0.4, 111, time_limit=5)
+    assert not isinstance(next(steps), Finished)  # the first progress report
+    steps.close()  # superseded: the request is left running
+    assert sandbox.call(work.sleep_then, 0, 222) == 222
+    assert sandbox.call(work.pid) == old  # drained, not killed

@@ -58,6 +58,7 @@ from lab.training.checkpoints import (
     load_checkpoint,
     save_checkpoint,
 )
+from lab.training.examples import COMPARISONS, DROPOUT, Comparison
 from lab.training.runs import (
     HistoryDamagedError,
     HistoryError,
@@ -160,6 +161,19 @@ class TrainingPanel(Panel):
         self.code_button.setToolTip("The plain PyTorch script that trains with the form's "
                                     "settings (or the selected run's): optimiser, L1 term, "
                                     "scheduler, train()/eval(), early stopping")
+        self.examples_button = QToolButton()
+        self.examples_button.setText("Examples")
+        self.examples_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.examples_button.setToolTip("Prepared comparisons that show one idea each: the "
+                                        "form takes their settings and the runs train "
+                                        "one after another, overlaid")
+        examples_menu = QMenu(self.examples_button)
+        for comparison in COMPARISONS:
+            action = examples_menu.addAction(
+                comparison.title, functools.partial(self.start_comparison, comparison))
+            action.setToolTip(comparison.lesson)
+        examples_menu.setToolTipsVisible(True)
+        self.examples_button.setMenu(examples_menu)
         self.warm_start = QCheckBox("Start from the loaded checkpoint's weights")
         self.warm_start.setToolTip("Continue training the loaded checkpoint instead of "
                                    "starting from random weights")
@@ -183,7 +197,7 @@ class TrainingPanel(Panel):
         run_bar = QHBoxLayout()
         run_bar.setContentsMargins(0, 0, 0, 0)
         for button in (self.start_button, self.pause_button, self.stop_button,
-                       self.code_button):
+                       self.code_button, self.examples_button):
             run_bar.addWidget(button)
         run_bar.addWidget(self.warm_start)
         run_bar.addWidget(self.progress_label, 1)
@@ -410,6 +424,9 @@ class TrainingPanel(Panel):
         config = job["config"]
         record = self._new_record(config, job["parent_id"], job["change"])
         self.records[record.id] = record
+        for waiting in self.queue:  # a prepared comparison's later runs: children of this
+            if waiting.get("parent_of_queued") is job:
+                waiting["parent_id"] = record.id
         self.running = record
         self._focus_id = record.id
         self.controls = TrainControls()
@@ -988,19 +1005,31 @@ class TrainingPanel(Panel):
 
     # ====================================================================== first use
     def _start_demo(self) -> None:
-        """First use (no history): train the default net with and without dropout, so the
-        first view already shows live curves, a decision boundary and a comparison."""
-        base = TrainConfig()
+        """First use (no history): a prepared comparison (dropout 0 vs 0.5 on a set small
+        and noisy enough to overfit), so the first view already shows live curves, a
+        decision boundary and a remedy at work."""
         self._hold_drawn = True
         # a slow machine still gets a first picture (mid-training) within the hold time
         QTimer.singleShot(int(1000 * DEMO_HOLD_S), self._release_hold)
-        self.start_config(base)
-        self.start_config(with_change(base, "dropout", 0.5), parent_id=None,
-                          change="dropout 0 → 0.5")
-        if self.queue:
-            self.queue[0]["parent_id"] = self.running.id if self.running else None
-        self._note("First visit: two example runs, dropout 0 vs 0.5. Change the "
-                   "settings on the left and press Start to train your own.")
+        self.start_comparison(DROPOUT, first_visit=True)
+
+    def start_comparison(self, comparison: Comparison, first_visit: bool = False) -> None:
+        """Put the comparison's baseline into the form and train its runs in turn, each
+        later one a child of the first (so they are compared and overlaid)."""
+        self.form.set_config(comparison.base)
+        configs, changes = comparison.configs(), comparison.changes()
+        queued_before = len(self.queue)
+        first_id = None
+        for index, (config, change) in enumerate(zip(configs, changes, strict=True)):
+            self.start_config(config, parent_id=first_id, change=change)
+            if index == 0:
+                first_id = self.running.id if self.running and not queued_before else None
+        if first_id is None:  # the baseline was queued: its children learn its id on launch
+            for job in self.queue[queued_before + 1:]:
+                job["parent_of_queued"] = self.queue[queued_before]
+        self._note(("First visit: " if first_visit else "") + comparison.lesson +
+                   (" Change the settings on the left and press Start to train your own."
+                    if first_visit else ""))
         self._demo_note_shown = True
 
     def _release_hold(self) -> None:

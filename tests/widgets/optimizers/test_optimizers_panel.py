@@ -19,15 +19,28 @@ from widgets.kit.panel import AppState
 from widgets.optimizers.panel import OptimizersPanel
 
 
-@pytest.fixture
-def panel(qtbot):
+@pytest.fixture(scope="module")
+def shared_panel(qapp):
+    """One panel for the module (building it is most of a test's time); each test starts
+    from the default view, whose trajectories are cached by then."""
     widget = OptimizersPanel(AppState())
-    qtbot.addWidget(widget)
     widget.resize(1280, 740)
     widget.show()
-    qtbot.waitUntil(lambda: widget.has_drawn() and widget.is_idle(), timeout=30000)
     yield widget
     widget.shutdown()
+    widget.close()
+    widget.deleteLater()
+    qapp.processEvents()
+
+
+@pytest.fixture
+def panel(shared_panel, qtbot):
+    shared_panel.set_params(OptimizersView())
+    shared_panel.tabs.setCurrentIndex(0)
+    qtbot.waitUntil(lambda: shared_panel.has_drawn() and shared_panel.is_idle()
+                    and not shared_panel.pending_parts()
+                    and len(shared_panel._runs) == len(shared_panel._wanted), timeout=30000)
+    return shared_panel
 
 
 def settle(panel, qtbot):
