@@ -456,7 +456,7 @@ class NormalizationPanel(Panel):
             experiment_sizes=self._sizes() or (), experiment_epochs=self.epochs.value(),
             tab=TABS[self.tabs.currentIndex()])
 
-    def set_params(self, params: NormView) -> None:
+    def apply_params(self, params: NormView) -> None:
         with self.updates_held():
             self.source.setValue(params.source)
             self.stage.setValue(params.stage)
