@@ -9,6 +9,7 @@ hidden wait until it is shown, and each part recomputes only when its inputs cha
 from __future__ import annotations
 
 import csv
+import io
 import math
 from collections import Counter
 from pathlib import Path
@@ -63,6 +64,7 @@ from widgets.kit.controls import (
     scrolling,
     with_controls,
 )
+from widgets.kit.files import write_text
 from widgets.kit.panel import AppState, Panel
 from widgets.kit.views import CodeView
 from widgets.regularization.plots import COLORS, Plot, cursor, curve, key, points, positive
@@ -404,7 +406,7 @@ class RegularizationPanel(Panel):
                        pair=(self.pair_i.value(), self.pair_j.value()),
                        gd_steps=self.gd_steps.value(), bias_axis=self.bias_axis.value())
 
-    def set_params(self, params: RegView) -> None:
+    def apply_params(self, params: RegView) -> None:
         with self.updates_held():
             self.truth.setValue(params.truth)
             self.samples.setValue(params.samples)
@@ -873,9 +875,20 @@ class RegularizationPanel(Panel):
                                                             curves.cv_std, strict=True)]
         return rows
 
-    def export_numbers(self, path: str | Path) -> None:
-        with open(path, "w", newline="", encoding="utf-8") as handle:
-            csv.writer(handle).writerows(self.numbers_csv_rows())
+    def export_numbers(self, path: str | Path) -> bool:
+        """False, with the path and the reason among the panel's problems, when it cannot
+        be written."""
+        out = io.StringIO()
+        csv.writer(out).writerows(self.numbers_csv_rows())
+        return self._exported(write_text(path, out.getvalue(), self._export_report))
+
+    def _export_report(self, message: str) -> None:
+        self.set_problems("export", [message])
+
+    def _exported(self, ok: bool) -> bool:
+        if ok:
+            self.set_problems("export", [])
+        return ok
 
     def _ask_export_csv(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Save numbers", "regularization.csv",
