@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from lab.architectures import source
 from lab.models import ACTIVATIONS, PATTERNS, ConnectivityNet, NetConfig
 
 INITS: dict[str, str] = {
@@ -173,11 +174,10 @@ def gradient_code(params: GradientParams) -> str:
             if m.bias is not None:
                 nn.init.zeros_(m.bias)
 '''
-    return f'''import torch
-import torch.nn.functional as F
-from torch import nn
+    return f'''{source.IMPORTS}import torch.nn.functional as F
 
-from lab.models import ConnectivityNet, NetConfig   # Visual Lab's plain / ResNet / DenseNet
+# Visual Lab's plain / ResNet / DenseNet nets, written out: the blocks are all here
+{source.connectivity_source()}
 
 generator = torch.Generator().manual_seed({params.seed + 1})
 size = {params.image_size}
