@@ -313,6 +313,6 @@ def test_any_control_values_never_raise(qtbot):
         settle(qtbot, panel)
         params = conn.params()
         if not params.validate():
-            assert f"{params.depth} layers" in conn.count_labels["plain"].text()
+            assert f"L = {params.depth} body layers" in conn.count_labels["plain"].text()
     finally:
         panel.shutdown()
