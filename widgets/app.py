@@ -410,7 +410,10 @@ class MainWindow(QMainWindow):
             return False
         self.banner.clear()
         self.state.set_image(image)
-        self.statusBar().showMessage(f"Opened {image.describe()}", 4000)
+        conversion = image.meta.get("conversion")
+        self.statusBar().showMessage(f"Opened {image.describe()}"
+                                     + (f" ({conversion})" if conversion else ""),
+                                     12_000 if conversion else 4000)
         return True
 
     def _show_image_name(self, image: LabImage) -> None:

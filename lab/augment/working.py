@@ -134,6 +134,6 @@ def shrink(image: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     exported code calls too)."""
     from torchvision.transforms.v2 import functional as TF
 
-    return TF.resize(image, list(size), antialias=True)
+    return TF.resize(image, list(size), antialias=True).contiguous()
 
 

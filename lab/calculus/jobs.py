@@ -50,6 +50,8 @@ class CurveSet:
     d1: Callable
     d2: Callable
     preview: str      # what was understood, in one line
+    first_text: str   # f′ and f″ as shown (printed here: the GUI thread runs no sympy)
+    second_text: str
 
 
 @dataclass(frozen=True)
@@ -75,7 +77,7 @@ def curves(text: str) -> Iterator[CurveSet | Failed]:
     first = sp.diff(f, X)
     second = sp.diff(first, X)
     yield CurveSet(text, f, first, second, numeric_function(f), numeric_function(first),
-                   numeric_function(second), show(f))
+                   numeric_function(second), show(f), show(first), show(second))
 
 
 def in_sandbox(sandbox: Sandbox, part: str, key: tuple, function: Callable, args: tuple,

@@ -190,8 +190,9 @@ class TrainConfig:
             problems.append(f"plateau factor must be in (0, 1) (got {self.plateau_factor})")
         if self.min_delta < 0:
             problems.append(f"min delta must be 0 or more (got {self.min_delta})")
-        if self.seed < 0:
-            problems.append(f"seed must be 0 or more (got {self.seed})")
+        if not 0 <= self.seed <= data_module.MAX_SEED:
+            problems.append(f"seed must be between 0 and {data_module.MAX_SEED:,} "
+                            f"(got {self.seed})")
         if self.kfold == 1 and self.data.val_fraction == 0:
             if self.early_stopping:
                 problems.append("early stopping watches the validation loss: set a validation "
@@ -241,6 +242,8 @@ class TrainConfig:
                 values = json.loads(values)
             except json.JSONDecodeError as exc:
                 raise ValueError(f"not a training configuration (bad JSON: {exc})") from exc
+            except RecursionError as exc:
+                raise ValueError("not a training configuration (nested too deeply)") from exc
         if not isinstance(values, dict):
             raise ValueError("a training configuration is a JSON object")
         values = dict(values)
@@ -254,8 +257,11 @@ class TrainConfig:
         data = values.pop("data", {})
         if not isinstance(data, dict):
             raise ValueError("the data settings must be a JSON object")
+        if values.get("augment") is not None and not isinstance(values["augment"], dict):
+            raise ValueError("the augmentation setting must be a pipeline (a JSON object)")
         try:
-            return cls(data=DataConfig.from_json(data), **values)
+            return cls(data=DataConfig.from_json(data),
+                       **data_module.typed_fields(cls, values))
         except TypeError as exc:
             raise ValueError(f"bad training configuration: {exc}") from exc
 

@@ -42,7 +42,7 @@ from PySide6.QtWidgets import (
 )
 
 from lab import augment
-from lab.augment import STEP_LIST, STEP_TYPES, ChannelStats
+from lab.augment import STEP_LIST, STEP_TYPES, ChannelStats, working
 from lab.augment import draws as augment_draws
 from lab.augment.draws import Draw
 from lab.images import LabImage
@@ -130,6 +130,10 @@ class AugmentPanel(Panel):
         self._preset_untouched: str | None = DEFAULT_PRESET
         self._image_tensor = None
         self._float_tensor = None
+        #: the working copy of the grid on screen (None: drawn at the image's exact size)
+        self._working: working.WorkingCopy | None = None
+        #: shrunk copies of the image, (size, dtype) -> tensor, made once in the worker
+        self._working_tensors: dict[tuple, object] = {}
         self._seed_touched = False
         self._pending: tuple[dict, int, int] | None = None
         self._input_stats: ChannelStats | None = None
@@ -265,6 +269,17 @@ class AugmentPanel(Panel):
         draws_layout.addWidget(self.count)
         draws_layout.addLayout(seed_row)
         draws_layout.addWidget(self.input_dtype)
+        self.exact_size = QCheckBox("Exact size — draw the original pixels (slow for photos)")
+        self.exact_size.setToolTip(
+            f"Off: an image larger than {working.DEFAULT_WORKING_SIDE} pixels is first resized "
+            f"so its longer side is {working.DEFAULT_WORKING_SIDE} (twice a tile), and every "
+            "parameter in pixels (crop and resize sizes, padding, blur kernel and σ) is "
+            "scaled by the same factor: the same draws, shrunk, in a fraction of the time. "
+            "On: the pipeline runs on the original as it is.")
+        self.working_note = caption("", small=True)
+        self.working_note.setVisible(False)
+        draws_layout.addWidget(self.exact_size)
+        draws_layout.addWidget(self.working_note)
 
         form = QVBoxLayout()
         form.addWidget(pipeline_box)
@@ -296,6 +311,7 @@ class AugmentPanel(Panel):
         self.lock.toggled.connect(lambda _v: self._sync_seed_buttons())
         self.reroll.clicked.connect(self.reroll_seed)
         self.input_dtype.valueChanged.connect(lambda _v: self.request_update())
+        self.exact_size.toggled.connect(lambda _v: self.request_update())
         for keys, slot in (("Delete", self.remove_step), ("Ctrl+Up", lambda: self.move_step(-1)),
                            ("Ctrl+Down", lambda: self.move_step(1))):
             shortcut = QShortcut(QKeySequence(keys), self.steps_list)
@@ -376,6 +392,7 @@ class AugmentPanel(Panel):
     def _set_image(self, image: LabImage) -> None:
         self._image_tensor = augment.image_tensor(image.pixels)
         self._float_tensor = None
+        self._working_tensors = {}
         with one_torch_thread(self._image_tensor.numel()):
             self._input_stats = augment.channel_stats(self._image_tensor)
             display = augment_draws.to_display_array(self._image_tensor, max_side=512)
@@ -658,15 +675,26 @@ class AugmentPanel(Panel):
         self._generation += 1
         generation = self._generation
         count, seed = int(self.count.value()), int(self.seed.value())
-        self._value_range = augment.trace_shapes(spec, self.image_shape()).value_range
+        channels, height, width = self.image_shape()
+        copy = working.working_copy(spec, height, width,
+                                    None if self.exact_size.isChecked() else
+                                    working.DEFAULT_WORKING_SIDE)
+        self._working = copy
+        self.working_note.setVisible(copy is not None)
+        self.working_note.setText(copy.explained() if copy is not None else "")
+        drawn_spec = copy.spec if copy is not None else spec
+        drawn_shape = (channels, *copy.size) if copy is not None else self.image_shape()
+        self._value_range = augment.trace_shapes(drawn_spec, drawn_shape).value_range
+        dtype = self.input_dtype.value()
         tensor = self._image_tensor
-        if self.input_dtype.value() == "float32":
+        if dtype == "float32" and copy is None:
             if self._float_tensor is None:
                 self._float_tensor = augment.image_tensor(self.state.image.pixels, "float32")
             tensor = self._float_tensor
         value_range = self._value_range
+        shrunk = self._working_tensors
 
-        threads = _worker_threads(tensor.shape[-2] * tensor.shape[-1])
+        threads = _worker_threads(drawn_shape[1] * drawn_shape[2])
 
         def make(should_stop):
             import torch
@@ -674,9 +702,17 @@ class AugmentPanel(Panel):
             # per thread (OpenMP): the GUI thread keeps a core to itself, so the grid
             # never makes the window stutter; small images gain nothing from more anyway
             torch.set_num_threads(threads)
-            return augment_draws.generate_draws(spec, tensor, count=count, seed=seed,
-                                          display_side=256, should_stop=should_stop,
-                                          value_range=value_range)
+            source = tensor
+            if copy is not None:  # shrunk here, once per image: never on the GUI thread
+                source = shrunk.get((copy.size, dtype))
+                if source is None:
+                    source = working.shrink(tensor, copy.size)
+                    if dtype == "float32":
+                        source = source.float() / 255  # what the exported code does
+                    shrunk[(copy.size, dtype)] = source
+            return augment_draws.generate_draws(drawn_spec, source, count=count, seed=seed,
+                                                display_side=256, should_stop=should_stop,
+                                                value_range=value_range)
 
         self._draws = {}
         self._grid_failed = False
@@ -733,7 +769,8 @@ class AugmentPanel(Panel):
         image = self.state.image
         self.code.set_code(augment.export_code(
             spec, seed=seed, count=count, source=image.source, gray=image.is_gray,
-            shape=self.image_shape(), input_dtype=self.input_dtype.value()))
+            shape=self.image_shape(), input_dtype=self.input_dtype.value(),
+            working=self._working))
 
     def _failed(self, generation: int, message: str) -> None:
         if generation != self._generation:
@@ -884,3 +921,7 @@ class AugmentPanel(Panel):
 
     def sizeHint(self) -> QSize:
         return QSize(1300, 900)
+
+    def working_copy(self) -> working.WorkingCopy | None:
+        """The resize (and converted parameters) the grid on screen was drawn with."""
+        return self._working

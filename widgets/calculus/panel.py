@@ -37,7 +37,7 @@ from PySide6.QtWidgets import (
 from lab.calculus import jobs, sampling
 from lab.calculus.autograd import LOG10_HS
 from lab.calculus.examples import EXAMPLES, PRESETS
-from lab.calculus.notation import show, show_number
+from lab.calculus.notation import show_number
 from lab.calculus.view import CalculusView, validate
 from lab.params import Example
 from lab.progress import Progress
@@ -52,6 +52,7 @@ from widgets.calculus.tabs import (
     set_text,
 )
 from widgets.kit.controls import ElidedLabel, ErrorBanner, ProgressLine
+from widgets.kit.files import save_image
 from widgets.kit.panel import AppState, Panel
 
 TABS = ("derivative", "taylor", "limit", "critical")
@@ -415,14 +416,13 @@ class CalculusPanel(Panel):
                     notes.append(note)
             analysis = self._result("analysis")
             if analysis is not None:
-                set_text(tab.derivatives, f"f′(x) = {show(analysis.first)}\n"
-                                          f"f″(x) = {show(analysis.second)}")
-                set_text(tab.steps, "\n".join("   " * s.depth + s.text()
-                                              for s in analysis.derivation.steps))
+                set_text(tab.derivatives, f"f′(x) = {analysis.first_text}\n"
+                                          f"f″(x) = {analysis.second_text}")
+                set_text(tab.steps, "\n".join(analysis.step_lines))
                 set_text(tab.check, analysis.check)
             else:
-                set_text(tab.derivatives, f"f′(x) = {show(curves.first)}\n"
-                                          f"f″(x) = {show(curves.second)}\n(simplifying…)")
+                set_text(tab.derivatives, f"f′(x) = {curves.first_text}\n"
+                                          f"f″(x) = {curves.second_text}\n(simplifying…)")
         self._set_notes(notes)
         self.mark_drawn()
 
@@ -446,15 +446,15 @@ class CalculusPanel(Panel):
         if math.isfinite(fa) and math.isfinite(slope):
             xs = np.array([lo, hi])
             tab.tangent_line.setData(xs, fa + slope * (xs - a))
-            tab.point.setData([a], [fa])
-            tab.slope_point.setData([a], [slope])
+            tab.point.place(a, fa)
+            tab.slope_point.place(a, slope)
             set_text(tab.tangent_text, f"a = {a:.4g}: f(a) = {show_number(fa)}, slope "
                                        f"f′(a) = {show_number(slope)}\ntangent: y = "
                                        f"{show_number(fa)} + {show_number(slope)}·(x − {a:.4g})")
         else:
             tab.tangent_line.setData([], [])
-            tab.point.setData([], [])
-            tab.slope_point.setData([], [])
+            tab.point.place(None)
+            tab.slope_point.place(None)
             set_text(tab.tangent_text, f"a = {a:.4g}: f or f′ is undefined here "
                                        "(no tangent)")
         self._draw_bridge()
@@ -478,11 +478,18 @@ class CalculusPanel(Panel):
         hs = 10.0 ** LOG10_HS
         errors = finite_or_nan(np.where(result.errors > 0, result.errors, np.nan))
         tab.error_curve.setData(hs, errors)
+        if np.isfinite(errors).any():
+            top = float(np.log10(np.nanmax(errors)))
+            bottom = float(np.log10(np.nanmin(errors)))
+            low, high = tab.error_y
+            if top > high or bottom < low or top < high - 6:
+                tab.error_y = (min(-18.0, math.floor(bottom) - 1), math.ceil(top) + 1)
+                tab.error_plot.setYRange(*tab.error_y, padding=0)
         error_here = abs(result.difference - result.exact)
         if error_here > 0 and math.isfinite(error_here):
-            tab.error_point.setData([result.h], [error_here])
+            tab.error_point.place(math.log10(result.h), math.log10(error_here))
         else:
-            tab.error_point.setData([], [])
+            tab.error_point.place(None)
         kind = "float32" if tab.float32.isChecked() else "float64"
         set_text(tab.bridge_text, (
             f"exact f′(a) (sympy): {show_number(result.exact, 12)}\n"
@@ -521,8 +528,7 @@ class CalculusPanel(Panel):
         tx, ty = sampling.for_display(t_curve, y_range)
         tab.t_curve.setData(tx, ty)
         fa = _value(curves.f, a)
-        tab.centre_point.setData([a] if math.isfinite(fa) else [], [fa] if math.isfinite(fa)
-                                 else [])
+        tab.centre_point.place(a, fa)
         error = np.abs(f_curve.ys - t_curve.ys)
         error[~(error > 0)] = np.nan
         tab.error_curve.setData(f_curve.xs, error)
@@ -560,7 +566,7 @@ class CalculusPanel(Panel):
         exact = self._result("taylor_exact")
         if exact is not None:
             set_text(tab.coefficients, "\n".join(
-                f"c{k} = {show(c)}" for k, c in enumerate(exact.coefficients)))
+                f"c{k} = {text}" for k, text in enumerate(exact.texts)))
         else:
             set_text(tab.coefficients, "\n".join(f"c{k} ≈ {show_number(c, 8)}"
                                                  for k, c in enumerate(coefficients)))
@@ -576,11 +582,10 @@ class CalculusPanel(Panel):
         set_text(tab.steps, "\n\n".join(f"{i + 1}. {s.title}\n   {s.detail}"
                                         for i, s in enumerate(result.steps)))
         set_text(tab.verdict, result.verdict)
-        point = complex(result.point) if result.point.is_finite else None
+        point = result.point_value if math.isfinite(result.point_value) else None
         if point is not None:
-            centre = point.real
-            lo, hi = centre - 2.0, centre + 2.0
-        elif result.point.is_extended_positive:
+            lo, hi = point - 2.0, point + 2.0
+        elif result.point_value > 0:
             lo, hi = 0.5, 60.0
         else:
             lo, hi = -60.0, -0.5
@@ -590,15 +595,14 @@ class CalculusPanel(Panel):
         tab.curve.setData(xs, ys)
         tab.plot.setXRange(lo, hi, padding=0)
         tab.plot.setYRange(*y_range, padding=0)
-        value = result.sympy_answer
-        if value.is_number and value.is_finite and value.is_real:
-            tab.limit_line.setValue(float(value))
+        if result.answer_value is not None:
+            tab.limit_line.setValue(result.answer_value)
             tab.limit_line.setVisible(True)
         else:
             tab.limit_line.setVisible(False)
         tab.point_line.setVisible(point is not None)
         if point is not None:
-            tab.point_line.setValue(point.real)
+            tab.point_line.setValue(point)
 
     def _draw_critical(self) -> None:
         if self._curves is None or self.current_tab() != "critical":
@@ -620,7 +624,7 @@ class CalculusPanel(Panel):
                            brush=marker_brushes([c.kind for c in points]))
         tab.set_rows([(c.exact, c.source, c.kind, c.reason, show_number(c.value))
                       for c in result.candidates])
-        set_text(tab.method, f"f′(x) = {show(result.derivative)} = 0 solved {result.method}.")
+        set_text(tab.method, f"f′(x) = {result.derivative_text} = 0 solved {result.method}.")
         by_x = {c.x: c for c in result.candidates}
         extremes = []
         for name, where in (("maximum", result.global_max), ("minimum", result.global_min)):
@@ -633,7 +637,12 @@ class CalculusPanel(Panel):
 
     # ====================================================================== exports
     def export_png_to(self, path: str | Path) -> bool:
-        return self.tabs.currentWidget().grab().save(str(path))
+        """False, with the path and the reason in the banner, when it cannot be written."""
+        ok = save_image(self.tabs.currentWidget().grab(), path,
+                        lambda message: self.set_problems("export", [message]))
+        if ok:
+            self.set_problems("export", [])
+        return ok
 
     def _ask_export_png(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Export PNG", f"calculus-{self.current_tab()}"

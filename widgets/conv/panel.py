@@ -45,11 +45,12 @@ from widgets.kit.controls import (
 )
 from widgets.kit.files import write_text
 from widgets.kit.panel import AppState, Panel
+from widgets.kit.shown import Shown, shown_sampling
 from widgets.kit.views import CodeView, ImageGrid, ImageTile, MatrixView, ZoomTogether
 
-#: Images larger than this (longer side, pixels) are shrunk for the image view, so a drag
-#: stays interactive; the input's title says so.
-MAX_SIDE = 1024
+#: After a change rests this long, every pixel's min and max are computed off the GUI thread
+#: (when the view shows only some pixels): the statistics and the colour scale become exact.
+REST_MS = 400
 MAX_KERNELS = 16
 #: Above this many multiply-adds a convolution takes a noticeable moment: show a busy cursor.
 BUSY_MACS = 3e8
@@ -105,13 +106,21 @@ class ConvPanel(Panel):
         self._weight = None
         self._inputs: dict[str, object] = {}   # "rgb"/"gray" -> (1, C, H, W) tensor
         self._input_tiles: dict[str, list[ImageTile]] = {}
-        self._shrunk_from: tuple[int, int] | None = None
-        #: the last good result of the image view (what the feature maps show)
+        #: the last good result of the image view: the feature maps' pixels the view shows
+        #: (every `display_step`-th row and column of the visible region, computed alone,
+        #: exactly: lab.display_resolution); a zoom or pan computes the newly visible ones
         self.maps = None
         self.image_params: ConvParams | None = None
-        #: maps are coloured every `display_step`-th pixel when a screen pixel covers that
-        #: many (what a nearest-neighbour draw shows anyway); zooming in refines it
+        self.maps_shown: Shown | None = None
         self.display_step = 1
+        #: every pixel's (min, max) of each map, computed off the GUI thread once the
+        #: controls rest: (params, input tensor, ranges)
+        self._full_ranges: tuple[ConvParams, object, list] | None = None
+        self._ranges_job = self.add_job("ranges", self._ranges_arrived)
+        self._rest_timer = QTimer(self)
+        self._rest_timer.setSingleShot(True)
+        self._rest_timer.setInterval(REST_MS)
+        self._rest_timer.timeout.connect(self._controls_rested)
         # the numeric grid
         self._grid_seed = 0
         self._kernel_seed = 0
@@ -473,24 +482,14 @@ class ConvPanel(Panel):
         """The image as (1, C, H, W) floats for the current input mode (cached)."""
         mode = self.input_mode.value()
         if mode not in self._inputs:
-            import torch.nn.functional as F
 
             x = to_tensor(self.state.image, mode)[None]
-            height, width = x.shape[-2:]
-            self._shrunk_from = None
-            if max(height, width) > MAX_SIDE:
-                factor = MAX_SIDE / max(height, width)
-                size = (max(1, round(height * factor)), max(1, round(width * factor)))
-                x = F.interpolate(x, size=size, mode="area")
-                self._shrunk_from = (int(height), int(width))
             self._inputs[mode] = x
             names = CHANNEL_NAMES[x.shape[1]]
             shape = f"{x.shape[-2]}×{x.shape[-1]}"
-            note = (f" (shrunk from {self._shrunk_from[0]}×{self._shrunk_from[1]})"
-                    if self._shrunk_from else "")
             # the size once, on the first channel: three full titles ran into each other
             self._input_tiles[mode] = [
-                ImageTile(f"in {c}: {names[c].split()[0]}" + (f" {shape}{note}" if c == 0 else ""),
+                ImageTile(f"in {c}: {names[c].split()[0]}" + (f" {shape}" if c == 0 else ""),
                           to_display(x[0, c])) for c in range(x.shape[1])]
         return self._inputs[mode]
 
@@ -660,7 +659,12 @@ class ConvPanel(Panel):
         dirty, self._dirty = self._dirty, set()
         if "image" in dirty:
             dirty.discard("display")  # the image update draws the maps anyway
-        for part, update in (("image", self._update_image), ("display", self._show_maps),
+        if "image" in dirty:
+            dirty.discard("view")
+        if "view" in dirty:
+            dirty.discard("display")
+        for part, update in (("image", self._update_image), ("view", self._update_view),
+                             ("display", self._show_maps),
                              ("grid", self._update_grid)):
             if part in dirty:
                 self.compute_counts[part] += 1
@@ -690,18 +694,7 @@ class ConvPanel(Panel):
         if problems:
             return
         weight = self._weight_for(params)
-        out_h, out_w = params.output_shape(height, width)
-        macs = out_h * out_w * params.out_channels * params.in_per_group * params.kernel_h * \
-            params.kernel_w
-        busy = macs > BUSY_MACS
-        if busy:
-            QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
-        try:
-            maps = conv.convolve(x, params, weight)[0]
-        finally:
-            if busy:
-                QApplication.restoreOverrideCursor()
-        self.maps, self.image_params = maps, params
+        self._compute_shown(params, weight)
         self._show_maps()
         self.formula.setText(params.formula_text(height, width))
         self._draw_weights(params, weight)
@@ -710,25 +703,61 @@ class ConvPanel(Panel):
         else:
             self.flush_code()
 
+    def _compute_shown(self, params: ConvParams, weight) -> None:
+        """Convolve the pixels the maps' view shows, alone (lab.display_resolution)."""
+        x = self._input_tensor()
+        height, width = x.shape[-2:]
+        x0, y0, _, _ = params.output_rect(height, width)
+        view = self.maps_grid.view(0) if self.maps_grid.tile_count() else None
+        fitted = self.zoom.is_fitted(QRectF(0, 0, width, height))
+        shown = shown_sampling(view, (width, height), params.output_shape(height, width),
+                               (x0, y0), params.stride, fitted)
+        macs = shown.rows.count * shown.cols.count * params.out_channels * \
+            params.in_per_group * params.kernel_h * params.kernel_w
+        busy = macs > BUSY_MACS
+        if busy:
+            QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+        try:
+            maps = conv.convolve_shown(x, params, weight, shown.rows, shown.cols)[0]
+        finally:
+            if busy:
+                QApplication.restoreOverrideCursor()
+        self.maps, self.image_params, self.maps_shown = maps, params, shown
+        self.display_step = shown.step
+        self._ranges_job.cancel()  # a drag never waits for statistics of a stale layer
+        if not self.maps_complete():
+            self._rest_timer.start()
+
+    def maps_complete(self) -> bool:
+        """The maps hold every output pixel (a small image, or zoomed to show it all)."""
+        if self.maps_shown is None or self.image_params is None:
+            return False
+        out_h, out_w = self.image_params.output_shape(*self._input_tensor().shape[-2:])
+        return self.maps_shown.rows.covers(out_h) and self.maps_shown.cols.covers(out_w)
+
+    def _update_view(self) -> None:
+        """A zoom or pan that needs pixels not drawn: compute those (same layer)."""
+        if self.image_params is not None:
+            self._compute_shown(self.image_params, self._weight_for(self.image_params))
+            self._show_maps()
+
     def _show_maps(self) -> None:
         """Colour and draw the last computed maps (again, after a zoom: no convolution)."""
-        maps, params = self.maps, self.image_params
-        if maps is None or params is None:
+        maps, params, drawn = self.maps, self.image_params, self.maps_shown
+        if maps is None or params is None or drawn is None:
             return
         x = self._input_tensor()
         height, width = x.shape[-2:]
-        step = self._step_for(params)
-        self.display_step = step
         shared = self.scale_mode.value() == "shared"
-        colours = conv.diverging_indices(maps, shared=shared, step=step)
-        x0, y0, _, _ = params.output_rect(height, width)
-        out_h, out_w = maps.shape[-2:]
-        s = params.stride
-        rect = (x0, y0, colours.indices.shape[2] * step * s, colours.indices.shape[1] * step * s)
+        exact = self.full_ranges() if not self.maps_complete() else None
+        estimated = not self.maps_complete() and exact is None
+        colours = conv.diverging_indices(maps, shared=shared, ranges=exact)
+        out_h, out_w = params.output_shape(height, width)
+        mark = "≈" if estimated else ""
         # two short lines: long titles would make the grid wider than the panel
-        tiles = [ImageTile(f"{o} {conv.PRESET_TITLES[params.preset_for(o)]}<br>"
+        tiles = [ImageTile(f"{o} {conv.PRESET_TITLES[params.preset_for(o)]}<br>{mark}"
                            f"{conv.format_number(low)} … {conv.format_number(high)}",
-                           colours.indices[o], rect)
+                           colours.indices[o], drawn.rect)
                  for o, (low, high) in enumerate(colours.ranges)]
         bound = colours.bounds[0] if shared else 1.0
         self.input_grid.set_images(self._input_tiles[self.input_mode.value()], fit=False)
@@ -741,26 +770,64 @@ class ConvPanel(Panel):
                  else "colours: each map ±its own max|value| (bar in units of that max)")
         flipped = (" · kernels flipped: a true convolution (conv2d itself is "
                    "cross-correlation)" if params.flip else "")
+        resolution = ""
+        if drawn.step > 1:
+            resolution = f" · shown: 1 row and column in {drawn.step} (screen resolution)"
+        if estimated:
+            resolution += " · ≈ min/max of the shown pixels; every pixel's follow"
         self.stats.setText(f"feature maps: (1, {params.out_channels}, {out_h}, {out_w}) · "
                            f"min {conv.format_number(low)} · max {conv.format_number(high)}"
-                           f" · {scale}{flipped}")
-
-    def _step_for(self, params: ConvParams) -> int:
-        """How many map pixels one screen pixel covers (1 until the views are laid out)."""
-        if self.maps_grid.tile_count() == 0:
-            return 1
-        view = self.maps_grid.view(0)
-        if view.width() < 2 or view.height() < 2:
-            return 1
-        region = view.viewRect()
-        per_pixel = min(region.width() / view.width(), region.height() / view.height())
-        per_pixel /= max(1.0, self.maps_grid.devicePixelRatioF())
-        return max(1, int(per_pixel / params.stride))
+                           f" · {scale}{flipped}{resolution}")
 
     def _zoom_changed(self) -> None:
-        if self.image_params is not None and \
-                self._step_for(self.image_params) != self.display_step:
+        """Compute again only when the view needs pixels that are not drawn."""
+        params, drawn = self.image_params, self.maps_shown
+        if params is None or drawn is None or not self.maps_grid.tile_count():
+            return
+        height, width = self._input_tensor().shape[-2:]
+        x0, y0, _, _ = params.output_rect(height, width)
+        needed = shown_sampling(self.maps_grid.view(0), (width, height),
+                                params.output_shape(height, width), (x0, y0), params.stride,
+                                self.zoom.is_fitted())
+        if not drawn.contains(needed):
+            self.request_update("view")
+
+    # -- every pixel, off the GUI thread -------------------------------------------
+    def _controls_rested(self) -> None:
+        if not self.maps_complete() and self.full_ranges() is None:
+            self.request_full_result()
+
+    def request_full_result(self) -> None:
+        """Convolve every output pixel off the GUI thread (newest request wins) for each
+        map's min and max: the statistics and the colour scale then describe every pixel.
+        The maps themselves are not kept (16 maps of a 4096² photo are 1 GB)."""
+        params, x = self.image_params, self._input_tensor()
+        if params is None:
+            return
+        weight = self._weight_for(params)
+
+        def make(should_stop):
+            ranges = conv.map_ranges(x, params, weight, should_stop)
+            if ranges is not None:
+                yield params, x, ranges
+
+        self._ranges_job.submit(make)
+
+    def _ranges_arrived(self, result) -> None:
+        self._full_ranges = result
+        if self.full_ranges() is not None:
             self.request_update("display")
+
+    def full_ranges(self) -> list[tuple[float, float]] | None:
+        """Every pixel's (min, max) of each current map, once computed."""
+        result = self._full_ranges
+        if result is None or result[0] != self.image_params or \
+                result[1] is not self._inputs.get(self.input_mode.value()):
+            return None
+        return result[2]
+
+    def full_result_ready(self) -> bool:
+        return self.maps_complete() or self.full_ranges() is not None
 
     def _sync_kernel_editor(self, params: ConvParams) -> None:
         """The grid editor shows kernel (out, in) as the user made it (before any flip)."""
@@ -950,6 +1017,8 @@ class ConvPanel(Panel):
                           self.banner.show_message)
 
     def shutdown(self) -> None:
+        self._rest_timer.stop()
+        super().shutdown()
         self._play_timer.stop()
         self._timer.stop()
         self._code_timer.stop()

@@ -320,6 +320,11 @@ class ZoomTogether(QObject):
     def region(self) -> QRectF:
         return self._region if self._region is not None else self._extent
 
+    def is_fitted(self, extent: QRectF | None = None) -> bool:
+        """The views show the whole input (no zoom or pan since the last fit), or will once
+        `follow(extent)` is called (a new input's extent fits the views anew)."""
+        return self._region is None or (extent is not None and extent != self._extent)
+
     def _place(self, view) -> None:
         if self._region is None:
             view.setRange(self._extent, padding=0.02)

@@ -54,6 +54,7 @@ from widgets.kit.controls import (
     page_with_controls,
     scrolling,
 )
+from widgets.kit.files import write_text
 from widgets.kit.panel import AppState, Panel
 from widgets.kit.views import CodeView
 from widgets.optimizers.views import (
@@ -91,6 +92,7 @@ class OptimizersPanel(Panel):
         self._f_min = 0.0
         self._cache: dict[tuple, trajectories.Trajectory] = {}
         self._runs: dict[str, trajectories.Trajectory] = {}
+        self._wanted: dict[str, tuple] = {}
         self._basin: basins.BasinMap | None = None
         self._basin_stale = True
         self._sandbox = None
@@ -184,6 +186,7 @@ class OptimizersPanel(Panel):
             "alpha": ParamSlider("α (RMSprop)", 0.5, 0.999, 0.99, step=0.001, decimals=3,
                                  tooltip=HYPER_TOOLTIPS["alpha"]),
         }
+        self.hyper["eps"].spinbox.setDecimals(10)  # 1e-8 must not read as 0.000000
         box.addWidget(self.editing)
         for slider in self.hyper.values():
             box.addWidget(slider)
@@ -708,7 +711,7 @@ class OptimizersPanel(Panel):
         text = (f"SGD + momentum, lr {s.lr:g}, μ {s.momentum:g}, κ {view.condition:g}: "
                 f"predicted rate {predicted:.4f} per step")
         if predicted >= 1:
-            text += " — does not converge (white region)"
+            text += " — does not converge (grey region)"
         if measured is None:
             text += ("; turn on SGD + momentum to measure it" if run is None
                      else "; too few steps to measure")
@@ -717,7 +720,8 @@ class OptimizersPanel(Panel):
             if not exact:
                 text += " — noise, a schedule or weight decay change the measured rate"
         self.rate_caption.setText(text + ". Rate = max over the curvatures 1/κ and 1 of the "
-                                         "larger |root| of z² − (1 + μ − α·λ)z + μ.")
+                                         "larger |root| of z² − (1 + μ − α·λ)z + μ; dark = "
+                                         "fast, bright = slow, grey = diverges.")
 
     # ================================================================== code, CSV
     def _update_code(self) -> None:
@@ -740,7 +744,19 @@ class OptimizersPanel(Panel):
         path, _ = QFileDialog.getSaveFileName(self, "Save trajectories", "optimizers.csv",
                                               "CSV (*.csv)")
         if path:
-            Path(path).write_text(self.trajectories_csv(), encoding="utf-8")
+            self.export_trajectories(path)
+
+    def export_trajectories(self, path: str | Path) -> bool:
+        """False, with the path and the reason in the banner, when it cannot be written."""
+        return self._exported(write_text(path, self.trajectories_csv(), self._export_report))
+
+    def _export_report(self, message: str) -> None:
+        self.set_problems("export", [message])
+
+    def _exported(self, ok: bool) -> bool:
+        if ok:
+            self.set_problems("export", [])
+        return ok
 
     # ================================================================== lifetime
     def shutdown(self) -> None:

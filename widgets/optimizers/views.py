@@ -64,7 +64,8 @@ class SurfaceMap(pg.PlotWidget):
                                                pen=pg.mkPen("k", width=2))
         self.start_marker.setZValue(6)
         self.addItem(self.start_marker)
-        self.legend = self.addLegend(offset=(5, 5))
+        self.legend = self.addLegend(offset=(5, 5), labelTextColor="#202020",
+                                     brush=pg.mkBrush(255, 255, 255, 210))
         self.paths: dict[str, pg.PlotDataItem] = {}
         self.heads = pg.ScatterPlotItem(size=10, pen=pg.mkPen("k", width=1))
         self.heads.setZValue(8)
@@ -156,6 +157,7 @@ class LossAndRate(QWidget):
         self.lr = pg.PlotWidget()
         self.lr.setMenuEnabled(False)
         self.lr.setLabel("left", "learning rate")
+        self.lr.getAxis("left").enableAutoSIPrefix(False)
         self.lr.setLabel("bottom", "step")
         self.lr.setXLink(self.loss)
         self.lr.setMaximumHeight(170)
@@ -234,8 +236,9 @@ class BasinView(pg.PlotWidget):
 
 
 class RateMap(pg.PlotWidget):
-    """Predicted convergence rate of SGD + momentum over (log10 lr, momentum); the current
-    setting marked. Dark: fast; bright: slow; white: no convergence (rate ≥ 1)."""
+    """Predicted convergence rate ρ of SGD + momentum over (log10 lr, momentum); the current
+    setting marked. Coloured by −log10(1 − ρ), so that
+    dark = fast (ρ small), bright = slow (ρ near 1); grey: no convergence."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -250,11 +253,13 @@ class RateMap(pg.PlotWidget):
 
     def set_map(self, rates: np.ndarray, log_lrs: np.ndarray, momenta: np.ndarray) -> None:
         lut = pg.colormap.get("magma").getLookupTable(0.0, 1.0, 256, alpha=False)
-        index = np.clip((rates * 255).astype(int), 0, 255)
+        with np.errstate(all="ignore"):
+            slowness = -np.log10(np.clip(1 - rates, 1e-4, 1)) / 4   # 0 (ρ = 0) … 1 (ρ ≥ 0.9999)
+        index = np.clip((slowness * 255).astype(int), 0, 255)
         rgba = np.zeros((*rates.shape, 4), dtype=np.uint8)
         rgba[..., :3] = lut[index]
         rgba[..., 3] = 255
-        rgba[rates >= 1] = (255, 255, 255, 255)
+        rgba[rates >= 1] = (120, 120, 120, 255)
         self.image.setImage(rgba, autoLevels=False)
         self.image.setRect(QRectF(log_lrs[0], momenta[0], log_lrs[-1] - log_lrs[0],
                                   momenta[-1] - momenta[0]))

@@ -38,6 +38,7 @@ from widgets.kit.controls import (
 )
 from widgets.kit.files import write_text
 from widgets.kit.panel import AppState, Panel
+from widgets.kit.shown import Shown, shown_sampling
 from widgets.kit.views import CodeView, ImageGrid, ImageTile, MatrixView, ZoomTogether
 
 POOL_TOOLTIPS = {
@@ -73,6 +74,13 @@ class PoolingPanel(Panel):
         self._code_timer.setInterval(150)
         self._code_timer.timeout.connect(self.flush_code)
         self._input_display: np.ndarray | None = None
+        #: what the pooled view shows (params, Shown): only the output pixels the screen
+        #: shows are computed; zooming in computes the newly visible ones
+        self._pool_shown: tuple[PoolParams, Shown] | None = None
+        #: every output pixel of the last pooling, computed off the GUI thread on request
+        #: (export, benchmarks): (params, image tensor, output)
+        self._full_pool: tuple[PoolParams, object, object] | None = None
+        self._full_job = self.add_job("pool_full", self._full_pool_arrived)
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(0)
@@ -154,7 +162,7 @@ class PoolingPanel(Panel):
         controls = scrolling(form, 330, 420)
 
         self.image_grid = ImageGrid(columns=2)
-        self.image_zoom = ZoomTogether(self.image_grid)
+        self.image_zoom = ZoomTogether(self.image_grid, changed=self._pool_zoom_changed)
         self.image_grid.setToolTip("Input and pooled image at the same scale: each output "
                                    "pixel covers the window it summarises. Wheel to zoom "
                                    "(both views follow), double-click to fit.")
@@ -347,7 +355,10 @@ class PoolingPanel(Panel):
         """Recompute whatever is stale, now."""
         self._timer.stop()
         dirty, self._dirty = self._dirty, set()
+        if "pool_image" in dirty:
+            dirty.discard("pool_view")  # the image update draws the view anyway
         for part, update in (("pool_image", self._update_pool_image),
+                             ("pool_view", self._update_pool_image),
                              ("pool_grid", self._update_pool_grid),
                              ("upsample", self._update_upsample)):
             if part in dirty:
@@ -380,14 +391,18 @@ class PoolingPanel(Panel):
         self._problems["pool_image"] = problems
         if problems:
             return
-        out = pooling.pool(self._image_tensor, params)
+        shown = self._shown_for(params)
+        out = pooling.pool_shown(self._image_tensor, params, shown.rows, shown.cols)
+        self._pool_shown = (params, shown)
         low, high = pooling.pool_display_range(params)
-        out_h, out_w = out.shape[-2:]
+        out_h, out_w = params.output_shape(height, width)
         name = params.module_line().split("(")[0].removeprefix("nn.")
+        resolution = (f"<br>shown: 1 row and column in {shown.step} (screen resolution)"
+                      if shown.step > 1 else "")
         self.image_grid.set_images([
             ImageTile(f"input {height}×{width}×{channels}", self._input_display),
-            ImageTile(f"{name} → {out_h}×{out_w}×{channels}", to_display(out[0], low, high),
-                      pooling.output_rect(params, height, width)),
+            ImageTile(f"{name} → {out_h}×{out_w}×{channels}{resolution}",
+                      to_display(out[0], low, high), shown.rect),
         ], fit=False)
         self.image_zoom.follow(QRectF(0, 0, width, height))
         self.formula.setText(params.formula_text(height, width))
@@ -494,3 +509,47 @@ class PoolingPanel(Panel):
         if self._grid_result is None:
             return False
         return write_text(path, pooling.grid_csv(self._grid_result), self.banner.show_message)
+
+    # ====================================================================== resolution
+    def _shown_for(self, params: PoolParams) -> Shown:
+        """The pooled view's output pixels at the current zoom (laid out or not)."""
+        _, _, height, width = self._image_tensor.shape
+        out_h, out_w = params.output_shape(height, width)
+        x0, y0, rect_w, _ = pooling.output_rect(params, height, width)
+        view = self.image_grid.view(1) if self.image_grid.tile_count() > 1 else None
+        return shown_sampling(view, (width, height), (out_h, out_w), (x0, y0), rect_w / out_w,
+                              self.image_zoom.is_fitted(QRectF(0, 0, width, height)))
+
+    def _pool_zoom_changed(self) -> None:
+        """A zoom or pan redraws the pooled view only when it needs pixels not drawn."""
+        if self._pool_shown is None:
+            return
+        params, shown = self._pool_shown
+        if params.validate(*self._image_tensor.shape[-2:]):
+            return  # drawn for another image these settings do not fit: the banner says why
+        if not shown.contains(self._shown_for(params)):
+            self.request_update("pool_view")
+
+    def request_full_result(self) -> None:
+        """Compute every output pixel of the current pooling off the GUI thread (newest
+        request wins); `full_result_ready()` says when it is there."""
+        params, x = self.pool_params(), self._image_tensor
+        if params.validate(*x.shape[-2:]):
+            return
+
+        def make(_should_stop):
+            yield params, x, pooling.pool(x, params)
+
+        self._full_job.submit(make)
+
+    def _full_pool_arrived(self, result) -> None:
+        self._full_pool = result
+
+    def full_result_ready(self) -> bool:
+        return self._full_pool is not None and self._full_pool[0] == self.pool_params() \
+            and self._full_pool[1] is self._image_tensor
+
+    def full_result(self):
+        """Every output pixel of the current pooling (N, C, H_out, W_out), or None until
+        `request_full_result()` has delivered it."""
+        return self._full_pool[2] if self.full_result_ready() else None

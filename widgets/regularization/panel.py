@@ -9,6 +9,7 @@ hidden wait until it is shown, and each part recomputes only when its inputs cha
 from __future__ import annotations
 
 import csv
+import io
 import math
 from collections import Counter
 from pathlib import Path
@@ -63,9 +64,10 @@ from widgets.kit.controls import (
     scrolling,
     with_controls,
 )
+from widgets.kit.files import write_text
 from widgets.kit.panel import AppState, Panel
 from widgets.kit.views import CodeView
-from widgets.regularization.plots import COLORS, Plot, cursor, curve, points, positive
+from widgets.regularization.plots import COLORS, Plot, cursor, curve, key, points, positive
 
 TABS = ("fit", "paths", "bias", "geometry", "torch", "conditioning", "code")
 LOG_FLOOR = -8.0  # log-magnitude bars start here (|w| = 1e-8)
@@ -102,10 +104,10 @@ class RegularizationPanel(Panel):
 
         controls = self._build_controls()
         self.tabs = QTabWidget()
-        self.tabs.addTab(self._build_fit_tab(), "Fit and errors")
-        self.tabs.addTab(self._build_paths_tab(), "Coefficient paths")
-        self.tabs.addTab(self._build_bias_tab(), "Bias and variance")
-        self.tabs.addTab(self._build_geometry_tab(), "L1 vs L2 geometry")
+        self.tabs.addTab(self._build_fit_tab(), "Fit")
+        self.tabs.addTab(self._build_paths_tab(), "Paths")
+        self.tabs.addTab(self._build_bias_tab(), "Bias–variance")
+        self.tabs.addTab(self._build_geometry_tab(), "L1 vs L2")
         self.tabs.addTab(self._build_torch_tab(), "sklearn vs torch")
         self.tabs.addTab(self._build_conditioning_tab(), "Conditioning")
         self.tabs.addTab(self._build_code_tab(), "Code")
@@ -192,7 +194,7 @@ class RegularizationPanel(Panel):
         return scrolling(form, 300, 360)
 
     def _build_fit_tab(self) -> QWidget:
-        self.fit_plot = Plot("fit", bottom="x", legend=True)
+        self.fit_plot = Plot("fit", bottom="x")
         self.test_points = points(self.fit_plot, "#bbbbbb", "test set", size=4, hollow=True)
         self.truth_curve = curve(self.fit_plot, COLORS["truth"], "true f(x)",
                                  style=Qt.PenStyle.DashLine)
@@ -204,14 +206,14 @@ class RegularizationPanel(Panel):
         self.zero_marks = pg.ScatterPlotItem(symbol="x", size=9,
                                              pen=pg.mkPen(COLORS["test"], width=2))
         self.bars_plot.addItem(self.zero_marks)
-        self.degree_plot = Plot("MSE vs degree", bottom="degree", legend=True)
+        self.degree_plot = Plot("MSE vs degree", bottom="degree")
         self.degree_plot.setLogMode(y=True)
         self.degree_train = curve(self.degree_plot, COLORS["train"], "train", symbol="o")
         self.degree_test = curve(self.degree_plot, COLORS["test"], "test", symbol="o")
         self.degree_cv = curve(self.degree_plot, COLORS["cv"], "K-fold CV", symbol="o")
         self.degree_best = points(self.degree_plot, COLORS["cv"], size=14, hollow=True)
         self.degree_cursor = cursor(self.degree_plot)
-        self.lambda_plot = Plot("MSE vs λ", bottom="λ", legend=True)
+        self.lambda_plot = Plot("MSE vs λ", bottom="λ")
         self.lambda_plot.setLogMode(x=True, y=True)
         self.lambda_train = curve(self.lambda_plot, COLORS["train"], "train")
         self.lambda_test = curve(self.lambda_plot, COLORS["test"], "test")
@@ -258,8 +260,9 @@ class RegularizationPanel(Panel):
         self.refits_plot.addItem(self.refit_curves)
         self.refit_truth = curve(self.refits_plot, COLORS["truth"], style=Qt.PenStyle.DashLine)
         self.refit_mean = curve(self.refits_plot, COLORS["bias"], width=2.5)
-        self.stack_plot = Plot("bias² + variance + σ² vs degree", bottom="degree",
-                               legend=True)
+        self.stack_plot = Plot(key(("bias²", COLORS["bias"]), ("variance", COLORS["variance"]),
+                                   ("σ²", COLORS["noise"]), ("MC test MSE ±2se", "#000000")),
+                               bottom="degree")
         self.stack_bias = pg.BarGraphItem(x=[], height=[], width=0.7,
                                           brush=COLORS["bias"], name="bias²")
         self.stack_variance = pg.BarGraphItem(x=[], height=[], width=0.7,
@@ -310,19 +313,22 @@ class RegularizationPanel(Panel):
         return page
 
     def _build_torch_tab(self) -> QWidget:
-        self.compare_plot = Plot("scikit-learn vs torch", bottom="x", legend=True)
+        self.compare_plot = Plot(key(("scikit-learn", COLORS["fit"]),
+                                     ("torch GD", COLORS["torch"])), bottom="x")
         self.compare_points = points(self.compare_plot, COLORS["train"], "points")
         self.compare_sklearn = curve(self.compare_plot, COLORS["fit"], "scikit-learn",
                                      width=4)
         self.compare_torch = curve(self.compare_plot, COLORS["torch"], "torch GD",
                                    style=Qt.PenStyle.DashLine)
-        self.loss_plot = Plot("torch loss (= 2J) vs step", bottom="step", legend=True)
+        self.loss_plot = Plot("loss vs step: " + key(("torch", COLORS["torch"]),
+                                                     ("exact fit", COLORS["fit"])),
+                              bottom="step (MSELoss + L1 term; weight_decay is in the step)")
         self.loss_plot.setLogMode(x=True, y=True)
         self.loss_curve = curve(self.loss_plot, COLORS["torch"], "gradient descent")
         self.loss_target = curve(self.loss_plot, COLORS["fit"], "2J of the exact fit",
                                  style=Qt.PenStyle.DashLine)
-        self.coef_plot = Plot("coefficients: sklearn (left) vs torch (right)",
-                              bottom="coefficient k")
+        self.coef_plot = Plot("w: " + key(("sklearn", COLORS["fit"]),
+                                          ("torch", COLORS["torch"])), bottom="coefficient k")
         self.coef_sklearn = pg.BarGraphItem(x=[], height=[], width=0.35, brush=COLORS["fit"])
         self.coef_torch = pg.BarGraphItem(x=[], height=[], width=0.35, brush=COLORS["torch"])
         self.coef_plot.addItem(self.coef_sklearn)
@@ -494,7 +500,8 @@ class RegularizationPanel(Panel):
         self.fit_curve.setData(data.grid, prediction)
         penalty = "no penalty" if view.penalty == "none" else f"{view.penalty.upper()} λ = " \
             f"{_g(view.lam)}"
-        self.fit_plot.set_title(f"degree {view.degree}, {penalty}")
+        self.fit_plot.set_title(f"degree {view.degree}, {penalty} " + key(
+            ("points", COLORS["train"]), ("truth", COLORS["truth"]), ("fit", COLORS["fit"])))
 
     def _draw_bars(self) -> None:
         if self.result is None:
@@ -530,8 +537,10 @@ class RegularizationPanel(Panel):
                 item.setData(curves.values, positive(values))
             best = curves.best("cv")
             self.degree_best.setData([best], [math.log10(max(curves.cv[int(best)], 1e-12))])
-            self.degree_plot.set_title(f"MSE vs degree — CV picks degree {int(best)}, test "
-                                       f"is lowest at {int(curves.best('test'))}")
+            self.degree_plot.set_title(
+                f"MSE: CV best {int(best)} (○), test {int(curves.best('test'))} "
+                + key(("train", COLORS["train"]), ("test", COLORS["test"]),
+                      ("CV", COLORS["cv"])))
         self.degree_cursor.setPos(view.degree)
         curves = self.lambda_curves
         if curves is not None and self._curve_keys.get("lambda") == lambda_key(view):
@@ -540,8 +549,10 @@ class RegularizationPanel(Panel):
                                  (self.lambda_cv, curves.cv)):
                 item.setData(curves.values, positive(values))
             self.lambda_plot.set_title(
-                "MSE vs λ — no penalty: λ has no effect" if view.penalty == "none" else
-                f"MSE vs λ (degree {view.degree}) — CV picks λ ≈ {_g(curves.best('cv'))}")
+                ("MSE vs λ: no penalty, no effect " if view.penalty == "none" else
+                 f"MSE: CV best λ {_g(curves.best('cv'))} ")
+                + key(("train", COLORS["train"]), ("test", COLORS["test"]),
+                      ("CV", COLORS["cv"])))
         self.lambda_cursor.setPos(math.log10(max(view.lam, LAMBDA_RANGE[0])))
 
     def _draw_facts(self) -> None:
@@ -665,8 +676,9 @@ class RegularizationPanel(Panel):
         pad = 0.35 * (high - low) + 0.1
         self.refits_plot.setRange(xRange=(-1.05, 1.05), yRange=(low - pad, high + pad),
                                   padding=0)
-        self.refits_plot.set_title(f"degree {degree}: {len(curves)} of {item.refits} fits "
-                                   f"(orange), their mean (blue), the truth (dashed)")
+        self.refits_plot.set_title(f"degree {degree}: " + key(
+            (f"{len(curves)}/{item.refits} fits", COLORS["fit"]),
+            ("mean", COLORS["bias"]), ("truth", COLORS["truth"])))
         self.stack_cursor.setPos(degree)
         gap = item.identity_gap()[degree]
         stderr = item.mc_stderr[degree]
@@ -739,9 +751,12 @@ class RegularizationPanel(Panel):
         self.compare_sklearn.setData(data.grid, self.result.fit.predict(data.grid))
         self.compare_plot.setRange(xRange=self.fit_plot.viewRange()[0],
                                    yRange=self.fit_plot.viewRange()[1], padding=0)
-        exact = objective(data.x, data.y, self.result.fit.coef, self.result.fit.intercept,
-                          view)
-        self.loss_target.setData([1, view.gd_steps], [2 * exact, 2 * exact])
+        # torch's loss holds the MSE and the hand-written L1 term; weight_decay acts in the
+        # step, not in the loss: so the target is that same loss at the exact solution
+        fit = self.result.fit
+        target = 2 * objective(data.x, data.y, fit.coef, fit.intercept, view) \
+            - view.strength * (1 - view.ratio) * float(fit.coef @ fit.coef)
+        self.loss_target.setData([1, view.gd_steps], [target, target])
         x, y = data.x, data.y
 
         def run(should_stop):
@@ -837,9 +852,20 @@ class RegularizationPanel(Panel):
                                                             curves.cv_std, strict=True)]
         return rows
 
-    def export_numbers(self, path: str | Path) -> None:
-        with open(path, "w", newline="", encoding="utf-8") as handle:
-            csv.writer(handle).writerows(self.numbers_csv_rows())
+    def export_numbers(self, path: str | Path) -> bool:
+        """False, with the path and the reason among the panel's problems, when it cannot
+        be written."""
+        out = io.StringIO()
+        csv.writer(out).writerows(self.numbers_csv_rows())
+        return self._exported(write_text(path, out.getvalue(), self._export_report))
+
+    def _export_report(self, message: str) -> None:
+        self.set_problems("export", [message])
+
+    def _exported(self, ok: bool) -> bool:
+        if ok:
+            self.set_problems("export", [])
+        return ok
 
     def _ask_export_csv(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Save numbers", "regularization.csv",

@@ -60,6 +60,12 @@ class Plot(pg.PlotWidget):
         super().changeEvent(event)
 
 
+def key(*entries: tuple[str, str]) -> str:
+    """A colour key for a title: ("train", "#2f6fdb"), … as coloured words (legends cover the
+    data of small plots)."""
+    return " ".join(f"<span style='color:{color}'>■{name}</span>" for name, color in entries)
+
+
 def curve(plot: Plot, color: str, name: str | None = None, *, width: float = 2,
           style: Qt.PenStyle = Qt.PenStyle.SolidLine, symbol: str | None = None
           ) -> pg.PlotDataItem:

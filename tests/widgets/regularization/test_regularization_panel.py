@@ -44,7 +44,7 @@ def test_first_view_is_the_sklearn_fit_with_its_numbers(panel):
     assert f"test MSE {test:.3g}" in panel.facts.text()
     curves = fits.degree_curves(data, view)
     assert np.allclose(panel.degree_cv.getData()[1], np.log10(curves.cv))  # log axis
-    assert f"CV picks degree {int(curves.best('cv'))}" in panel.degree_plot.title_text
+    assert f"CV best {int(curves.best('cv'))} (○)" in panel.degree_plot.title_text
 
 
 def test_degree_and_lambda_sliders_redraw_fit_and_cursors(panel, qtbot):
