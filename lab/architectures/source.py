@@ -1,11 +1,13 @@
-"""Visual Lab's own layers as source text, so an exported script needs only torch and
-torchvision: the learner sees the blocks themselves, not an import from `lab`."""
+"""The Architectures panel's nets as source text, so its exported scripts need only torch
+and torchvision: the learner sees the blocks themselves, not an import from `lab`."""
 
 from __future__ import annotations
 
-import inspect
-
 from lab import models
+from lab.model_source import connectivity_source, source_of
+
+__all__ = ["IMPORTS", "connectivity_source", "first_conv_source", "inception_5x5_source",
+           "lenet_source"]
 
 IMPORTS = """import torch
 import torch.fx
@@ -14,28 +16,13 @@ from torch import nn
 """
 
 
-def _sources(*objects: object) -> str:
-    return "\n\n".join(inspect.getsource(obj).rstrip() for obj in objects) + "\n"
-
-
-def connectivity_source() -> str:
-    """NetConfig, the layer helper, ResidualBlock, DenseBlock, Transition, ConnectivityNet."""
-    activations = ", ".join(f'"{name}": nn.{layer.__name__}'
-                            for name, layer in models.ACTIVATIONS.items())
-    patterns = ", ".join(f'"{name}": {text!r}' for name, text in models.PATTERNS.items())
-    return (f"PATTERNS = {{{patterns}}}\nACTIVATIONS = {{{activations}}}\n\n\n"
-            + _sources(models.NetConfig, models._layer, models.ResidualBlock,
-                       models.DenseBlock, models.Transition, models.Flatten,
-                       models.ConnectivityNet, models._inside_transition))
-
-
 def lenet_source() -> str:
-    return _sources(models.Flatten, models.LeNet5)
+    return source_of(models.Flatten, models.LeNet5)
 
 
 def inception_5x5_source() -> str:
-    return _sources(models._inception_5x5)
+    return source_of(models._inception_5x5)
 
 
 def first_conv_source() -> str:
-    return _sources(models._replace_first_conv)
+    return source_of(models._replace_first_conv)
