@@ -674,7 +674,7 @@ class CalculusPanel(Panel):
             limit_formula=self.limit.formula.text(), limit_point=self.limit.point.text(),
             limit_direction=self.limit.direction.value())
 
-    def set_params(self, view: CalculusView) -> None:
+    def apply_params(self, view: CalculusView) -> None:
         with self.updates_held():
             self.formula.setText(view.formula)
             self.x_lo.setValue(view.x_range[0])

@@ -400,7 +400,7 @@ class RegularizationPanel(Panel):
                        pair=(self.pair_i.value(), self.pair_j.value()),
                        gd_steps=self.gd_steps.value())
 
-    def set_params(self, params: RegView) -> None:
+    def apply_params(self, params: RegView) -> None:
         with self.updates_held():
             self.truth.setValue(params.truth)
             self.samples.setValue(params.samples)

@@ -305,13 +305,13 @@ def test_any_control_values_never_raise(qtbot):
         panel.flush()
         qtbot.wait(5)
         if tab == 0:  # the banner names a rule exactly when the settings are invalid
-            invalid = bool(conn.params().validate())
+            invalid = bool(conn.connectivity_params().validate())
             assert invalid == any("cannot exceed depth" in p for p in panel.banner.problems())
 
     try:
         drive()
         settle(qtbot, panel)
-        params = conn.params()
+        params = conn.connectivity_params()
         if not params.validate():
             assert f"L = {params.depth} body layers" in conn.count_labels["plain"].text()
     finally:

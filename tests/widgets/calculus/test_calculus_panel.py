@@ -111,9 +111,17 @@ def test_cancel_kills_a_slow_limit_and_the_panel_keeps_working(panel, qtbot):
     panel.limit.formula.setText("(1 - cos x)/x^2")
     qtbot.waitUntil(lambda: "agrees" in panel.limit.verdict.text(), timeout=30_000)
     assert not any("stopped" in p for p in panel.problems())
+    # past the time limit: killed, and the banner says what to try
+    panel.sandbox.time_limit = 0.5
+    panel.limit.formula.setText(SLOW_LIMIT)
+    qtbot.waitUntil(lambda: any("took too long" in p for p in panel.problems()),
+                    timeout=30_000)
+    message = next(p for p in panel.problems() if "took too long" in p)
+    assert message.startswith("limit: ") and "try a simpler expression" in message
+    assert "agrees" in panel.limit.verdict.text()  # the last good result stays
 
 
-def test_saved_view_round_trip_and_code_export(panel, qtbot):
+def test_saved_view_round_trip_and_exports(panel, qtbot, tmp_path):
     view = CalculusView(formula="x^2 e^-x", tab="critical", x_range=(-1.0, 6.0),
                         y_range=(-1.0, 2.0), tangent_at=2.0, log10_h=-7.0, float32=True,
                         taylor_centre=1.0, taylor_order=3, limit_formula="x ln x",
@@ -124,4 +132,6 @@ def test_saved_view_round_trip_and_code_export(panel, qtbot):
     panel.request_code()
     qtbot.waitUntil(lambda: hasattr(panel, "last_code"), timeout=20_000)
     assert "f = x**2*exp(-x)" in panel.last_code
+    target = tmp_path / "calculus.png"
+    assert panel.export_png_to(target) and target.stat().st_size > 1000
     assert parse_formula(view.formula) == x**2 * sp.exp(-x)
