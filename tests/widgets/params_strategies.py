@@ -15,6 +15,7 @@ from lab.conv.view import ConvGridView, ConvView
 from lab.data import DataConfig
 from lab.pooling import POOL_KINDS, TRANSPOSED_INITS, PoolParams, UpsampleParams
 from lab.pooling.view import PoolingView
+from lab.regularization.view import BASES, PENALTIES, TRUTHS, RegView
 from lab.training import TrainConfig
 from lab.training.view import TrainingView
 from lab.welcome.view import WelcomeView
@@ -154,6 +155,22 @@ def training_views(draw) -> TrainingView:
     return TrainingView(config)
 
 
+@st.composite
+def regularization_views(draw) -> RegView:
+    samples = draw(st.integers(4, 200))
+    i = draw(st.integers(1, 20))
+    return RegView(
+        truth=draw(st.sampled_from(list(TRUTHS))), samples=samples,
+        noise=draw(st.integers(0, 20)) / 20, seed=draw(st.integers(0, 9999)),
+        degree=draw(st.integers(0, 20)), penalty=draw(st.sampled_from(list(PENALTIES))),
+        lam=draw(st.sampled_from([1e-6, 1e-4, 0.001, 0.0032, 0.1, 1.0, 10.0])),
+        l1_ratio=draw(st.integers(1, 19)) / 20, basis=draw(st.sampled_from(list(BASES))),
+        folds=draw(st.integers(2, min(10, samples))), log_bars=draw(st.booleans()),
+        pair=(i, draw(st.integers(1, 20).filter(lambda j: j != i))),
+        gd_steps=100 * draw(st.integers(1, 200)),
+        bias_axis=draw(st.sampled_from(["degree", "lambda"])))
+
+
 STRATEGIES = {
     "training": training_views(),
     "augment": augment_views(),
@@ -161,4 +178,5 @@ STRATEGIES = {
     "welcome": st.just(WelcomeView()),
     "pooling": pooling_views(),
     "conv": conv_views(),
+    "regularization": regularization_views(),
 }
