@@ -74,7 +74,8 @@ class CalculusPanel(Panel):
         self._results: dict[str, tuple[tuple, object]] = {}
         self._submitted: dict[str, tuple] = {}
         self._running_since: dict[str, bool] = {}
-        self._notes: list[str] = []
+        self._shown_y: tuple[float, float] | None = None  # the f plot's y range on screen
+        self._failures: dict[str, str] = {}  # part -> why its last run gave no result
 
         self.banner = ErrorBanner()
         self.formula = QLineEdit("x^3 - 3x + 1")
@@ -221,7 +222,12 @@ class CalculusPanel(Panel):
         for spin in (self.y_lo, self.y_hi):
             spin.setEnabled(not self.y_auto.isChecked())
 
-    def _y_toggled(self, _checked: bool) -> None:
+    def _y_toggled(self, checked: bool) -> None:
+        if not checked and self._shown_y is not None:  # start from what is on screen
+            for spin, value in zip((self.y_lo, self.y_hi), self._shown_y, strict=True):
+                spin.blockSignals(True)
+                spin.setValue(round(value, 3))
+                spin.blockSignals(False)
         self._y_enabled()
         self.request_update("plots", "tangent", "taylor_draw", "critical_draw")
 
@@ -320,6 +326,7 @@ class CalculusPanel(Panel):
             if self._submitted.get(part) == key:
                 continue
             self._submitted[part] = key
+            self._failures.pop(part, None)
             function, after = functions[part]
             make = partial(self._sandbox_job, part, key, function, key, after, self._generation)
             self.jobs[part].submit(make)
@@ -341,7 +348,11 @@ class CalculusPanel(Panel):
             if self._submitted.get(part) == item.key:
                 self.set_problems(part, [f"{_PART_NAMES[part]}: {item.message}"]
                                   if item.message else [])
+                self._failures[part] = item.message
+                if part == "analysis":
+                    self.request_update("plots")
             return
+        self._failures.pop(part, None)
         self.set_problems(part, [])
         self._results[part] = (item.key, item.value)
         draw = {"analysis": ("plots", "tangent", "taylor_draw", "critical_draw"),
@@ -382,9 +393,10 @@ class CalculusPanel(Panel):
     # ====================================================================== drawing
     def _view_ranges(self, curves: list[sampling.Curve]) -> tuple[float, float]:
         chosen = self._y_range()
-        if chosen is not None and chosen[0] < chosen[1]:
-            return chosen
-        return sampling.auto_range([c.ys for c in curves])
+        if chosen is None or not chosen[0] < chosen[1]:
+            chosen = sampling.auto_range([c.ys for c in curves])
+        self._shown_y = chosen
+        return chosen
 
     def _poles(self) -> tuple[float, ...]:
         analysis = self._result("analysis")
@@ -421,8 +433,13 @@ class CalculusPanel(Panel):
                 set_text(tab.steps, "\n".join(analysis.step_lines))
                 set_text(tab.check, analysis.check)
             else:
+                failed = self._failures.get("analysis")
+                status = f"not simplified: {failed}" if failed \
+                    else "simplifying and working out the steps…"
                 set_text(tab.derivatives, f"f′(x) = {curves.first_text}\n"
-                                          f"f″(x) = {curves.second_text}\n(simplifying…)")
+                                          f"f″(x) = {curves.second_text}\n({status})")
+                set_text(tab.steps, "")
+                set_text(tab.check, "")
         self._set_notes(notes)
         self.mark_drawn()
 
@@ -674,7 +691,7 @@ class CalculusPanel(Panel):
             limit_formula=self.limit.formula.text(), limit_point=self.limit.point.text(),
             limit_direction=self.limit.direction.value())
 
-    def set_params(self, view: CalculusView) -> None:
+    def apply_params(self, view: CalculusView) -> None:
         with self.updates_held():
             self.formula.setText(view.formula)
             self.x_lo.setValue(view.x_range[0])

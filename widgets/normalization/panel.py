@@ -57,9 +57,13 @@ from widgets.kit.controls import (
     scrolling,
     with_controls,
 )
+from widgets.kit.jobs import freeze_heap
 from widgets.kit.panel import AppState, Panel
 from widgets.kit.views import CodeView, MatrixView
 from widgets.normalization.cube import GROUP_COLORS, CubeView
+from widgets.normalization.histogram import HistogramView
+from widgets.normalization.plots import ThemedPlot
+from widgets.normalization.text import TextLines
 
 TABS = ("axes", "running", "scaling", "batches")
 MAX_CURVES = 8
@@ -83,18 +87,32 @@ def one_torch_thread() -> Iterator[None]:
         torch.set_num_threads(before)
 
 
-def _plot(title: str) -> pg.PlotWidget:
-    plot = pg.PlotWidget()
-    plot.setMenuEnabled(False)
-    plot.setTitle(title, size="9pt")
-    plot.setMinimumHeight(120)
-    plot.getPlotItem().getViewBox().setMouseEnabled(x=False, y=False)
-    return plot
+def _plot(title: str) -> ThemedPlot:
+    return ThemedPlot(title)
+
+
+def _fixed_label(lines: int, muted: bool = False) -> TextLines:
+    return TextLines(lines, muted=muted)
 
 
 def _color(index: int) -> QColor:
     r, g, b = GROUP_COLORS[index % len(GROUP_COLORS)]
     return QColor(int(r), int(g), int(b))
+
+
+def _warm_up_training():
+    """Import what a training run imports, here on the GUI thread once, before the worker
+    starts: imports on the worker hold the interpreter lock for long stretches (building
+    the first optimizer imports torch._dynamo) and the window would freeze meanwhile."""
+    import torch
+
+    from lab import data as data_module
+    from lab.normalization.experiment import batch_size_experiment
+
+    data_module.warm_up()
+    torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1, momentum=0.9)
+    freeze_heap("training imports")
+    return batch_size_experiment
 
 
 class NormalizationPanel(Panel):
@@ -199,13 +217,32 @@ class NormalizationPanel(Panel):
         self.cube = CubeView()
         self.cube.setToolTip("The batch unfolded: a row per sample n, a column per channel "
                              "c, each tile a feature map (H×W). Click a cell.")
-        self.explanation = WrapLabel(steady=True, lines=4)
-        self.explanation.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.before_plot = _plot("before: values of x")
-        self.after_plot = _plot("after: values of y")
-        self.before_curves = [self.before_plot.plot(stepMode="center") for _ in range(MAX_CURVES)]
-        self.after_curves = [self.after_plot.plot(stepMode="center") for _ in range(MAX_CURVES)]
-        self.histogram_caption = caption(small=True, steady=True, lines=2)
+        self.tile_before = MatrixView("x[n, c]")
+        self.tile_after = MatrixView("y[n, c]")
+        for opaque in (self.cube, self.tile_before, self.tile_after):
+            opaque.setAutoFillBackground(True)  # repaints stop here, not at the panel
+        for view, text in ((self.tile_before, "The clicked cell's feature map before "
+                            "normalizing, every number"),
+                           (self.tile_after, "The same feature map after the layer: "
+                            "(x − μ)/√(σ² + ε)·γ + β")):
+            view.setToolTip(text)
+            view.setMinimumSize(150, 120)
+            view.cellClicked.connect(self._tile_clicked)
+        tiles = QWidget()
+        tiles_layout = QVBoxLayout(tiles)
+        tiles_layout.setContentsMargins(0, 0, 0, 0)
+        tiles_layout.addWidget(self.tile_before)
+        tiles_layout.addWidget(self.tile_after)
+        top = QSplitter(Qt.Orientation.Horizontal)
+        top.addWidget(self.cube)
+        top.addWidget(tiles)
+        top.setStretchFactor(0, 3)
+        top.setStretchFactor(1, 1)
+        top.setChildrenCollapsible(False)
+        self.explanation = _fixed_label(4)
+        self.before_plot = HistogramView("before: values of x")
+        self.after_plot = HistogramView("after: values of y")
+        self.histogram_caption = _fixed_label(2, muted=True)
         plots = QWidget()
         plot_row = QHBoxLayout(plots)
         plot_row.setContentsMargins(0, 0, 0, 0)
@@ -219,7 +256,7 @@ class NormalizationPanel(Panel):
         middle_layout.addWidget(plots, 1)
         middle_layout.addWidget(self.histogram_caption)
         splitter = QSplitter(Qt.Orientation.Vertical)
-        for widget, stretch in ((self.cube, 5), (middle, 3), (self.code, 2)):
+        for widget, stretch in ((top, 5), (middle, 3), (self.code, 2)):
             splitter.addWidget(widget)
             splitter.setStretchFactor(splitter.count() - 1, stretch)
         splitter.setChildrenCollapsible(False)
@@ -286,12 +323,11 @@ class NormalizationPanel(Panel):
                             (self.var_plot, self.var_targets)):
             for line in lines:
                 plot.addItem(line)
-        self.update_label = WrapLabel(steady=True, lines=3)
-        self.update_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.update_label = _fixed_label(3)
         self.train_matrix = MatrixView("train(): batch statistics")
         self.eval_matrix = MatrixView("eval(): running statistics")
         self.diff_matrix = MatrixView("eval − train")
-        self.mode_caption = caption(steady=True, lines=2)
+        self.mode_caption = _fixed_label(2, muted=True)
         plots = QWidget()
         plot_row = QHBoxLayout(plots)
         plot_row.setContentsMargins(0, 0, 0, 0)
@@ -420,7 +456,7 @@ class NormalizationPanel(Panel):
             experiment_sizes=self._sizes() or (), experiment_epochs=self.epochs.value(),
             tab=TABS[self.tabs.currentIndex()])
 
-    def set_params(self, params: NormView) -> None:
+    def apply_params(self, params: NormView) -> None:
         with self.updates_held():
             self.source.setValue(params.source)
             self.stage.setValue(params.stage)
@@ -522,6 +558,10 @@ class NormalizationPanel(Panel):
     def _cell_clicked(self, n: int, c: int, h: int, w: int) -> None:
         self.select_cell((n, c, h, w))
 
+    def _tile_clicked(self, row: int, col: int) -> None:
+        n, c, _h, _w = self._cell
+        self.select_cell((n, c, row, col))
+
     def select_cell(self, cell: tuple[int, int, int, int]) -> None:
         self._cell = cell
         self.request_update("axes")
@@ -573,6 +613,11 @@ class NormalizationPanel(Panel):
         explanation = norm.explain_cell(result, view, cell)
         shown = result.y if self.show_output.value() else result.x
         self.cube.set_tensor(shown, result.ids, explanation.members, cell)
+        sample, channel, row, col = cell
+        for tile, values, name in ((self.tile_before, result.x, "x"),
+                                   (self.tile_after, result.y, "y")):
+            tile.set_matrix(values[sample, channel], title=f"{name}[{sample}, {channel}]")
+            tile.set_selected((row, col))
         self.explanation.setText(explanation.text)
         self._draw_histograms(view, result, cell)
         self._code_timer.start()
@@ -594,25 +639,29 @@ class NormalizationPanel(Panel):
     def _draw_histograms(self, view: NormView, result: norm.NormResult,
                          cell: tuple[int, int, int, int]) -> None:
         groups, what = self._histogram_groups(view, result, cell)
-        ids = result.ids.ravel()
+        # the shown groups' slots 0..k-1 (others -1): one bincount per plot, not one
+        # histogram per group
+        slots = np.full(len(result.mean), -1)
+        slots[groups] = np.arange(len(groups))
+        slot_of = slots[result.ids.ravel()]
+        keep = slot_of >= 0
         bins = max(8, min(30, result.count // 3))
-        for values, curves in ((result.x.ravel(), self.before_curves),
-                               (result.y.ravel(), self.after_curves)):
+        colors = [_color(g) for g in groups]
+        for values, plot in ((result.x.ravel(), self.before_plot),
+                             (result.y.ravel(), self.after_plot)):
             low, high = float(values.min()), float(values.max())
-            edges = np.linspace(low, high if high > low else low + 1, bins + 1)
-            for index, curve in enumerate(curves):
-                if index < len(groups):
-                    counts, _ = np.histogram(values[ids == groups[index]], edges)
-                    curve.setData(edges, counts, stepMode="center",
-                                  pen=pg.mkPen(_color(groups[index]), width=1.6))
-                    curve.setVisible(True)
-                else:
-                    curve.setVisible(False)
+            high = high if high > low else low + 1
+            edges = np.linspace(low, high, bins + 1)
+            index = np.minimum(((values[keep] - low) * (bins / (high - low))).astype(int),
+                               bins - 1)
+            counts = np.bincount(slot_of[keep] * bins + index,
+                                 minlength=len(groups) * bins).reshape(len(groups), bins)
+            plot.set_histograms(edges, counts, colors)
         selected = int(result.ids[cell])
-        after = result.y.ravel()[ids == selected]
+        after = result.y[result.ids == selected]
         self.histogram_caption.setText(
             f"{what} (colours as in the grid). After {MODULE_NAMES[view.method]}, "
-            f"{result.labels[selected]} has mean {after.mean():.3f} and std "
+            f"{result.labels[selected]} has mean {round(after.mean(), 3) + 0.0:.3f} and std "
             f"{after.std():.3f} — β = {view.beta_of(cell[1]):.2f} and |γ| = "
             f"{abs(view.gamma_of(cell[1])):.2f} for channel {cell[1]}.")
 
@@ -744,12 +793,12 @@ class NormalizationPanel(Panel):
         self.start_button.setEnabled(False)
         self.stop_button.setEnabled(True)
         self.batches_caption.setText("Training…")
+        batch_size_experiment = _warm_up_training()
 
         def make(should_stop):
             import torch
 
             from lab.device import describe_device, pick_device
-            from lab.normalization.experiment import batch_size_experiment
 
             torch.set_num_threads(1)  # this worker's own: the GUI keeps a core
             device = pick_device("auto")

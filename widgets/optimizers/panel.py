@@ -279,7 +279,7 @@ class OptimizersPanel(Panel):
             row.addWidget(widget)
         row.addStretch(1)
         row.addWidget(self.show_memory)
-        self.summary = caption(steady=True, lines=3)
+        self.summary = caption(steady=True, lines=5)  # seven optimizers fit: nothing moves
         self.memory_text = caption(small=True, steady=True, lines=2)
         left = QWidget()
         left_layout = QVBoxLayout(left)
@@ -362,7 +362,7 @@ class OptimizersPanel(Panel):
             basin_kind=self.basin_kind.value(), basin_resolution=self.basin_resolution.value(),
             basin_steps=self.basin_steps.value(), editing=self.editing.value())
 
-    def set_params(self, params: OptimizersView) -> None:
+    def apply_params(self, params: OptimizersView) -> None:
         with self.updates_held():
             self._play_timer.stop()
             self.play.setText("Play")
@@ -601,8 +601,7 @@ class OptimizersPanel(Panel):
                 looks.append((lx, ly, COLOURS[kind]))
             if np.all(np.isfinite(run.second[t])):
                 scale = run.step_scale(t, s.eps)
-                lines.append(f"{OPTIMIZER_KINDS[kind][0]} step scale lr/(√v+ε) at step {t}: "
-                             f"x {scale[0]:.3g}, y {scale[1]:.3g}")
+                lines.append(f"{OPTIMIZER_KINDS[kind][0]} x {scale[0]:.3g}, y {scale[1]:.3g}")
                 rects.append(scale)
                 rects_at.append(((x, y), scale))
         # one display factor for every arrow: the longest is 12 % of the domain
@@ -622,7 +621,9 @@ class OptimizersPanel(Panel):
                 boxes.append(np.array([(x - hx, y - hy), (x + hx, y - hy), (x + hx, y + hy),
                                        (x - hx, y + hy), (x - hx, y - hy)]))
         self.map.set_memory(heads, grads, vels, looks, boxes)
-        self.memory_text.setText("; ".join(lines) if show else "")
+        shown = min(step, self.steps.value() - 1)
+        self.memory_text.setText(f"Per-axis step scale lr/(√v+ε) at step {shown}: "
+                                 + "; ".join(lines) if show and lines else "")
 
     def _write_summary(self) -> None:
         surface = self._surface
@@ -638,13 +639,14 @@ class OptimizersPanel(Panel):
             x, y = run.points[-1]
             where = _nearest_minimum(surface, (x, y))
             gap = run.losses[-1] - self._f_min
-            parts.append(f"{title} → ({x:.3g}, {y:.3g}){where}, f − f_min = {gap:.2g}")
+            parts.append(f"{title} → ({x:.3g}, {y:.3g}){where}, f − f* {gap:.2g}")
         view = self.params()
         noise = trajectories.noise_std(view)
         self.noise_caption.setText(
             f"gradient noise std per axis σ/√B = {view.noise:g}/√{view.batch_size} = "
             f"{noise:.3g}" if view.batch_size else "full batch: exact gradients, no noise")
-        self.summary.setText(f"After {self.steps.value()} steps: " + "; ".join(parts) + ".")
+        self.summary.setText(f"After {self.steps.value()} steps (f* = {self._f_min:.4g}, the "
+                             f"lowest minimum): " + "; ".join(parts) + ".")
 
     # ================================================================== basins
     def _tab_changed(self) -> None:
@@ -662,8 +664,10 @@ class OptimizersPanel(Panel):
             return
         self._basin_stale = False
         from lab.device import pick_device
-        device = pick_device()
-        self.basin_job.submit(basins.basin_job(self._surface, view, device=str(device)))
+        device = pick_device().type
+        # float64 starts: MPS has no float64, so a Mac maps on the CPU
+        self.basin_job.submit(basins.basin_job(self._surface, view,
+                                               device=device if device == "cuda" else "cpu"))
 
     def _basin_item(self, item) -> None:
         if isinstance(item, Progress):
@@ -773,8 +777,8 @@ def _nearest_minimum(surface: surfaces.Surface, point) -> str:
     index = int(np.argmin(distances))
     if distances[index] < 0.03 * surface.span:
         a, b = surface.minima[index]
-        return f" at the minimum ({a:.3g}, {b:.3g})"
-    return " (not at a minimum)"
+        return f" = minimum ({a:.3g}, {b:.3g})"
+    return " (no minimum)"
 
 
 def _surface_job(key: tuple, sandbox):

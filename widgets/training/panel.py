@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
 
 from lab import data as data_module
 from lab import files
+from lab.params import Example
 from lab.training import (
     DataProgress,
     RunEvent,
@@ -58,7 +59,7 @@ from lab.training.checkpoints import (
     load_checkpoint,
     save_checkpoint,
 )
-from lab.training.examples import COMPARISONS, DROPOUT, Comparison
+from lab.training.examples import COMPARISONS, DROPOUT, EXAMPLES, Comparison
 from lab.training.runs import (
     HistoryDamagedError,
     HistoryError,
@@ -69,14 +70,22 @@ from lab.training.runs import (
     records_csv,
     storage_reason,
 )
-from widgets.kit.controls import ElidedLabel, ErrorBanner, QuietProgressBar, WrapLabel
+from lab.training.view import TrainingView
+from widgets.kit.controls import (
+    ElidedLabel,
+    ErrorBanner,
+    QuietProgressBar,
+    WrapLabel,
+    fix_lines,
+    set_text,
+)
 from widgets.kit.files import write_text
 from widgets.kit.panel import AppState, Panel
 from widgets.kit.settings import data_dir
 from widgets.kit.views import CodeView
 from widgets.kit.workers import GeneratorWorker
 from widgets.training.form import TrainForm
-from widgets.training.plots import TrainingPlots, fix_lines, run_colour, set_text
+from widgets.training.plots import TrainingPlots, run_colour
 from widgets.training.runs import DuplicateDialog, RunList
 
 REDRAW_INTERVAL_S = 0.175  # at most ~6 redraws a second, whatever the worker sends
@@ -730,8 +739,23 @@ class TrainingPanel(Panel):
         self.request_redraw()
 
     # ====================================================================== the form
+    def params(self) -> TrainingView:
+        return TrainingView(self.form.config())
+
+    def apply_params(self, view: TrainingView) -> None:
+        self.form.set_config(view.config)
+
+    def examples(self) -> dict[int, Example]:
+        return EXAMPLES
+
+    def refuse_params(self, message: str) -> None:
+        super().refuse_params(message)
+        self.banner.show_message(message)
+
     def _form_changed(self) -> None:
         problems = self.form.config().validate()
+        self._part_problems.pop("params", None)  # the form changed: a refused view's note is old
+        self.set_problems("form", problems)
         if problems:
             self.banner.show_problems(problems)
         elif self.banner.problems() and not self.is_training():

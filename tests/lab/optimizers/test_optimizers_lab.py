@@ -182,14 +182,14 @@ def test_plateau_example_lowers_lr_and_loss():
     assert decayed.losses[-100:].mean() < constant.losses[-100:].mean() / 3
 
 
-@settings(max_examples=12)
+@settings(max_examples=8)
 @given(lr=st.floats(0.05, 1.8), momentum=st.floats(0.0, 0.95), condition=st.floats(2, 30))
 def test_measured_momentum_rate_matches_prediction(lr, momentum, condition):
     predicted = float(rates.predicted_rate(lr, momentum, condition))
-    if not 0.3 < predicted < 0.985:
+    if not 0.3 < predicted < 0.98:
         return  # too fast to measure over a few steps, or not converging
     view = OptimizersView(surface="quadratic", condition=condition, start=(-1.8, 1.2),
-                          steps=600, optimizers=(OptimizerSettings("momentum", True, lr=lr,
+                          steps=450, optimizers=(OptimizerSettings("momentum", True, lr=lr,
                                                                    momentum=momentum),))
     run = trajectories.run(surfaces.preset("quadratic", condition), view,
                            view.settings("momentum"))

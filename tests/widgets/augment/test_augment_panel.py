@@ -299,7 +299,7 @@ def test_a_4096_image_is_transformed_at_full_size_and_shown_small(qtbot):
     big = LabImage("big", np.full((4096, 4096), 77, np.uint8), "test")
     panel = AugmentPanel(AppState(big))
     qtbot.addWidget(panel)
-    panel._timer.stop()
+    panel._update_timer.stop()
     panel.set_spec(augment.make_spec([augment.make_step("RandomHorizontalFlip", {"p": 0.5}),
                                       augment.make_step("CenterCrop", {"size": 4000})]))
     panel.count.setValue(2)
@@ -418,7 +418,7 @@ def test_any_pipeline_edits_never_raise(qtbot):
         qtbot.waitUntil(panel.grid_done, timeout=30_000)
         spec = panel.spec()
         problems = augment.validate_spec(spec, panel.image_shape())
-        assert panel.problems == problems
+        assert panel.problems() == problems
         if problems:
             assert not panel.banner.isHidden() and panel.banner.message().startswith("step")
         else:
