@@ -74,7 +74,7 @@ class CalculusPanel(Panel):
         self._results: dict[str, tuple[tuple, object]] = {}
         self._submitted: dict[str, tuple] = {}
         self._running_since: dict[str, bool] = {}
-        self._notes: list[str] = []
+        self._failures: dict[str, str] = {}  # part -> why its last run gave no result
 
         self.banner = ErrorBanner()
         self.formula = QLineEdit("x^3 - 3x + 1")
@@ -320,6 +320,7 @@ class CalculusPanel(Panel):
             if self._submitted.get(part) == key:
                 continue
             self._submitted[part] = key
+            self._failures.pop(part, None)
             function, after = functions[part]
             make = partial(self._sandbox_job, part, key, function, key, after, self._generation)
             self.jobs[part].submit(make)
@@ -341,7 +342,11 @@ class CalculusPanel(Panel):
             if self._submitted.get(part) == item.key:
                 self.set_problems(part, [f"{_PART_NAMES[part]}: {item.message}"]
                                   if item.message else [])
+                self._failures[part] = item.message
+                if part == "analysis":
+                    self.request_update("plots")
             return
+        self._failures.pop(part, None)
         self.set_problems(part, [])
         self._results[part] = (item.key, item.value)
         draw = {"analysis": ("plots", "tangent", "taylor_draw", "critical_draw"),
@@ -421,8 +426,13 @@ class CalculusPanel(Panel):
                 set_text(tab.steps, "\n".join(analysis.step_lines))
                 set_text(tab.check, analysis.check)
             else:
+                failed = self._failures.get("analysis")
+                status = f"not simplified: {failed}" if failed \
+                    else "simplifying and working out the steps…"
                 set_text(tab.derivatives, f"f′(x) = {curves.first_text}\n"
-                                          f"f″(x) = {curves.second_text}\n(simplifying…)")
+                                          f"f″(x) = {curves.second_text}\n({status})")
+                set_text(tab.steps, "")
+                set_text(tab.check, "")
         self._set_notes(notes)
         self.mark_drawn()
 

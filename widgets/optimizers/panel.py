@@ -279,7 +279,7 @@ class OptimizersPanel(Panel):
             row.addWidget(widget)
         row.addStretch(1)
         row.addWidget(self.show_memory)
-        self.summary = caption(steady=True, lines=4)  # seven optimizers fit: nothing moves
+        self.summary = caption(steady=True, lines=5)  # seven optimizers fit: nothing moves
         self.memory_text = caption(small=True, steady=True, lines=2)
         left = QWidget()
         left_layout = QVBoxLayout(left)
@@ -639,13 +639,14 @@ class OptimizersPanel(Panel):
             x, y = run.points[-1]
             where = _nearest_minimum(surface, (x, y))
             gap = run.losses[-1] - self._f_min
-            parts.append(f"{title} → ({x:.3g}, {y:.3g}){where}, f − f_min {gap:.2g}")
+            parts.append(f"{title} → ({x:.3g}, {y:.3g}){where}, f − f* {gap:.2g}")
         view = self.params()
         noise = trajectories.noise_std(view)
         self.noise_caption.setText(
             f"gradient noise std per axis σ/√B = {view.noise:g}/√{view.batch_size} = "
             f"{noise:.3g}" if view.batch_size else "full batch: exact gradients, no noise")
-        self.summary.setText(f"After {self.steps.value()} steps: " + "; ".join(parts) + ".")
+        self.summary.setText(f"After {self.steps.value()} steps (f* = {self._f_min:.4g}, the "
+                             f"lowest minimum): " + "; ".join(parts) + ".")
 
     # ================================================================== basins
     def _tab_changed(self) -> None:

@@ -157,7 +157,8 @@ class LossAndRate(QWidget):
         self.lr = pg.PlotWidget()
         self.lr.setMenuEnabled(False)
         self.lr.setLabel("left", "learning rate")
-        self.lr.getAxis("left").enableAutoSIPrefix(False)
+        for plot in (self.loss, self.lr):  # "×1e+12" on a log axis reads as nonsense
+            plot.getAxis("left").enableAutoSIPrefix(False)
         self.lr.setLabel("bottom", "step")
         self.lr.setXLink(self.loss)
         self.lr.setMaximumHeight(170)

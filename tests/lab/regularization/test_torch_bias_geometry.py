@@ -82,6 +82,16 @@ def test_bias_variance_identity_holds_within_monte_carlo_error():
     assert ridge.bias2[1] >= result.bias2[1] - 1e-12  # and never less bias
 
 
+def test_bias_variance_against_lambda():
+    view = RegView(truth="cos", penalty="l1", samples=20, degree=10)
+    result = list(bias_variance(view, refits=40, axis="lambda"))[-1]
+    assert result.axis == "lambda" and result.values[0] == pytest.approx(1e-4)
+    assert np.all(np.abs(result.identity_gap()) < 4 * result.mc_stderr)
+    assert result.variance[0] > 3 * result.variance[-1]  # a strong penalty: little scatter
+    assert result.bias2[-1] > 3 * result.bias2[0]        # … and a flat, biased fit
+    assert result.nearest(1e-3) == int(np.argmin(np.abs(np.log10(result.values) + 3)))
+
+
 def test_geometry_lasso_corner_and_constrained_optima():
     view = RegView(truth="sin", penalty="l1", degree=6, lam=2e-2)
     data = make_data(view)
