@@ -16,6 +16,7 @@ from lab.data import DataConfig
 from lab.normalization.view import NormView, divisors
 from lab.pooling import POOL_KINDS, TRANSPOSED_INITS, PoolParams, UpsampleParams
 from lab.pooling.view import PoolingView
+from lab.regularization.view import BASES, PENALTIES, TRUTHS, RegView
 from lab.training import TrainConfig
 from lab.training.view import TrainingView
 from lab.welcome.view import WelcomeView
@@ -183,6 +184,22 @@ def normalization_views(draw) -> NormView:
         tab=draw(st.sampled_from(["axes", "running", "scaling", "batches"])))
 
 
+@st.composite
+def regularization_views(draw) -> RegView:
+    samples = draw(st.integers(4, 200))
+    i = draw(st.integers(1, 20))
+    return RegView(
+        truth=draw(st.sampled_from(list(TRUTHS))), samples=samples,
+        noise=draw(st.integers(0, 20)) / 20, seed=draw(st.integers(0, 9999)),
+        degree=draw(st.integers(0, 20)), penalty=draw(st.sampled_from(list(PENALTIES))),
+        lam=draw(st.sampled_from([1e-6, 1e-4, 0.001, 0.0032, 0.1, 1.0, 10.0])),
+        l1_ratio=draw(st.integers(1, 19)) / 20, basis=draw(st.sampled_from(list(BASES))),
+        folds=draw(st.integers(2, min(10, samples))), log_bars=draw(st.booleans()),
+        pair=(i, draw(st.integers(1, 20).filter(lambda j: j != i))),
+        gd_steps=100 * draw(st.integers(1, 200)),
+        bias_axis=draw(st.sampled_from(["degree", "lambda"])))
+
+
 STRATEGIES = {
     "normalization": normalization_views(),
     "training": training_views(),
@@ -191,4 +208,5 @@ STRATEGIES = {
     "welcome": st.just(WelcomeView()),
     "pooling": pooling_views(),
     "conv": conv_views(),
+    "regularization": regularization_views(),
 }

@@ -61,13 +61,20 @@ def test_typed_formula_draws_f_its_derivatives_the_tangent_and_the_named_steps(p
     assert panel.banner.isVisible()
 
 
-def test_dragging_the_tangent_marker_moves_the_point(panel):
+def test_dragging_the_tangent_marker_moves_the_point_and_the_y_range_can_be_typed(panel):
     panel.derivative.marker.setValue(-1.5)
     panel.flush()
     assert panel.derivative.tangent_at.value() == pytest.approx(-1.5)
     point = panel.derivative.point
     assert point.isVisible()
     assert (point.pos().x(), point.pos().y()) == pytest.approx((-1.5, (-1.5) ** 3 + 4.5 + 1))
+    shown = panel.derivative.f_plot.viewRange()[1]
+    panel.y_auto.setChecked(False)  # the typed range starts from what was on screen
+    assert (panel.y_lo.value(), panel.y_hi.value()) == pytest.approx(shown, abs=1e-3)
+    panel.y_hi.setValue(2.0)
+    panel.flush()
+    assert panel.derivative.f_plot.viewRange()[1][1] == pytest.approx(2.0)
+    assert "f leaves the y range" in panel.note.text()
 
 
 def test_examples_show_taylor_limit_and_critical_points(panel, qtbot):
