@@ -515,8 +515,9 @@ class TrainingPanel(Panel):
             self._stopped_on_leave = ""
 
     def _pause_toggled(self, paused: bool) -> None:
-        if self.worker is None:
+        if self.worker is None:  # e.g. the run ended while paused: the button reads Pause
             self.pause_button.setChecked(False)
+            self.pause_button.setText("Pause")
             return
         if paused:
             self.worker.pause()
