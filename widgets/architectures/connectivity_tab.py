@@ -62,10 +62,7 @@ GRADIENT_RULE = (
     "4). With BatchNorm or He init the plain net's gradient no longer vanishes at the start "
     "of training; deep plain nets then still train worse (degradation), which a single "
     "backward pass cannot show.")
-GRADIENT_CAPTION = (
-    "Same batch, same seed, one backward pass; no BatchNorm, default init: the plain net's "
-    "gradient vanishes towards the input, shortcuts and dense links carry it. "
-    "Hover for the details.")
+GRADIENT_CAPTION = "Same batch, same seed, one backward pass: computing…"
 
 
 class ConnectivityTab(Page):
@@ -222,7 +219,9 @@ class ConnectivityTab(Page):
                 [], [], pen=pen, symbol="o", symbolSize=6, symbolBrush=color, symbolPen=None,
                 name=name)
         self.gradient_summary = WrapLabel()
-        gradient_caption = caption(GRADIENT_CAPTION)
+        # derived from the numbers drawn (a fixed sentence said "vanishes" under a plot
+        # that grew with BatchNorm on)
+        self.gradient_caption = gradient_caption = caption(GRADIENT_CAPTION)
         gradient_caption.setToolTip(GRADIENT_RULE)
         # box layouts, not a grid: a grid gives a label spanning both columns one line's
         # height, and its wrapped lines were drawn over the plots' axes
@@ -458,6 +457,9 @@ class ConnectivityTab(Page):
             firsts = [self.profiles[(pattern, d)].first for d in depths]
             self.depth_curves[pattern].setData([math.log2(d) for d in depths],
                                                gf.log_floor(firsts))
+        self.gradient_caption.setText(gf.gradient_caption(params, {
+            pattern: self.profiles[(pattern, params.depth)] for pattern in PATTERNS
+            if (pattern, params.depth) in self.profiles}) + " Hover for the details.")
         missing = self.gradient_missing()
         status = f" <i>(computing {missing} more runs…)</i>" if missing else ""
         self.gradient_summary.setText((f"Depth {params.depth}: " + " · ".join(summary)

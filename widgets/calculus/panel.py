@@ -74,6 +74,7 @@ class CalculusPanel(Panel):
         self._results: dict[str, tuple[tuple, object]] = {}
         self._submitted: dict[str, tuple] = {}
         self._running_since: dict[str, bool] = {}
+        self._shown_y: tuple[float, float] | None = None  # the f plot's y range on screen
         self._failures: dict[str, str] = {}  # part -> why its last run gave no result
 
         self.banner = ErrorBanner()
@@ -221,7 +222,12 @@ class CalculusPanel(Panel):
         for spin in (self.y_lo, self.y_hi):
             spin.setEnabled(not self.y_auto.isChecked())
 
-    def _y_toggled(self, _checked: bool) -> None:
+    def _y_toggled(self, checked: bool) -> None:
+        if not checked and self._shown_y is not None:  # start from what is on screen
+            for spin, value in zip((self.y_lo, self.y_hi), self._shown_y, strict=True):
+                spin.blockSignals(True)
+                spin.setValue(round(value, 3))
+                spin.blockSignals(False)
         self._y_enabled()
         self.request_update("plots", "tangent", "taylor_draw", "critical_draw")
 
@@ -387,9 +393,10 @@ class CalculusPanel(Panel):
     # ====================================================================== drawing
     def _view_ranges(self, curves: list[sampling.Curve]) -> tuple[float, float]:
         chosen = self._y_range()
-        if chosen is not None and chosen[0] < chosen[1]:
-            return chosen
-        return sampling.auto_range([c.ys for c in curves])
+        if chosen is None or not chosen[0] < chosen[1]:
+            chosen = sampling.auto_range([c.ys for c in curves])
+        self._shown_y = chosen
+        return chosen
 
     def _poles(self) -> tuple[float, ...]:
         analysis = self._result("analysis")

@@ -20,7 +20,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPlainTextEdit,
-    QSizePolicy,
     QSplitter,
     QTableWidget,
     QTableWidgetItem,
@@ -30,7 +29,7 @@ from PySide6.QtWidgets import (
 
 from lab.calculus.examples import LIMIT_PRESETS
 from lab.calculus.view import MAX_ORDER
-from widgets.kit.controls import ChoiceBox, ParamSlider, caption, group_box
+from widgets.kit.controls import ChoiceBox, ParamSlider, TextLines, caption, group_box
 
 F_COLOUR = "#2f6fdb"
 D1_COLOUR = "#d9480f"
@@ -67,39 +66,6 @@ def text_box(lines: int = 6, tooltip: str = "") -> QPlainTextEdit:
     box.setMinimumHeight(box.fontMetrics().lineSpacing() * lines + 10)
     box.setToolTip(tooltip)
     return box
-
-
-class TextLines(QWidget):
-    """A few lines of selectable text that change often (the tangent's numbers).
-
-    A QLabel asks its parent layout to re-lay-out on every new text, and that request
-    climbs to the window and repaints the whole panel; hosted here, in a fixed-height
-    widget without a layout, new text repaints only these lines (as in the convolution
-    panel).
-    """
-
-    def __init__(self, lines: int, tooltip: str = "") -> None:
-        super().__init__()
-        self.label = QLabel(self)
-        self.label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
-        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.label.setAutoFillBackground(True)  # opaque: repaints stop at the label
-        self.label.setWordWrap(True)
-        self.setFixedHeight(lines * self.label.fontMetrics().lineSpacing() + 4)
-        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
-        self.setMinimumWidth(100)
-        self.setToolTip(tooltip)
-
-    def setText(self, text: str) -> None:  # noqa: N802 - QLabel's name
-        if self.label.text() != text:
-            self.label.setText(text)
-
-    def text(self) -> str:
-        return self.label.text()
-
-    def resizeEvent(self, event) -> None:
-        self.label.setGeometry(self.rect())
-        super().resizeEvent(event)
 
 
 def fixed_label(lines: int, tooltip: str = "") -> TextLines:
