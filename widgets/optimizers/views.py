@@ -76,7 +76,8 @@ class ThemedPlot(pg.PlotWidget):
         follow_palette(self)
 
     def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt name
-        if self._ready and event.type() in (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange):
+        if self._ready and event.type() in (QEvent.Type.PaletteChange,
+                                            QEvent.Type.ApplicationPaletteChange):
             follow_palette(self)
         super().changeEvent(event)
 
