@@ -441,6 +441,20 @@ class TextLines(QWidget):
         super().resizeEvent(event)
 
 
+def fix_lines(label: QLabel, lines: int) -> QLabel:
+    """A label whose height never changes with its text (a height change re-lays-out and
+    repaints every plot beside it)."""
+    label.setFixedHeight(lines * label.fontMetrics().lineSpacing() + 4)
+    label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+    return label
+
+
+def set_text(label: QLabel, text: str) -> None:
+    """Change a label only when its text changes (each change may re-lay-out its parent)."""
+    if label.text() != text:
+        label.setText(text)
+
+
 class ElidedLabel(QLabel):
     """One line of text that ends in "…" when the label is narrower than it (a QLabel
     cuts it off mid-letter). Hovering a cut text shows all of it, unless the label has a

@@ -71,14 +71,21 @@ from lab.training.runs import (
     storage_reason,
 )
 from lab.training.view import TrainingView
-from widgets.kit.controls import ElidedLabel, ErrorBanner, QuietProgressBar, WrapLabel
+from widgets.kit.controls import (
+    ElidedLabel,
+    ErrorBanner,
+    QuietProgressBar,
+    WrapLabel,
+    fix_lines,
+    set_text,
+)
 from widgets.kit.files import write_text
 from widgets.kit.panel import AppState, Panel
 from widgets.kit.settings import data_dir
 from widgets.kit.views import CodeView
 from widgets.kit.workers import GeneratorWorker
 from widgets.training.form import TrainForm
-from widgets.training.plots import TrainingPlots, fix_lines, run_colour, set_text
+from widgets.training.plots import TrainingPlots, run_colour
 from widgets.training.runs import DuplicateDialog, RunList
 
 REDRAW_INTERVAL_S = 0.175  # at most ~6 redraws a second, whatever the worker sends
@@ -508,8 +515,9 @@ class TrainingPanel(Panel):
             self._stopped_on_leave = ""
 
     def _pause_toggled(self, paused: bool) -> None:
-        if self.worker is None:
+        if self.worker is None:  # e.g. the run ended while paused: the button reads Pause
             self.pause_button.setChecked(False)
+            self.pause_button.setText("Pause")
             return
         if paused:
             self.worker.pause()
