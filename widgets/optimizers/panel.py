@@ -478,7 +478,7 @@ class OptimizersPanel(Panel):
         self._surface, self._surface_key = surface, key
         self._f_min = surface.f_min
         self.map.set_surface(rgba, surface.domain, surface.minima)
-        self.map.setTitle(surface.title)
+        self.map.set_title(surface.title)
         self._basin = None
         self.basin_view.image.clear()
         self._basin_stale = True
