@@ -100,6 +100,11 @@ def _color(index: int) -> QColor:
     return QColor(int(r), int(g), int(b))
 
 
+def _warm_up(source: str, side: int) -> Iterator[bool]:
+    tensors.warm_up(source, side)
+    yield True
+
+
 def _warm_up_training():
     """Import what a training run imports, here on the GUI thread once, before the worker
     starts: imports on the worker hold the interpreter lock for long stretches (building
@@ -156,7 +161,15 @@ class NormalizationPanel(Panel):
         self._resize_affine()
         self._fill_groups(NormView().groups)
         self._sync_enabled()
-        self.request_update("tensor", "axes", "running", "scaling")
+        # the first images (scikit-learn's import, the photos) take seconds on a busy
+        # machine: prepared on a worker, then the first computation runs
+        self.add_job("warm_up", lambda _done: None, self._warmed_up)
+        source, side = self.source.value(), self.side.value()
+        self.jobs["warm_up"].submit(lambda _stop: _warm_up(source, side))
+
+    def _warmed_up(self) -> None:
+        if not self.update_counts:  # nothing computed yet (set_params may have come first)
+            self.request_update("tensor", "axes", "running", "scaling")
 
     # ====================================================================== building
     def _tensor_controls(self) -> QWidget:
@@ -589,7 +602,8 @@ class NormalizationPanel(Panel):
             super().flush()
 
     def flushed(self, parts: set[str]) -> None:
-        self.mark_drawn()
+        if self._result is not None:
+            self.mark_drawn()
 
     def _view(self) -> NormView:
         return self.params()
@@ -625,7 +639,10 @@ class NormalizationPanel(Panel):
             tile.set_selected((row, col))
         self.explanation.setText(explanation.text)
         self._draw_histograms(view, result, cell)
-        self._code_timer.start()
+        if self.code.code():
+            self._code_timer.start()  # rewritten once the controls rest
+        else:
+            QTimer.singleShot(0, self.flush_code)  # the first: at once
 
     def _histogram_groups(self, view: NormView, result: norm.NormResult,
                           cell: tuple[int, int, int, int]) -> tuple[list[int], str]:
