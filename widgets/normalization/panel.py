@@ -15,7 +15,7 @@ from dataclasses import replace
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import (
     QCheckBox,
     QHBoxLayout,
@@ -50,6 +50,7 @@ from widgets.kit.controls import (
     ErrorBanner,
     ParamSlider,
     ProgressLine,
+    TextLines,
     WrapLabel,
     caption,
     group_box,
@@ -63,7 +64,6 @@ from widgets.kit.views import CodeView, MatrixView
 from widgets.normalization.cube import GROUP_COLORS, CubeView
 from widgets.normalization.histogram import HistogramView
 from widgets.normalization.plots import ThemedPlot
-from widgets.normalization.text import TextLines
 
 TABS = ("axes", "running", "scaling", "batches")
 MAX_CURVES = 8
@@ -92,7 +92,11 @@ def _plot(title: str) -> ThemedPlot:
 
 
 def _fixed_label(lines: int, muted: bool = False) -> TextLines:
-    return TextLines(lines, muted=muted)
+    """Text that changes with every step, in a fixed height (no re-layouts)."""
+    text = TextLines(lines)
+    if muted:
+        text.label.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+    return text
 
 
 def _color(index: int) -> QColor:
