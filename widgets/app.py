@@ -52,7 +52,7 @@ from PySide6.QtWidgets import (
 
 from lab.device import keep_freed_memory
 from lab.images import READABLE_SUFFIXES, SAMPLES, ImageLoadError, LabImage, load_source
-from widgets.kit import wheel
+from widgets.kit import wheel, workers
 from widgets.kit.controls import ErrorBanner
 from widgets.kit.files import save_image
 from widgets.kit.panel import AppState, Panel
@@ -557,7 +557,9 @@ def run(argv: list[str] | None = None) -> int:
     window.show_panel(args.panel or panel_id)
     if args.screenshot:
         return _screenshot(app, window, Path(args.screenshot), args.timeout)
-    return app.exec()
+    code = app.exec()
+    workers.exit_code = code  # what a close with a blocked worker exits with
+    return code
 
 
 def _screenshot(app: QApplication, window: MainWindow, path: Path, timeout: float) -> int:
