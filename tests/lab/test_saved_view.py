@@ -1,0 +1,71 @@
+"""The saved-view file format: what it writes reads back exactly; anything else is refused
+with a message naming what is wrong (never another exception)."""
+
+import json
+
+import pytest
+
+from lab.saved_view import (
+    MAX_BYTES,
+    SavedView,
+    ViewFileError,
+    read_view,
+    view_from_json,
+    write_view,
+)
+
+
+def test_round_trip_through_a_file(tmp_path):
+    view = SavedView("pooling", {"pool": {"kind": "max", "kernel_size": 3}, "tab": "grid"},
+                     "sample:astronaut")
+    write_view(tmp_path / "v.json", view)
+    assert read_view(tmp_path / "v.json") == view
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("not json at all", "is not JSON"),
+    ("[1, 2, 3]", "not a Visual Lab view"),
+    ('{"format": "visual-lab-augment", "version": 1, "steps": []}', "not a Visual Lab view"),
+    ('{"format": "visual-lab-view", "version": "1", "panel": "conv", "params": {}}',
+     "whole number"),
+    ('{"format": "visual-lab-view", "version": 7, "panel": "conv", "params": {}}',
+     "newer Visual Lab"),
+    ('{"format": "visual-lab-view", "version": 1, "params": {}}', "names no panel"),
+    ('{"format": "visual-lab-view", "version": 1, "panel": "conv", "image": 3, "params": {}}',
+     "must be text"),
+    ('{"format": "visual-lab-view", "version": 1, "panel": "conv"}', "no \"params\""),
+    ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+])
+def test_bad_text_gets_a_message(text, message):
+    with pytest.raises(ViewFileError, match=message):
+        view_from_json(text, "v.json")
+
+
+def test_bad_files_get_a_message(tmp_path):
+    with pytest.raises(ViewFileError, match="could not read"):
+        read_view(tmp_path / "missing.json")
+    (tmp_path / "binary.json").write_bytes(b"\xff\xfe\x00garbage")
+    with pytest.raises(ViewFileError, match="not a text file|not JSON"):
+        read_view(tmp_path / "binary.json")
+    (tmp_path / "big.json").write_text(" " * (MAX_BYTES + 1))
+    with pytest.raises(ViewFileError, match="at most"):
+        read_view(tmp_path / "big.json")
+    (tmp_path / "folder.json").mkdir()
+    with pytest.raises(ViewFileError, match="not a file"):
+        read_view(tmp_path / "folder.json")
+
+
+def test_a_failed_write_keeps_the_old_file(tmp_path, monkeypatch):
+    target = tmp_path / "v.json"
+    write_view(target, SavedView("conv", {"a": 1}))
+    before = target.read_text()
+
+    def full_disk(*_args):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("os.replace", full_disk)
+    with pytest.raises(OSError):
+        write_view(target, SavedView("conv", {"a": 2}))
+    assert target.read_text() == before and json.loads(before)["params"] == {"a": 1}
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
