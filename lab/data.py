@@ -27,7 +27,7 @@ import os
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
@@ -62,6 +62,8 @@ FOLDER_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".t
 MAX_FOLDER_IMAGES = 20_000
 MAX_SAMPLES = 20_000
 MAX_KFOLD = 10
+#: seeds are 32-bit: numpy's and sklearn's generators take no more, torch's at most 64
+MAX_SEED = 2**32 - 1
 
 
 class DataError(ValueError):
@@ -143,6 +145,8 @@ class DataConfig:
         if not 0.0 <= self.val_fraction <= 0.9:
             problems.append(f"validation fraction must be between 0 and 0.9 "
                             f"(got {self.val_fraction})")
+        if not 0 <= self.seed <= MAX_SEED:
+            problems.append(f"data seed must be between 0 and {MAX_SEED:,} (got {self.seed})")
         return problems
 
     def to_json(self) -> dict:
@@ -154,7 +158,26 @@ class DataConfig:
         unknown = set(values) - known
         if unknown:
             raise ValueError(f"unknown data setting(s): {', '.join(sorted(unknown))}")
-        return cls(**values)
+        return cls(**typed_fields(cls, values, "data "))
+
+
+def typed_fields(cls: type, values: dict, where: str = "") -> dict:
+    """`values` checked against the types of `cls`'s defaults (an int is accepted, and
+    converted, where a float is expected); ValueError names the first mistyped setting."""
+    checked = dict(values)
+    for f in fields(cls):
+        if f.name not in values or f.default is MISSING:
+            continue
+        value, expected = values[f.name], type(f.default)
+        if expected is float and isinstance(value, int) and not isinstance(value, bool):
+            checked[f.name] = float(value)
+            continue
+        if expected in (bool, int, float, str) and (
+                not isinstance(value, expected)
+                or (expected is int and isinstance(value, bool))):
+            raise ValueError(f"the {where}setting {f.name} must be {expected.__name__} "
+                             f"(got {value!r})")
+    return checked
 
 
 @dataclass

@@ -14,6 +14,7 @@ depth of a network counts those layers between the stem and the head.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 
 import torch
@@ -223,13 +224,30 @@ def mlp(in_features: int, num_classes: int, depth: int = 2, width: int = 32,
                                      batchnorm=batchnorm, dropout=dropout))
 
 
+#: groups of GroupNorm when a model is built with norm="group" (fewer when C has no such
+#: divisor): Wu & He's default is 32 for wide nets; the lab's small nets have 8–64 channels
+NORM_GROUPS = 4
+
+
+def norm_layer(norm: str, channels: int) -> nn.Module:
+    """The normalization after a conv: "batch" -> BatchNorm2d, "group" -> GroupNorm with
+    gcd(NORM_GROUPS, C) groups (GroupNorm needs G to divide C)."""
+    if norm == "batch":
+        return nn.BatchNorm2d(channels)
+    if norm == "group":
+        return nn.GroupNorm(math.gcd(NORM_GROUPS, channels), channels)
+    raise ValueError(f"no norm layer {norm!r}; choose batch or group")
+
+
 def small_cnn(in_channels: int = 1, num_classes: int = 10, width: int = 16,
-              dropout: float = 0.0, batchnorm: bool = True) -> nn.Sequential:
-    """Two conv–pool stages and a classifier: enough for digits and shapes."""
+              dropout: float = 0.0, batchnorm: bool = True, norm: str = "batch"
+              ) -> nn.Sequential:
+    """Two conv–pool stages and a classifier: enough for digits and shapes. With
+    `batchnorm`, each conv is followed by the `norm` layer (BatchNorm2d or GroupNorm)."""
     def stage(cin: int, cout: int) -> list[nn.Module]:
         parts: list[nn.Module] = [nn.Conv2d(cin, cout, 3, padding=1)]
         if batchnorm:
-            parts.append(nn.BatchNorm2d(cout))
+            parts.append(norm_layer(norm, cout))
         return [*parts, nn.ReLU(), nn.MaxPool2d(2)]
 
     return nn.Sequential(*stage(in_channels, width), *stage(width, 2 * width),
@@ -275,7 +293,10 @@ CLASSIC_MODELS: dict[str, tuple[str, int, int, str]] = {
               "and heavy (most weights sit in the first fully connected layer)."),
     "googlenet": ("GoogLeNet", 224, 3,
                   "Szegedy 2014: Inception blocks run 1×1, 3×3, 5×5 convs and a pool side by "
-                  "side and concatenate them; 1×1 convs shrink channels first."),
+                  "side and concatenate them; 1×1 convs shrink channels first. Built with the "
+                  "paper's 5×5 in each block's third branch, where torchvision's googlenet() "
+                  "keeps a 3×3 (to fit its pretrained weights), so it counts more parameters "
+                  "than torchvision's; the code does the same swap."),
     "resnet18": ("ResNet-18", 224, 3,
                  "He 2015: basic blocks of two 3×3 convs with an identity shortcut (x + f(x)); "
                  "a 1×1 conv shortcut where the shape changes."),

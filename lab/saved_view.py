@@ -11,10 +11,7 @@ raises `ViewFileError` with a message naming what is wrong — never anything el
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -66,23 +63,6 @@ def view_from_json(text: str, where: str = "the text") -> SavedView:
     if "params" not in data:
         raise ViewFileError(f"{where} holds no \"params\"")
     return SavedView(panel, data["params"], image)
-
-
-def write_view(path: str | Path, view: SavedView) -> None:
-    """Write atomically: a temporary file beside `path`, then one rename, so a full disk or
-    a crash leaves the old file whole. Raises OSError (the caller names the reason)."""
-    path = Path(path)
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(view_to_json(view))
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        raise
 
 
 def read_view(path: str | Path) -> SavedView:

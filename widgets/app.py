@@ -58,9 +58,11 @@ from lab.saved_view import (
     ViewFileError,
     looks_like_view,
     read_view,
-    write_view,
+    view_to_json,
 )
+from widgets.kit import wheel
 from widgets.kit.controls import ErrorBanner
+from widgets.kit.files import save_image, write_text
 from widgets.kit.panel import AppState, Panel
 from widgets.kit.settings import app_settings
 from widgets.kit.theme import THEMES, apply_theme, current_theme
@@ -113,15 +115,42 @@ def _augment(state: AppState) -> Panel:
     return AugmentPanel(state)
 
 
+def _calculus(state: AppState) -> Panel:
+    from widgets.calculus.panel import CalculusPanel
+
+    return CalculusPanel(state)
+
+
+def _normalization(state: AppState) -> Panel:
+    from widgets.normalization.panel import NormalizationPanel
+
+    return NormalizationPanel(state)
+
+
 def _training(state: AppState) -> Panel:
     from widgets.training.panel import TrainingPanel
 
     return TrainingPanel(state)
 
 
+def _optimizers(state: AppState) -> Panel:
+    from widgets.optimizers.panel import OptimizersPanel
+
+    return OptimizersPanel(state)
+
+
+def _regularization(state: AppState) -> Panel:
+    from widgets.regularization.panel import RegularizationPanel
+
+    return RegularizationPanel(state)
+
+
 PANELS: list[PanelSpec] = [
     PanelSpec("welcome", "Welcome", "The concept map: every idea and where to see it",
               (), "welcome", _welcome),
+    PanelSpec("calculus", "Calculus",
+              "Derivatives rule by rule, Taylor, L'Hôpital, critical points; autograd",
+              (1, 2, 3, 4), "calculus", _calculus),
     PanelSpec("augment", "Augmentation",
               "Build a torchvision v2 pipeline; see a grid of its random draws",
               (6, 7, 8, 9, 10, 11, 22), "augment", _augment),
@@ -134,11 +163,25 @@ PANELS: list[PanelSpec] = [
     PanelSpec("architectures", "Architectures",
               "Plain vs ResNet vs DenseNet, the classic nets, what nn.Module holds",
               (15, 16, 17, 18, 19), "architectures", _architectures),
+    PanelSpec("normalization", "Normalization",
+              "Batch, Layer, Instance, Group norm: which axes; running stats, train vs eval",
+              (14, 20, 21, 22), "normalization", _normalization),
     PanelSpec("training", "Training lab",
               "Live curves: dropout, L1/L2, LR decay, early stopping, K-fold",
               (5, 12, 13, 14, 27, 28, 29, 30, 31, 32, 34, 35), "training", _training),
+    PanelSpec("optimizers", "Optimizers",
+              "SGD, momentum, Adam… on a 2-D surface: noise, LR decay, basins",
+              (29, 30, 31), "optimizers", _optimizers),
+    PanelSpec("regularization", "Regularization",
+              "Occam's razor with polynomials: degree, L1/L2 penalty, bias and variance",
+              (32, 33, 34, 35), "regularization", _regularization),
 ]
 DEFAULT_PANEL = "welcome"
+
+
+def menu_text(title: str) -> str:
+    """A title as a menu shows it: a lone `&` would be taken as a mnemonic and vanish."""
+    return title.replace("&", "&&")
 
 
 def panel_spec(panel_id: str) -> PanelSpec:
@@ -292,7 +335,7 @@ class MainWindow(QMainWindow):
         view_menu = self.menuBar().addMenu("&View")
         self.panel_actions: list[QAction] = []
         for number, spec in enumerate(PANELS, start=1):
-            action = view_menu.addAction(panel_icon(spec), spec.title)
+            action = view_menu.addAction(panel_icon(spec), menu_text(spec.title))
             if number <= 9:
                 action.setShortcut(QKeySequence(f"Ctrl+{number}"))
             action.triggered.connect(lambda _=False, pid=spec.id: self.show_panel(pid))
@@ -390,7 +433,10 @@ class MainWindow(QMainWindow):
             return False
         self.banner.clear()
         self.state.set_image(image)
-        self.statusBar().showMessage(f"Opened {image.describe()}", 4000)
+        conversion = image.meta.get("conversion")
+        self.statusBar().showMessage(f"Opened {image.describe()}"
+                                     + (f" ({conversion})" if conversion else ""),
+                                     12_000 if conversion else 4000)
         return True
 
     def _show_image_name(self, image: LabImage) -> None:
@@ -427,12 +473,12 @@ class MainWindow(QMainWindow):
 
     def save_view(self, path: str | Path) -> bool:
         """Write the current view to `path` (replacing it whole or not at all)."""
-        path = Path(path)
         try:
-            write_view(path, self.current_view())
-        except (ViewFileError, OSError) as exc:
-            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
-            self._report(f"Could not save the view to {path}: {reason}")
+            view = self.current_view()
+        except ViewFileError as exc:
+            self._report(f"Could not save the view: {exc}")
+            return False
+        if not write_text(path, view_to_json(view), self._report):
             return False
         self.statusBar().showMessage(f"Saved the view to {path}", 5000)
         return True
@@ -507,8 +553,10 @@ class MainWindow(QMainWindow):
 
     def export_view_png(self, path: str | Path) -> bool:
         widget = self.current_panel() or self.centralWidget()
-        ok = widget.grab().save(str(path), "PNG")
-        self.statusBar().showMessage(f"Saved {path}" if ok else f"Could not write {path}", 5000)
+        ok = save_image(widget.grab(), path,
+                        lambda message: self.statusBar().showMessage(message, 10_000))
+        if ok:
+            self.statusBar().showMessage(f"Saved {path}", 5000)
         return ok
 
     def set_theme(self, name: str) -> None:
@@ -618,6 +666,7 @@ def run(argv: list[str] | None = None) -> int:
     app.setApplicationName(APP_NAME)
     app.setOrganizationName("VisualLab")
     app.setApplicationVersion(APP_VERSION)
+    wheel.install(app)
     scripted = bool(args.screenshot or args.save_view)
     window = MainWindow(save_settings=not scripted)
     panel_id = window.restore_settings()

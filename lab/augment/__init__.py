@@ -25,6 +25,7 @@ from __future__ import annotations
 import copy
 import json
 import math
+import stat
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -47,9 +48,15 @@ from lab.augment.steps import (  # noqa: F401 - re-exported: one import for user
     StepInfo,
     _scaled_dims,
 )
+from lab.augment.working import WorkingCopy
 
 FORMAT = "visual-lab-augment"
 VERSION = 1
+#: a pipeline file larger than this is not a pipeline (a real one is a few kB)
+MAX_SPEC_BYTES = 1_000_000
+#: more steps than this are refused: each one is validated and drawn (10,000 froze the GUI)
+MAX_STEPS = 100
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 # =========================================================================== spec basics
 
 def make_spec(steps: Sequence[dict] = ()) -> dict:
@@ -138,6 +145,10 @@ def _range_problem(label: str, value: Any, info: ParamInfo, *, lowest: float | N
         return (f"{label} must be {sign} {_fmt(lowest)}, got [{_fmt(low)}, {_fmt(high)}]")
     if highest is not None and high > highest:
         return f"{label} must be ≤ {_fmt(highest)}, got [{_fmt(low)}, {_fmt(high)}]"
+    if not all(math.isfinite(v) and abs(v) <= FLOAT32_MAX for v in (low, high)):
+        # torchvision accepts it, then its float32 draw fails ("to is out of bounds")
+        return (f"{label} must be finite and within ±{FLOAT32_MAX:.3g} (torch draws it as a "
+                f"32-bit float), got [{_fmt(low)}, {_fmt(high)}]")
     return None
 
 
@@ -324,6 +335,9 @@ def validate_spec(spec: Any, image_shape: tuple[int, int, int] | None = None) ->
     steps = spec.get("steps")
     if not isinstance(steps, list):
         return problems + ["steps must be a list"]
+    if len(steps) > MAX_STEPS:
+        return problems + [f"a pipeline has at most {MAX_STEPS} steps (this one has "
+                           f"{len(steps):,})"]
     for number, step in enumerate(steps, start=1):
         problems += _step_problems(step, number)
     if problems or image_shape is None:
@@ -568,12 +582,22 @@ def spec_to_json(spec: dict) -> str:
 
 def spec_from_json(text: str, where: str = "the text") -> dict:
     """Parse and validate; ValueError with a message naming what is wrong."""
+    if len(text) > MAX_SPEC_BYTES:
+        raise ValueError(f"{where} is too large for an augmentation pipeline "
+                         f"({len(text):,} characters; at most {MAX_SPEC_BYTES:,})")
     try:
         spec = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ValueError(f"{where} is not valid JSON: {exc.msg} at line {exc.lineno}, "
                          f"column {exc.colno}") from exc
-    problems = validate_spec(spec)
+    except RecursionError as exc:
+        raise ValueError(f"{where} is not an augmentation pipeline: its JSON is nested too "
+                         "deeply") from exc
+    try:
+        problems = validate_spec(spec)
+    except RecursionError as exc:
+        raise ValueError(f"{where} is not an augmentation pipeline: its values are nested "
+                         "too deeply") from exc
     if problems:
         raise ValueError(f"{where} is not a usable augmentation pipeline: "
                          + "; ".join(problems))
@@ -587,7 +611,15 @@ def load_spec(path: str | Path) -> dict:
     """Read a pipeline saved by `save_spec` (or written by hand)."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):
+            raise ValueError(f"{path.name} is not a regular file")
+        if info.st_size > MAX_SPEC_BYTES:
+            raise ValueError(f"{path.name} is too large for an augmentation pipeline "
+                             f"({info.st_size:,} bytes; at most {MAX_SPEC_BYTES:,})")
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_SPEC_BYTES + 1)
+        text = data.decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ValueError(f"could not read {path.name}: {exc}") from exc
     return spec_from_json(text, path.name)
@@ -825,10 +857,12 @@ def image_code(source: str, gray: bool, shape: tuple[int, int, int]) -> list[str
 
 def export_code(spec: dict, *, seed: int = 0, count: int = 16, source: str = "",
                 gray: bool = False, shape: tuple[int, int, int] = (3, 256, 256),
-                input_dtype: str = "uint8") -> str:
+                input_dtype: str = "uint8", working: WorkingCopy | None = None) -> str:
     """Python that rebuilds the pipeline and makes the same draws as the panel.
 
-    Draw i is `pipeline(image)` right after `torch.manual_seed(seed + i)`.
+    Draw i is `pipeline(image)` right after `torch.manual_seed(seed + i)`. With a working
+    copy the code offers both: the working copy and its converted pipeline (what the panel
+    drew), or the original at its exact size, one switch apart.
     """
     lines = ["import torch",
              "import torchvision.transforms.v2  # loads transforms.v2",
@@ -839,6 +873,18 @@ def export_code(spec: dict, *, seed: int = 0, count: int = 16, source: str = "",
              f"# the image as a (C, H, W) tensor, uint8 0..255 ({shape[1]}×{shape[2]}, "
              f"{'gray' if gray else 'RGB'})",
              *image_code(source, gray, shape)]
+    if working is not None:
+        height, width = working.size
+        converted = pipeline_code(working.spec).replace("pipeline = ", "working_pipeline = ", 1)
+        lines += ["",
+                  f"# {working.explained()}",
+                  converted,
+                  "USE_WORKING_COPY = True  # False: draw the original at its exact size "
+                  "(slower)",
+                  "if USE_WORKING_COPY:",
+                  f"    image = transforms.v2.functional.resize(image, [{height}, {width}], "
+                  "antialias=True)",
+                  "    pipeline = working_pipeline"]
     if input_dtype == "float32":
         lines.append("image = image.float() / 255  # fed as float32 0..1")
     lines += ["",

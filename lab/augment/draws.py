@@ -59,7 +59,10 @@ def to_display_array(tensor: torch.Tensor, value_range: tuple[float, float] = (0
     scale = 255.0 / (high - low) if high > low else 0.0
     # one copy into (H, W[, 3]) order first, then in-place arithmetic: about twice as fast
     # as working on a permuted view and gathering the bytes afterwards
-    y = x[0].clone() if x.shape[0] == 1 else x[:3].permute(1, 2, 0).contiguous()
+    # (clone, not contiguous(): a channels-last draw is already contiguous once permuted,
+    # and the in-place arithmetic below would change the draw itself)
+    y = x[0].clone() if x.shape[0] == 1 else \
+        x[:3].permute(1, 2, 0).clone(memory_format=torch.contiguous_format)
     if low:
         y.sub_(low)
     out = y.mul_(scale).add_(0.5).clamp_(0, 255).to(torch.uint8)  # + 0.5, truncate: round

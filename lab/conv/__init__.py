@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from lab.display_resolution import Sampling, conv_sampled
 from lab.geometry import conv_length, transposed_length  # re-exported: callers read them here too
 
 if TYPE_CHECKING:
@@ -417,6 +418,59 @@ def convolve(x: torch.Tensor, params: ConvParams, weight: torch.Tensor | None = 
     return out
 
 
+def convolve_shown(x: torch.Tensor, params: ConvParams, weight: torch.Tensor | None,
+                   rows: Sampling, cols: Sampling) -> torch.Tensor:
+    """The output pixels rows × cols of `convolve(x, params, weight)` alone — the same
+    products summed, whatever the padding mode (`lab.display_resolution.conv_sampled`).
+
+    Falls back to the whole convolution when every pixel is wanted: torch's own call is
+    the fastest way to all of them.
+    """
+    import torch
+    import torch.nn.functional as F
+
+    height, width = x.shape[-2:]
+    out_h, out_w = params.output_shape(height, width)
+    if rows.covers(out_h) and cols.covers(out_w):
+        return convolve(x, params, weight)
+    if weight is None:
+        weight = build_weight(params)
+    out = conv_sampled(x, effective_weight(params, weight), bias_tensor(params), params.stride,
+                       params.padding_amounts(), params.dilation, params.groups,
+                       params.padding_mode, rows, cols)
+    if params.relu:
+        with torch.no_grad():
+            out = F.relu(out)
+    return out
+
+
+def map_ranges(x: torch.Tensor, params: ConvParams, weight: torch.Tensor | None = None,
+               should_stop=lambda: False, budget_values: int = 64_000_000
+               ) -> list[tuple[float, float]] | None:
+    """Each feature map's (min, max) over every pixel, without keeping the maps: kernels
+    a few at a time, at most about `budget_values` floats of maps at once (16 maps of a
+    4096² photo are 1 GB). None when `should_stop()` says so between chunks."""
+    import torch
+
+    if weight is None:
+        weight = build_weight(params)
+    bias = bias_tensor(params)
+    out_h, out_w = params.output_shape(*x.shape[-2:])
+    kernels = params.out_channels
+    chunk = kernels if params.groups != 1 else max(1, budget_values // max(1, out_h * out_w))
+    ranges: list[tuple[float, float]] = []
+    for start in range(0, kernels, chunk):
+        if should_stop():
+            return None
+        part = slice(start, start + chunk)
+        maps = convolve(x, params, weight[part], None if bias is None else bias[part])[0]
+        flat = maps.reshape(maps.shape[0], -1)
+        with torch.no_grad():
+            ranges += zip(flat.amin(dim=1).tolist(), flat.amax(dim=1).tolist(), strict=True)
+        del maps, flat
+    return ranges
+
+
 # --------------------------------------------------------------------------- display
 
 @dataclass(frozen=True)
@@ -428,19 +482,26 @@ class MapColours:
     ranges: list[tuple[float, float]]     # (min, max) of each map
 
 
-def diverging_indices(maps: torch.Tensor, shared: bool = True, step: int = 1) -> MapColours:
+def diverging_indices(maps: torch.Tensor, shared: bool = True, step: int = 1,
+                      ranges: list[tuple[float, float]] | None = None) -> MapColours:
     """Feature maps (N, H, W) -> colour-map indices centred on 0, in one vectorised pass
     (so colouring costs a fraction of the convolution), with each map's min and max.
 
     `shared`: one ±max|x| scale for all maps (compare strengths); else each map its own.
     `step`: colour only every step-th row and column (for a screen that shows no more);
     the scale and the ranges still come from every value.
+    `ranges`: each map's (min, max) when known from more than these values (every pixel
+    of maps of which only some are given, `map_ranges`): the scale comes from them.
     """
     import torch
 
     maps = maps.detach()
-    flat = maps.reshape(maps.shape[0], -1)
-    low, high = flat.amin(dim=1), flat.amax(dim=1)  # (faster here than one aminmax)
+    if ranges is not None:
+        low = torch.tensor([r[0] for r in ranges], dtype=maps.dtype)
+        high = torch.tensor([r[1] for r in ranges], dtype=maps.dtype)
+    else:
+        flat = maps.reshape(maps.shape[0], -1)
+        low, high = flat.amin(dim=1), flat.amax(dim=1)  # (faster here than one aminmax)
     bounds = torch.maximum(high.abs(), low.abs()).clamp_min_(1e-12)
     if shared:
         bounds = bounds.max().expand_as(bounds)

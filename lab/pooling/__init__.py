@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from lab.display_resolution import Sampling, pool_sampled
 from lab.geometry import adaptive_window, pooled_length  # re-exported: callers read them here too
 
 if TYPE_CHECKING:
@@ -185,6 +186,41 @@ def pool(x: torch.Tensor, params: PoolParams) -> torch.Tensor:
     if params.kind == "adaptive_max":
         return F.adaptive_max_pool2d(x, params.output_size)
     return F.adaptive_avg_pool2d(x, params.output_size)
+
+
+def pool_call(params: PoolParams):
+    """pool(x, stride, padding) with this layer's kernel and options: the call whose stride
+    `lab.display_resolution` multiplies to compute only the pixels a view shows."""
+    import torch.nn.functional as F
+
+    k = params.kernel_size
+    if params.kind == "max":
+        return lambda x, stride, padding: F.max_pool2d(x, k, stride, padding, params.dilation,
+                                                       params.ceil_mode)
+    if params.kind == "avg":
+        return lambda x, stride, padding: F.avg_pool2d(x, k, stride, padding, params.ceil_mode,
+                                                       params.count_include_pad)
+    if params.kind == "lp":
+        return lambda x, stride, _padding: F.lp_pool2d(x, params.norm_type, k, stride,
+                                                       params.ceil_mode)
+    raise ValueError(f"{params.kind} pooling has no stride to multiply")
+
+
+def pool_shown(x: torch.Tensor, params: PoolParams, rows: Sampling, cols: Sampling
+               ) -> torch.Tensor:
+    """The output pixels rows × cols of `pool(x, params)` alone — exactly its numbers.
+
+    Adaptive pooling's output is its output size (at most 32²), all of it shown: it is
+    computed whole and sliced.
+    """
+    import torch
+
+    with torch.no_grad():
+        if params.is_adaptive:
+            return pool(x, params)[..., rows.start:rows.stop:rows.step,
+                                   cols.start:cols.stop:cols.step]
+        return pool_sampled(x, pool_call(params), params.kernel_size, params.stride,
+                            params.effective_padding, params.effective_dilation, rows, cols)
 
 
 def pool_display_range(params: PoolParams) -> tuple[float, float]:
@@ -415,6 +451,8 @@ def most_detailed_center(x: torch.Tensor, patch_size: int) -> tuple[float, float
     edges = (gray[..., 1:, :-1] - gray[..., :-1, :-1]).abs() + \
             (gray[..., :-1, 1:] - gray[..., :-1, :-1]).abs()
     height, width = edges.shape[-2:]
+    if height == 0 or width == 0:  # a 1-pixel-high or -wide image has no 2-D edges
+        return (0.5, 0.5)
     side = max(1, min(patch_size, height, width))
     energy = F.avg_pool2d(edges, side, stride=max(1, side // 4))
     row, col = divmod(int(energy.flatten().argmax()), energy.shape[-1])

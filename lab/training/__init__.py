@@ -70,7 +70,7 @@ from lab.training.probes import (
 )
 
 __all__ = [  # what train() yields and the probes live in their own modules; import from here
-    "ARCHITECTURES", "BOUNDARY_SIDE", "COMPARE_SAMPLES", "LIVE_SETTINGS", "NEAR_ZERO",
+    "ARCHITECTURES", "BOUNDARY_SIDE", "COMPARE_SAMPLES", "LIVE_SETTINGS", "NEAR_ZERO", "NORMS",
     "OPTIMIZERS", "SCHEDULERS", "SETTING_LABELS", "BoundarySnapshot", "DataProgress",
     "EpochMetrics", "FoldFinished", "KFoldSummary", "LayerHistogram", "ModeComparison",
     "RunEvent", "RunFinished", "RunStarted", "StepMetrics", "TrainConfig", "TrainControls",
@@ -91,6 +91,9 @@ ARCHITECTURES: dict[str, str] = {
 OPTIMIZERS: dict[str, str] = {name: optim.OPTIMIZERS[name]
                               for name in ("sgd", "adam", "adamw", "rmsprop")}
 SCHEDULERS = optim.SCHEDULERS
+#: the normalization layers a model can be built with (TrainConfig.norm)
+NORMS: dict[str, str] = {"batch": "BatchNorm2d — statistics over the batch",
+                         "group": "GroupNorm — statistics per sample, in groups of channels"}
 RUN_STATUSES = ("running", "completed", "early_stopped", "stopped", "diverged",
                 "out_of_memory", "failed", "interrupted")
 #: settings that can change while a run trains, and how they are named to the user
@@ -114,6 +117,10 @@ class TrainConfig:
     #: torch's p: the probability of *dropping* (zeroing) a unit in training
     dropout: float = 0.0
     batchnorm: bool = False
+    #: the normalization `batchnorm` inserts in the small CNN: "batch" (BatchNorm2d) or
+    #: "group" (GroupNorm, independent of the batch size: the Normalization panel's
+    #: small-batch experiment compares the two)
+    norm: str = "batch"
     # -- optimisation
     optimizer: str = "sgd"
     lr: float = 0.1
@@ -183,8 +190,9 @@ class TrainConfig:
             problems.append(f"plateau factor must be in (0, 1) (got {self.plateau_factor})")
         if self.min_delta < 0:
             problems.append(f"min delta must be 0 or more (got {self.min_delta})")
-        if self.seed < 0:
-            problems.append(f"seed must be 0 or more (got {self.seed})")
+        if not 0 <= self.seed <= data_module.MAX_SEED:
+            problems.append(f"seed must be between 0 and {data_module.MAX_SEED:,} "
+                            f"(got {self.seed})")
         if self.kfold == 1 and self.data.val_fraction == 0:
             if self.early_stopping:
                 problems.append("early stopping watches the validation loss: set a validation "
@@ -201,10 +209,15 @@ class TrainConfig:
                                 "to flip or rotate — clear the pipeline or pick an image set")
         if self.augment is not None and not isinstance(self.augment, dict):
             problems.append("the augmentation pipeline must be a JSON object")
-        if self.batchnorm and self.batch_size < 2:
+        if self.norm not in NORMS:
+            problems.append(f"unknown norm {self.norm!r}; choose one of {', '.join(NORMS)}")
+        elif self.batchnorm and self.norm != "batch" and self.arch != "small_cnn":
+            problems.append("GroupNorm is offered in the small CNN only; the other models "
+                            "use BatchNorm")
+        if self.batchnorm and self.norm == "batch" and self.batch_size < 2:
             problems.append("BatchNorm normalizes each feature over the batch: a batch of one "
                             "has nothing to normalize — use batch size 2 or more")
-        if self.batchnorm and self.data.train_size == 1:
+        if self.batchnorm and self.norm == "batch" and self.data.train_size == 1:
             problems.append("BatchNorm normalizes each feature over the batch: it needs at "
                             "least 2 training samples (training size is 1)")
         if self.arch in ("resnet", "densenet") and self.depth < 2:
@@ -229,6 +242,8 @@ class TrainConfig:
                 values = json.loads(values)
             except json.JSONDecodeError as exc:
                 raise ValueError(f"not a training configuration (bad JSON: {exc})") from exc
+            except RecursionError as exc:
+                raise ValueError("not a training configuration (nested too deeply)") from exc
         if not isinstance(values, dict):
             raise ValueError("a training configuration is a JSON object")
         values = dict(values)
@@ -242,8 +257,11 @@ class TrainConfig:
         data = values.pop("data", {})
         if not isinstance(data, dict):
             raise ValueError("the data settings must be a JSON object")
+        if values.get("augment") is not None and not isinstance(values["augment"], dict):
+            raise ValueError("the augmentation setting must be a pipeline (a JSON object)")
         try:
-            return cls(data=DataConfig.from_json(data), **values)
+            return cls(data=DataConfig.from_json(data),
+                       **data_module.typed_fields(cls, values))
         except TypeError as exc:
             raise ValueError(f"bad training configuration: {exc}") from exc
 
@@ -254,6 +272,7 @@ class TrainConfig:
             "nesterov": self.optimizer == "sgd",
             "depth": self.arch != "small_cnn",
             "activation": self.arch != "small_cnn",
+            "norm": self.batchnorm and self.arch == "small_cnn",
             "step_size": self.scheduler == "step",
             "gamma": self.scheduler in ("step", "exponential"),
             "plateau_patience": self.scheduler == "plateau",
@@ -271,7 +290,7 @@ SETTING_LABELS: dict[str, str] = {
     "data.download": "download", "data.grayscale": "grey", "data.train_size": "train size",
     "data.val_fraction": "val fraction", "data.seed": "data seed",
     "arch": "model", "depth": "depth", "width": "width", "activation": "activation",
-    "dropout": "dropout", "batchnorm": "BatchNorm", "optimizer": "optimizer",
+    "dropout": "dropout", "batchnorm": "BatchNorm", "norm": "norm layer", "optimizer": "optimizer",
     "lr": "LR", "momentum": "momentum", "nesterov": "Nesterov", "batch_size": "batch",
     "epochs": "epochs", "l1": "L1", "l2": "L2", "scheduler": "schedule",
     "step_size": "step size", "gamma": "γ", "plateau_patience": "plateau patience",
@@ -312,7 +331,10 @@ def differing_settings(configs: list[TrainConfig]) -> list[str]:
     if len(configs) < 2:
         return []
     flats = [flat_settings(c) for c in configs]
-    return [key for key in flats[0] if any(f[key] != flats[0][key] for f in flats[1:])]
+    # a data setting one of the sources ignores (noise for digits) is no difference
+    used = [key for key in flats[0]
+            if not key.startswith("data.") or all(c.data.uses(key[5:]) for c in configs)]
+    return [key for key in used if any(f[key] != flats[0][key] for f in flats[1:])]
 
 
 TITLE_NAMES = 4  # a comparison's title names at most this many settings
@@ -428,7 +450,7 @@ def build_model(cfg: TrainConfig, input_shape: tuple[int, ...], num_classes: int
         if points:
             raise ValueError("the small CNN needs images")
         model: nn.Module = small_cnn(input_shape[0], num_classes, cfg.width, build_p,
-                                     cfg.batchnorm)
+                                     cfg.batchnorm, cfg.norm)
     elif cfg.arch == "mlp" and not points:
         features = int(np.prod(input_shape))
         model = nn.Sequential(Flatten(), ConnectivityNet(NetConfig(
@@ -540,7 +562,15 @@ def train(cfg: TrainConfig, should_stop: Callable[[], bool] = _never,
         return
     run = _Run(cfg, dataset, device, should_stop, controls or TrainControls(), initial_state,
                extras_interval)
-    yield from run.execute()
+    threads = torch.get_num_threads()
+    if dataset.is_points:
+        # nets on 2-D points are small: waking a second thread costs more than it saves,
+        # and on a busy machine many times more (the count is this thread's own)
+        torch.set_num_threads(1)
+    try:
+        yield from run.execute()
+    finally:
+        torch.set_num_threads(threads)
 
 
 class _Run:
@@ -587,7 +617,7 @@ class _Run:
         """Batches per epoch. With BatchNorm a lone last sample joins the batch before it:
         a batch of one has no batch statistics (torch refuses it in training mode)."""
         size = self.cfg.batch_size
-        if self.cfg.batchnorm:
+        if self.cfg.batchnorm and self.cfg.norm == "batch":
             if n_train < 2:
                 raise ValueError("BatchNorm needs at least 2 training samples per batch, and "
                                  f"this split has {n_train}: use more data or fewer folds")

@@ -9,9 +9,7 @@ is wrong and what to do.
 
 from __future__ import annotations
 
-import os
 import pickle
-import tempfile
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -21,9 +19,10 @@ from typing import Any
 import torch
 from torch import nn
 
-from lab.training import RunFinished, RunStarted, TrainConfig, build_model, state_problems
+from lab.files import WriteError, atomic_write, reason
+from lab.training import RunEvent, RunFinished, RunStarted, TrainConfig, build_model, state_problems
 
-__all__ = ["Checkpoint", "CheckpointError", "checkpointed", "load_checkpoint",
+__all__ = ["Checkpoint", "CheckpointError", "WriteError", "checkpointed", "load_checkpoint",
            "save_checkpoint", "state_problems"]
 
 CHECKPOINT_FORMAT = "visual-lab-checkpoint"
@@ -57,7 +56,9 @@ class Checkpoint:
 def save_checkpoint(path: str | Path, config: TrainConfig, state_dict: dict[str, torch.Tensor],
                     input_shape: tuple[int, ...], class_names: list[str],
                     meta: dict[str, Any] | None = None) -> Path:
-    """Write atomically: temp file in the same folder, flushed, then renamed over `path`."""
+    """Write atomically: temp file in the same folder, flushed, then renamed over `path`.
+    A failure (disk full, read-only folder, torch.save's short-write RuntimeError) raises
+    WriteError naming the path and the reason, and leaves the previous file as it was."""
     path = Path(path)
     payload = {
         "format": CHECKPOINT_FORMAT,
@@ -69,19 +70,8 @@ def save_checkpoint(path: str | Path, config: TrainConfig, state_dict: dict[str,
         "meta": dict(meta or {}),
         "torch_version": str(torch.__version__),
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp",
-                                         dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as out:
-            torch.save(payload, out)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temp_name, path)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
-    return path
+    needed = sum(t.numel() * t.element_size() for t in payload["state_dict"].values())
+    return atomic_write(path, lambda out: torch.save(payload, out), needed + 64 * 1024)
 
 
 def load_checkpoint(path: str | Path) -> Checkpoint:
@@ -113,16 +103,30 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
                                   "that built it; Visual Lab checkpoints keep both")
         raise CheckpointError(f"{path.name} is not a Visual Lab checkpoint")
     version = payload.get("version")
-    if not isinstance(version, int) or version > CHECKPOINT_VERSION:
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise CheckpointError(f"{path.name} is damaged: its format version is {version!r}, "
+                              "not a whole number")
+    if version > CHECKPOINT_VERSION:
         raise CheckpointError(f"{path.name} was saved by a newer Visual Lab (format version "
                               f"{version}); this one reads up to {CHECKPOINT_VERSION}")
     try:
         config = TrainConfig.from_json(payload["config"])
         state = payload["state_dict"]
-        input_shape = tuple(int(s) for s in payload["input_shape"])
-        class_names = [str(c) for c in payload["class_names"]]
+        shape = payload["input_shape"]
+        names = payload["class_names"]
+        if not isinstance(shape, list | tuple) or not all(
+                isinstance(s, int) and not isinstance(s, bool) for s in shape):
+            raise ValueError(f"input_shape must be a list of whole numbers (got {shape!r})")
+        if not isinstance(names, list | tuple):
+            raise ValueError(f"class_names must be a list (got {type(names).__name__})")
+        input_shape = tuple(shape)
+        class_names = [str(c) for c in names]
     except (KeyError, TypeError, ValueError) as exc:
         raise CheckpointError(f"{path.name} has damaged settings: {exc}") from exc
+    problems = config.validate() + _size_problems(config, input_shape, class_names)
+    if problems:
+        raise CheckpointError(f"{path.name} has settings that cannot be used: "
+                              + "; ".join(problems))
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor)
                                               for v in state.values()):
         raise CheckpointError(f"{path.name} has no usable weights")
@@ -130,11 +134,44 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
                                                                           or {}))
 
 
+#: the largest model a checkpoint may build (parameters): VGG-16 has 138 M
+MAX_PARAMETERS = 200_000_000
+MAX_INPUT_VALUES = 3 * 1024 * 1024
+MAX_CLASSES = 10_000
+
+
+def _size_problems(config: TrainConfig, input_shape: tuple[int, ...],
+                   class_names: list[str]) -> list[str]:
+    """What would make building the model fail or need absurd memory, found without
+    allocating it (the model is built on the meta device)."""
+    if not 1 <= len(input_shape) <= 3 or any(s < 1 for s in input_shape):
+        return [f"the input shape {list(input_shape)} is not a point or an image's shape"]
+    values = 1
+    for side in input_shape:
+        values *= side
+    if values > MAX_INPUT_VALUES:
+        return [f"the input shape {list(input_shape)} has {values:,} values per sample "
+                f"(at most {MAX_INPUT_VALUES:,})"]
+    if not 2 <= len(class_names) <= MAX_CLASSES:
+        return [f"{len(class_names)} classes (2 to {MAX_CLASSES:,} can be used)"]
+    try:
+        with torch.device("meta"):
+            model = build_model(config, input_shape, len(class_names))
+    except (ValueError, RuntimeError, TypeError) as exc:
+        return [f"the model cannot be built ({exc})"]
+    count = sum(p.numel() for p in model.parameters())
+    if count > MAX_PARAMETERS:
+        return [f"the model would have {count:,} parameters (at most {MAX_PARAMETERS:,})"]
+    return []
+
+
 def checkpointed(items: Iterator, path: str | Path, config: TrainConfig,
                  meta: dict[str, Any] | None = None) -> Iterator:
     """Pass a training run's items through and save its final weights to `path` when it
     ends (on the thread that runs it, so a GUI never waits for the disk). A failed save
-    is reported as the RunFinished message's last sentence, never raised."""
+    (disk full, read-only folder, torch.save's short-write RuntimeError) never raises and
+    never changes the run's status: a "storage" RunEvent says why, it is added to the
+    RunFinished message, and the previous file at `path` is kept."""
     started: RunStarted | None = None
     for item in items:
         if isinstance(item, RunStarted):
@@ -145,8 +182,10 @@ def checkpointed(items: Iterator, path: str | Path, config: TrainConfig,
                                 list(started.class_names),
                                 {**(meta or {}), "epoch": item.stop_epoch,
                                  "status": item.status})
-            except OSError as exc:
-                item = RunFinished(item.status, f"{item.message} (its weights could not be "
-                                   f"saved: {exc})", item.best_epoch, item.stop_epoch,
-                                   item.state_dict)
+            except (OSError, RuntimeError) as exc:
+                why = exc.reason if isinstance(exc, WriteError) else reason(exc, path)
+                text = f"could not save the weights: {why}"
+                yield RunEvent("storage", 0, item.stop_epoch, float(item.stop_epoch), text)
+                item = RunFinished(item.status, f"{item.message} ({text}.)".strip(),
+                                   item.best_epoch, item.stop_epoch, item.state_dict)
         yield item

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 from scipy.signal import lfilter  # imported up front: its first import takes ~0.3 s
 
+from lab import files
 from lab.training import (
     BoundarySnapshot,
     EpochMetrics,
@@ -47,6 +48,7 @@ DB_NAME = "training-runs.sqlite"
 STEP_COLUMNS = ("fold", "step", "epoch", "position", "loss", "accuracy", "lr")
 EPOCH_COLUMNS = ("fold", "epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy",
                  "lr", "seconds", "best_epoch", "samples_per_s")
+_OPTIONAL_EPOCH_COLUMNS = ("val_loss", "val_accuracy")  # None without a validation set
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
     id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, created REAL NOT NULL,
@@ -256,34 +258,126 @@ def default_db_path(data_dir: str | Path) -> Path:
     return Path(data_dir) / DB_NAME
 
 
-class RunStore:
-    """The runs database. Open one per thread (SQLite connections are not shared)."""
+class HistoryError(ValueError):
+    """The run history cannot be used; `reason` says why in a few words."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, message: str, reason: str = "") -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class HistoryDamagedError(HistoryError):
+    """The file is not (or no longer) a readable SQLite run history."""
+
+
+class HistoryUnavailableError(HistoryError):
+    """A healthy (or absent) history that cannot be opened or written now: disk full,
+    read-only folder, a folder in its place, locked. Never advise moving it away."""
+
+
+# SQLite's primary result codes (the low byte of sqlite_errorcode)
+_SQLITE_REASONS = {5: "locked by another program", 6: "locked by another program",
+                   8: "read-only", 13: "disk full", 14: "cannot open the file"}
+_SQLITE_DAMAGED = (11, 26)  # SQLITE_CORRUPT, SQLITE_NOTADB
+_SQLITE_IOERR = 10
+
+
+def storage_reason(exc: BaseException, path: str | Path | None = None) -> str:
+    """A few words saying why the history could not be read or written."""
+    if isinstance(exc, HistoryError) and exc.reason:
+        return exc.reason
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        code &= 0xFF
+        if code == _SQLITE_IOERR or code == 13:
+            free = files.free_bytes(path) if path is not None else None
+            if code == 13 or (free is not None and free < files.FULL_DISK_BYTES):
+                return "disk full"
+            return "disk I/O error"
+        if code in _SQLITE_REASONS:
+            return _SQLITE_REASONS[code]
+    text = str(exc)
+    if "disk is full" in text:
+        return "disk full"
+    if "readonly" in text or "read-only" in text:
+        return "read-only"
+    if isinstance(exc, OSError):
+        return files.reason(exc, path)
+    return text or type(exc).__name__
+
+
+def is_damaged(exc: BaseException) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in _SQLITE_DAMAGED
+    return isinstance(exc, sqlite3.DatabaseError) and not isinstance(
+        exc, sqlite3.OperationalError)
+
+
+class RunStore:
+    """The runs database. Open one per thread (SQLite connections are not shared).
+
+    `RunStore(path)` raises HistoryDamagedError for a file that is not a run history and
+    HistoryUnavailableError for one that cannot be opened for writing now (disk full, read-only,
+    a folder in its place); `RunStore(path, read_only=True)` then still reads it."""
+
+    def __init__(self, path: str | Path, read_only: bool = False) -> None:
         self.path = Path(path)
+        self.read_only = read_only
+        self.skipped: list[str] = []
+        self.bad_rows = 0  # damaged metric rows skipped while loading
         self._steps: list[tuple] = []
         self._last_commit = time.monotonic()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(str(self.path), timeout=10)
-        self.db.execute("PRAGMA foreign_keys = ON")
+        if self.path.is_dir():
+            raise HistoryUnavailableError(f"{self.path} is a folder, not a run history file",
+                                     "a folder is in its place")
+        if read_only and not self.path.is_file():
+            raise HistoryUnavailableError(f"{self.path} does not exist", "it does not exist")
         try:
-            self.db.execute("PRAGMA journal_mode = WAL")
-            self.db.execute("PRAGMA synchronous = NORMAL")
+            if not read_only:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise HistoryUnavailableError(f"cannot create the folder of {self.path} "
+                                     f"({files.reason(exc)})", files.reason(exc)) from exc
+        self.db: sqlite3.Connection | None = None
+        try:
+            if read_only:
+                uri = self.path.resolve().as_uri()
+                self.db = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=10)
+                self.db.execute("PRAGMA query_only = ON")
+            else:
+                self.db = sqlite3.connect(str(self.path), timeout=10)
+            self.db.execute("PRAGMA foreign_keys = ON")
             version = self.db.execute("PRAGMA user_version").fetchone()[0]
             if version > SCHEMA_VERSION:
-                raise ValueError(f"{self.path} was written by a newer Visual Lab "
-                                 f"(schema {version}); this one reads up to {SCHEMA_VERSION}")
-            self.db.executescript(_SCHEMA)
-            self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-            self.db.commit()
-        except sqlite3.DatabaseError as exc:
-            self.db.close()
-            raise ValueError(f"{self.path} is not a readable run history ({exc}); move it "
-                             "away to start a new one") from exc
+                raise HistoryUnavailableError(
+                    f"{self.path} was written by a newer Visual Lab (schema {version}); this "
+                    f"one reads up to {SCHEMA_VERSION}", "written by a newer Visual Lab")
+            if read_only:
+                self.db.execute("SELECT COUNT(*) FROM runs").fetchone()
+            else:
+                self.db.execute("PRAGMA journal_mode = WAL")
+                self.db.execute("PRAGMA synchronous = NORMAL")
+                self.db.executescript(_SCHEMA)
+                self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                self.db.commit()
+        except sqlite3.Error as exc:
+            self.close()
+            if is_damaged(exc):
+                raise HistoryDamagedError(f"{self.path} is not a readable run history ({exc}); "
+                                     "move it away to start a new one", "damaged") from exc
+            why = storage_reason(exc, self.path.parent)
+            raise HistoryUnavailableError(f"the run history {self.path} cannot be "
+                                     f"{'read' if read_only else 'written'} now ({why})",
+                                     why) from exc
+        except HistoryError:
+            self.close()
+            raise
 
     def close(self) -> None:
-        with contextlib.suppress(sqlite3.Error):
-            self.db.close()
+        if self.db is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self.db.close()
 
     # -- runs ------------------------------------------------------------------------
     def create_run(self, config: TrainConfig, name: str = "", parent_id: int | None = None,
@@ -324,11 +418,12 @@ class RunStore:
         """Every run with its metrics; runs whose settings can no longer be read are
         skipped (listed in `self.skipped`)."""
         self.skipped: list[str] = []
+        self.bad_rows = 0
         records = []
         for row in self.db.execute("SELECT id FROM runs ORDER BY id").fetchall():
             try:
                 records.append(self.load_run(row[0]))
-            except (ValueError, KeyError, sqlite3.Error) as exc:
+            except Exception as exc:  # noqa: BLE001 - one damaged run must not hide the rest
                 self.skipped.append(f"run {row[0]}: {exc}")
         return records
 
@@ -344,10 +439,20 @@ class RunStore:
         for values in self.db.execute(
                 f"SELECT {', '.join(STEP_COLUMNS)} FROM steps WHERE run_id = ? "
                 "ORDER BY fold, step", (run_id,)):
+            if not all(v is None or isinstance(v, int | float) for v in values):
+                self.bad_rows += 1
+                continue
             record.steps.append(*(np.nan if v is None else v for v in values))
-        record.epochs = [EpochMetrics(*values) for values in self.db.execute(
-            f"SELECT {', '.join(EPOCH_COLUMNS)} FROM epochs WHERE run_id = ? "
-            "ORDER BY fold, epoch", (run_id,))]
+        record.epochs = []
+        for values in self.db.execute(
+                f"SELECT {', '.join(EPOCH_COLUMNS)} FROM epochs WHERE run_id = ? "
+                "ORDER BY fold, epoch", (run_id,)):
+            row = dict(zip(EPOCH_COLUMNS, values, strict=True))
+            if any(not isinstance(v, int | float) for k, v in row.items()
+                   if k not in _OPTIONAL_EPOCH_COLUMNS):
+                self.bad_rows += 1  # a damaged row (NULL or text metric) is skipped
+                continue
+            record.epochs.append(EpochMetrics(**row))
         record.events = [RunEvent(kind, fold, epoch, position, text, name or "", old, new)
                          for fold, epoch, position, kind, text, name, old, new
                          in self.db.execute(
@@ -449,53 +554,167 @@ class RunStore:
     # -- export ----------------------------------------------------------------------
     def export_csv(self, run_ids: Iterable[int], path: str | Path, what: str = "epochs"
                    ) -> int:
-        """Write the epoch (or step) metrics of runs as one CSV; returns the row count."""
+        """Write the epoch (or step) metrics of runs as one CSV; returns the row count.
+        The file is replaced in one step; files.WriteError names the path and reason."""
         columns = EPOCH_COLUMNS if what == "epochs" else STEP_COLUMNS
         order = "fold, epoch" if what == "epochs" else "fold, step"
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(["run_id", "run_name", *columns])
         count = 0
-        with open(path, "w", newline="", encoding="utf-8") as out:
-            writer = csv.writer(out)
-            writer.writerow(["run_id", "run_name", *columns])
-            for run_id in run_ids:
-                name_row = self.db.execute("SELECT name FROM runs WHERE id = ?",
-                                           (run_id,)).fetchone()
-                if name_row is None:
-                    continue
-                for values in self.db.execute(
-                        f"SELECT {', '.join(columns)} FROM {what} WHERE run_id = ? "
-                        f"ORDER BY {order}", (run_id,)):
-                    writer.writerow([run_id, name_row[0], *("" if v is None else v
-                                                            for v in values)])
-                    count += 1
+        for run_id in run_ids:
+            name_row = self.db.execute("SELECT name FROM runs WHERE id = ?",
+                                       (run_id,)).fetchone()
+            if name_row is None:
+                continue
+            for values in self.db.execute(
+                    f"SELECT {', '.join(columns)} FROM {what} WHERE run_id = ? "
+                    f"ORDER BY {order}", (run_id,)):
+                writer.writerow([run_id, name_row[0], *("" if v is None else v
+                                                        for v in values)])
+                count += 1
+        files.atomic_write_text(path, out.getvalue())
         return count
+
+
+def records_csv(records: Iterable[RunRecord], what: str = "epochs") -> tuple[str, int]:
+    """The epoch (or step) metrics of runs as CSV text, from memory (the same columns as
+    `RunStore.export_csv`): what a run whose history could not be saved still offers."""
+    columns = EPOCH_COLUMNS if what == "epochs" else STEP_COLUMNS
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["run_id", "run_name", *columns])
+    count = 0
+    for record in records:
+        if what == "epochs":
+            rows = [[getattr(e, c) for c in columns] for e in record.epochs]
+        else:
+            data = [record.steps.column(c) for c in columns]
+            rows = [[int(v) if c in ("fold", "step", "epoch") else float(v)
+                     for c, v in zip(columns, values, strict=True)]
+                    for values in zip(*data, strict=True)]
+        for values in rows:
+            writer.writerow([record.id, record.name, *(
+                "" if v is None or (isinstance(v, float) and not np.isfinite(v)) else v
+                for v in values)])
+            count += 1
+    return out.getvalue(), count
 
 
 def _finite(value: float) -> float | None:
     return value if np.isfinite(value) else None
 
 
+class _Recorder:
+    """Writes one run's items to the store, committing at each epoch's end. When the store
+    refuses (disk full, read-only, gone), training goes on: the items not yet committed
+    are kept and written again at every later epoch's end, and `add` returns a "storage"
+    RunEvent when saving stops and again when it works once more."""
+
+    def __init__(self, db_path: str | Path, run_id: int) -> None:
+        self.db_path = Path(db_path)
+        self.run_id = run_id
+        self.store: RunStore | None = None
+        self.pending: list[Any] = []  # items since the last successful commit
+        self.failure = ""  # why saving stopped ("" while it works)
+        self._position = (0, 0, 0.0)  # fold, epoch, position of the latest item
+        try:
+            self.store = RunStore(self.db_path)
+        except (HistoryError, OSError, sqlite3.Error) as exc:
+            self.failure = storage_reason(exc, self.db_path.parent)
+
+    def start_event(self) -> RunEvent | None:
+        return self._event_not_saved() if self.failure else None
+
+    def add(self, item: Any) -> RunEvent | None:
+        self.pending.append(item)
+        for name, index in (("fold", 0), ("epoch", 1), ("position", 2)):
+            value = getattr(item, name, None)
+            if isinstance(value, int | float):
+                position = list(self._position)
+                position[index] = value
+                self._position = tuple(position)
+        if self.failure:
+            # a retry per epoch's end (not per step): a full disk is not probed 100×/s
+            return None if isinstance(item, StepMetrics) else self.retry()
+        try:
+            if self.store.write(self.run_id, item):
+                self.store.commit()
+                self.pending = []
+        except (sqlite3.Error, OSError) as exc:
+            return self._failed(exc)
+        return None
+
+    def retry(self) -> RunEvent | None:
+        """Write everything not yet saved; a RunEvent if that ended a failure."""
+        if not self.failure:
+            return None
+        if self.store is None:
+            try:
+                self.store = RunStore(self.db_path)
+            except (HistoryError, OSError, sqlite3.Error):
+                return None
+        try:
+            for item in self.pending:
+                self.store.write(self.run_id, item)
+            self.store.commit()
+        except (sqlite3.Error, OSError):
+            self._rollback()
+            return None
+        self.pending = []
+        self.failure = ""
+        return RunEvent("storage", *self._position, "The run history is saved again: "
+                        "what could not be written before is in it now.")
+
+    def _failed(self, exc: BaseException) -> RunEvent:
+        self._rollback()
+        self.failure = storage_reason(exc, self.db_path.parent)
+        return self._event_not_saved()
+
+    def _event_not_saved(self) -> RunEvent:
+        return RunEvent("storage", *self._position,
+                        f"The run history is not being saved ({self.failure}): training goes "
+                        "on and its metrics are kept in memory; they are written when space "
+                        "returns, or export them now with Export CSV.")
+
+    def _rollback(self) -> None:
+        if self.store is not None:
+            self.store._steps = []
+            with contextlib.suppress(sqlite3.Error):
+                self.store.db.rollback()
+
+    def close(self) -> None:
+        if self.store is not None:
+            self.store.close()
+
+
 def recorded(items: Iterator[Any], db_path: str | Path, run_id: int) -> Iterator[Any]:
     """Pass `items` through, writing each to the store as it goes (in the calling thread,
     with its own connection). A run that ends without RunFinished is marked "stopped";
-    one that raises is marked "failed" with the error, and the error goes on."""
-    store = RunStore(db_path)
+    one that raises is marked "failed" with the error, and the error goes on. A store that
+    cannot be written (disk full, read-only) never stops the run: see `_Recorder`."""
+    recorder = _Recorder(db_path, run_id)
     ended = False
     try:
+        event = recorder.start_event()
+        if event is not None:
+            yield event
         for item in items:
-            if store.write(run_id, item):
-                store.commit()
+            event = recorder.add(item)
             if isinstance(item, RunFinished):
                 ended = True
+            if event is not None:
+                yield event
             yield item
     except Exception as exc:
-        store.finish(run_id, "failed", f"{type(exc).__name__}: {exc}")
+        recorder.add(RunFinished("failed", f"{type(exc).__name__}: {exc}"))
         ended = True
         raise
     finally:
         if not ended:
-            store.finish(run_id, "stopped", "Stopped.")
-        store.commit()
-        store.close()
+            recorder.add(RunFinished("stopped", "Stopped."))
+        recorder.retry()
+        recorder.close()
 
 
 def ema(values: np.ndarray, smoothing: float, folds: np.ndarray | None = None) -> np.ndarray:

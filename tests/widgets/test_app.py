@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 from PIL import Image
 from PySide6.QtCore import QMimeData, QObject, QPointF, Qt, QUrl, Signal
-from PySide6.QtGui import QDropEvent
-from PySide6.QtWidgets import QApplication, QGraphicsView
+from PySide6.QtGui import QDropEvent, QKeySequence
+from PySide6.QtWidgets import QApplication, QGraphicsView, QWidget
 
 from widgets import app as app_module
 from widgets.app import PANELS, MainWindow
@@ -145,6 +145,19 @@ def test_about_names_versions_and_device(window):
         window.device_label.text()
 
 
+def assert_wheel_changes_no_unfocused_control(panel: QWidget, panel_id: str) -> None:
+    """Scrolling over a panel's form changes nothing (issue 19: batch 32 became 1)."""
+    from tests.widgets.kit.test_wheel import send_wheel, value_of
+    from widgets.kit.wheel import is_guarded
+
+    controls = [c for c in panel.findChildren(QWidget) if is_guarded(c) and not c.hasFocus()]
+    for control in controls:
+        before = value_of(control)
+        send_wheel(control)
+        assert value_of(control) == before, f"{panel_id}: {control.accessibleName()}"
+    assert controls or panel_id == "welcome"
+
+
 def test_every_registered_panel_builds_draws_and_renders(qtbot, window):
     for spec in PANELS:
         panel = window.show_panel(spec.id)
@@ -154,6 +167,7 @@ def test_every_registered_panel_builds_draws_and_renders(qtbot, window):
         colors = {image.pixel(x, y) for x in range(0, image.width(), 17)
                   for y in range(0, image.height(), 17)}
         assert len(colors) > 5, f"{spec.id} renders blank"
+        assert_wheel_changes_no_unfocused_control(panel, spec.id)
     window.close()
     assert not any(p.isVisible() for p in window.built_panels().values())
 
@@ -208,3 +222,11 @@ def test_broken_panel_shows_message_not_crash(qtbot, monkeypatch):
     widget = win.show_panel("broken")
     assert not isinstance(widget, Panel) and "no data here" in win.banner.message()
     win.close()
+
+
+def test_view_menu_shows_each_title_as_written(window):
+    """`&` in a title is escaped: "Pooling & Upsampling" would show as "Pooling _Upsampling"."""
+    for action, spec in zip(window.panel_actions, PANELS, strict=True):
+        assert QKeySequence.mnemonic(action.text()).isEmpty(), action.text()
+        assert action.text().replace("&&", "&") == spec.title
+

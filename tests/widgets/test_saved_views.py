@@ -48,11 +48,11 @@ def test_a_saved_view_reopens_exactly(panel_id, tmp_path, qtbot):
     example = first_example(panel)
     if example is not None:
         panel.set_params(example.params)
-    first.open_source("sample:coffee")
+    first.open_source("sample:flower")
     expected = panel.params()
     assert first.save_view(tmp_path / "view.json"), first.banner.message()
     saved = json.loads((tmp_path / "view.json").read_text())
-    assert saved["panel"] == panel_id and saved["image"] == "sample:coffee"
+    assert saved["panel"] == panel_id and saved["image"] == "sample:flower"
     assert saved["params"] == to_data(expected)
     first.close()
 
@@ -62,7 +62,7 @@ def test_a_saved_view_reopens_exactly(panel_id, tmp_path, qtbot):
     assert second.open_view(tmp_path / "view.json"), second.banner.message()
     assert second.current_panel_id() == panel_id
     assert second.current_panel().params() == expected
-    assert second.state.image.source == "sample:coffee"
+    assert second.state.image.source == "sample:flower"
     second.close()
 
 
@@ -142,3 +142,20 @@ def test_cli_writes_a_view_and_screenshots_it(tmp_path):
     done = run_main("--open", str(tmp_path / "bad.json"), "--screenshot", str(shot),
                     tmp_path=tmp_path)
     assert done.returncode == 1 and "not a Visual Lab view" in done.stderr
+
+
+def test_saving_to_a_full_disk_says_so_and_keeps_the_old_file(window, tmp_path, monkeypatch):
+    window.show_panel("pooling")
+    target = tmp_path / "view.json"
+    assert window.save_view(target)
+    before = target.read_text()
+
+    def full_disk(*_args, **_kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("os.replace", full_disk)
+    window.show_panel("conv")
+    assert not window.save_view(target)
+    assert "disk full" in window.banner.message().lower() or \
+        "no space" in window.banner.message().lower()
+    assert target.read_text() == before

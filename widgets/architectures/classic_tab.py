@@ -22,11 +22,13 @@ from PySide6.QtWidgets import (
 from lab import architectures as arch
 from lab.architectures import ClassicParams, DrawOptions, PreparedGraph, Progress
 from lab.architectures.graphs import human, table_csv
+from lab.architectures.view import ClassicView
 from lab.models import CLASSIC_MODELS
 from widgets.architectures.connectivity_tab import hover_text
 from widgets.architectures.graph_view import GraphView
 from widgets.architectures.layer_table import LayerTable
 from widgets.kit.controls import ChoiceBox, ProgressLine, caption, group_box, row_of, scrolling
+from widgets.kit.files import write_text
 from widgets.kit.jobs import freeze_heap
 from widgets.kit.panel import Page
 from widgets.kit.views import CodeView
@@ -119,7 +121,29 @@ class ClassicTab(Page):
         self.png_button.clicked.connect(self._ask_export_png)
         self.csv_button.clicked.connect(self._ask_export_csv)
 
-    def params(self) -> ClassicParams:
+    def params(self) -> ClassicView:
+        return ClassicView(self.classic_params(), self.fold.isChecked(),
+                           self.collapse.isChecked())
+
+    def apply_params(self, view: ClassicView) -> None:
+        layers = view.layers
+        self.model_choice.setValue(layers.model)  # comes with its own input: set those after
+        self.input_size.setValue(layers.input_size)
+        self.in_channels.setValue(layers.in_channels)
+        self.num_classes.setValue(layers.num_classes)
+        for box, on in ((self.fold, view.fold), (self.collapse, view.collapse)):
+            box.blockSignals(True)  # the next graph is drawn with them
+            box.setChecked(on)
+            box.blockSignals(False)
+        key = layers.model_key()
+        current = self.options.get(key)
+        if current is None or (current.fold, current.collapse) != (view.fold, view.collapse):
+            self.options[key] = DrawOptions(view.fold, view.collapse)
+            if self.requested is not None:  # shown already: draw it again with them
+                self.request_update("classic")
+
+    def classic_params(self) -> ClassicParams:
+        """The model and its input (what is traced and drawn)."""
         return ClassicParams(self.model_choice.value(), self.input_size.value(),
                              self.in_channels.value(), self.num_classes.value())
 
@@ -136,7 +160,7 @@ class ClassicTab(Page):
         self.request_update("classic")
 
     def _start(self) -> None:
-        params = self.params()
+        params = self.classic_params()
         problems = params.validate()
         self.set_problems("classic", problems)
         if problems:
@@ -241,7 +265,10 @@ class ClassicTab(Page):
         name = f"{self.requested.model if self.requested else 'model'}.png"
         path, _ = QFileDialog.getSaveFileName(self, "Export graph", name, "PNG (*.png)")
         if path:
-            self.view.export_png(path)
+            self.export_png(path)
+
+    def export_png(self, path: str | Path) -> bool:
+        return self._written(self.view.export_png(path, report=self._export_failed))
 
     def _ask_export_csv(self) -> None:
         name = f"{self.requested.model if self.requested else 'model'}-layers.csv"
@@ -252,8 +279,16 @@ class ClassicTab(Page):
     def export_table_csv(self, path: str | Path) -> bool:
         if self.prepared is None:
             return False
-        Path(path).write_text(table_csv(self.prepared.graph), encoding="utf-8")
-        return True
+        return self._written(write_text(path, table_csv(self.prepared.graph),
+                                        self._export_failed))
+
+    def _export_failed(self, message: str) -> None:
+        self.set_problems("export", [message])
+
+    def _written(self, ok: bool) -> bool:
+        if ok:
+            self.set_problems("export", [])
+        return ok
 
     def is_idle(self) -> bool:
         return super().is_idle() and (self.view.is_complete() or self.view.view_graph() is None)

@@ -44,6 +44,7 @@ from PySide6.QtWidgets import (
 
 from lab.architectures.graph_display import ViewGraph, ViewNode
 from lab.architectures.graph_layout import EdgePath, FrameBox, GraphLayout, NodeBox
+from widgets.kit.files import Report, save_image
 
 #: kind -> (fill, border)
 KIND_COLORS: dict[str, tuple[str, str]] = {
@@ -324,7 +325,8 @@ class GraphView(QGraphicsView):
         rect = self.sceneRect()
         self.centerOn(rect.center().x(), rect.top() + self.viewport().height() / 2 / self.zoom())
 
-    def export_png(self, path: str | Path, max_side: int = 8000) -> bool:
+    def export_png(self, path: str | Path, max_side: int = 8000,
+                   report: Report | None = None) -> bool:
         rect = self.scene().sceneRect()
         scale = min(2.0, max_side / max(rect.width(), rect.height(), 1.0))
         image = QImage(max(1, int(rect.width() * scale)), max(1, int(rect.height() * scale)),
@@ -334,7 +336,7 @@ class GraphView(QGraphicsView):
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         self.scene().render(painter, QRectF(image.rect()), rect)
         painter.end()
-        return image.save(str(path), "PNG")
+        return save_image(image, path, report)
 
     # -- building, in slices ---------------------------------------------------------------
     def _plan(self, view_graph: ViewGraph, graph_layout: GraphLayout) -> list[Callable[[], None]]:

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QRectF, QSize, Qt, QTimer
+from PySide6.QtCore import QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QIcon, QKeySequence, QPainter, QPen, QPixmap, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -42,12 +42,16 @@ from PySide6.QtWidgets import (
 )
 
 from lab import augment
-from lab.augment import STEP_LIST, STEP_TYPES, ChannelStats
+from lab.augment import STEP_LIST, STEP_TYPES, ChannelStats, working
 from lab.augment import draws as augment_draws
 from lab.augment.draws import Draw
+from lab.augment.examples import EXAMPLES
+from lab.augment.view import AugmentView
 from lab.images import LabImage
+from lab.params import Example
 from widgets.augment.editors import StepEditor
 from widgets.kit.controls import ChoiceBox, ErrorBanner, ParamSlider, QuietProgressBar, caption
+from widgets.kit.files import save_image
 from widgets.kit.panel import AppState, Panel
 from widgets.kit.thumbnails import ThumbnailGrid
 from widgets.kit.views import CodeView
@@ -129,16 +133,15 @@ class AugmentPanel(Panel):
         self._preset_untouched: str | None = DEFAULT_PRESET
         self._image_tensor = None
         self._float_tensor = None
+        #: the working copy of the grid on screen (None: drawn at the image's exact size)
+        self._working: working.WorkingCopy | None = None
+        #: shrunk copies of the image, (size, dtype) -> tensor, made once in the worker
+        self._working_tensors: dict[tuple, object] = {}
         self._seed_touched = False
         self._pending: tuple[dict, int, int] | None = None
         self._input_stats: ChannelStats | None = None
         self._value_range = (0.0, 1.0)
-        self.problems: list[str] = []
-        self.compute_count = 0
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(0)
-        self._timer.timeout.connect(self.flush)
+        self.updaters = {"grid": self._update_grid}
 
         self.banner = ErrorBanner()
         controls = self._build_controls()
@@ -157,6 +160,8 @@ class AugmentPanel(Panel):
         self._set_image(state.image)
         self.set_spec(augment.preset(DEFAULT_PRESET, self.image_shape(),
                                      normalize=self._image_normalize()), keep_preset=True)
+        state.normalizeOffered.connect(self.take_offered_normalize)
+        self.take_offered_normalize()
 
     # ====================================================================== building
     def _build_controls(self) -> QScrollArea:
@@ -262,6 +267,17 @@ class AugmentPanel(Panel):
         draws_layout.addWidget(self.count)
         draws_layout.addLayout(seed_row)
         draws_layout.addWidget(self.input_dtype)
+        self.exact_size = QCheckBox("Exact size — draw the original pixels (slow for photos)")
+        self.exact_size.setToolTip(
+            f"Off: an image larger than {working.DEFAULT_WORKING_SIDE} pixels is first resized "
+            f"so its longer side is {working.DEFAULT_WORKING_SIDE} (twice a tile), and every "
+            "parameter in pixels (crop and resize sizes, padding, blur kernel and σ) is "
+            "scaled by the same factor: the same draws, shrunk, in a fraction of the time. "
+            "On: the pipeline runs on the original as it is.")
+        self.working_note = caption("", small=True)
+        self.working_note.setVisible(False)
+        draws_layout.addWidget(self.exact_size)
+        draws_layout.addWidget(self.working_note)
 
         form = QVBoxLayout()
         form.addWidget(pipeline_box)
@@ -293,6 +309,7 @@ class AugmentPanel(Panel):
         self.lock.toggled.connect(lambda _v: self._sync_seed_buttons())
         self.reroll.clicked.connect(self.reroll_seed)
         self.input_dtype.valueChanged.connect(lambda _v: self.request_update())
+        self.exact_size.toggled.connect(lambda _v: self.request_update())
         for keys, slot in (("Delete", self.remove_step), ("Ctrl+Up", lambda: self.move_step(-1)),
                            ("Ctrl+Down", lambda: self.move_step(1))):
             shortcut = QShortcut(QKeySequence(keys), self.steps_list)
@@ -373,6 +390,7 @@ class AugmentPanel(Panel):
     def _set_image(self, image: LabImage) -> None:
         self._image_tensor = augment.image_tensor(image.pixels)
         self._float_tensor = None
+        self._working_tensors = {}
         with one_torch_thread(self._image_tensor.numel()):
             self._input_stats = augment.channel_stats(self._image_tensor)
             display = augment_draws.to_display_array(self._image_tensor, max_side=512)
@@ -416,6 +434,35 @@ class AugmentPanel(Panel):
         self.steps_list.setCurrentRow(0 if self.steps_list.count() else -1)
         self._show_editor()
         self.request_update()
+
+    def params(self) -> AugmentView:
+        return AugmentView(spec=self.spec(), count=int(self.count.value()),
+                           seed=int(self.seed.value()), lock=self.lock.isChecked(),
+                           input_dtype=self.input_dtype.value(), preset=self.preset.value(),
+                           selected_step=self.steps_list.currentRow())
+
+    def apply_params(self, view: AugmentView) -> None:
+        spec = view.spec
+        if not isinstance(spec.get("steps"), list):
+            raise ValueError("the pipeline has no list of steps")
+        self.preset.setValue(view.preset)
+        follows_image = spec == augment.preset(view.preset, self.image_shape(),
+                                               normalize=self._image_normalize())
+        self.set_spec(spec)
+        self._preset_untouched = view.preset if follows_image else None
+        self.steps_list.setCurrentRow(view.selected_step)
+        self.count.setValue(view.count)
+        self.seed.setValue(view.seed)
+        self._seed_touched = True  # this seed was chosen: an unlocked grid must not re-roll it
+        self.lock.setChecked(view.lock)
+        self.input_dtype.setValue(view.input_dtype)
+
+    def examples(self) -> dict[int, Example]:
+        return EXAMPLES
+
+    def refuse_params(self, message: str) -> None:
+        super().refuse_params(message)
+        self.banner.show_message(message)
 
     def _append_item(self, step: dict, row: int | None = None) -> QListWidgetItem:
         step_id = self._next_id
@@ -586,6 +633,20 @@ class AugmentPanel(Panel):
         mean, std = self._image_normalize()
         self._set_current_params({"mean": mean, "std": std})
 
+    def take_offered_normalize(self, _values: object = None) -> None:
+        """Mean and std another panel offered (AppState.offer_normalize, the Normalization
+        panel's "Send"): into the first Normalize step, added at the end if there is none."""
+        values = self.state.take_normalize()
+        if values is None:
+            return
+        rows = [r for r, name in enumerate(self.step_names()) if name == "Normalize"]
+        if rows:
+            self.steps_list.setCurrentRow(rows[0])
+        else:
+            self.steps_list.setCurrentRow(self.steps_list.count() - 1)
+            self.add_step("Normalize")
+        self._set_current_params({"mean": values[0], "std": values[1]})
+
     def normalize_from_dataset(self, name: str) -> None:
         mean, std = augment.rounded_stats(augment.dataset_stats(name))
         self._set_current_params({"mean": mean, "std": std})
@@ -605,21 +666,15 @@ class AugmentPanel(Panel):
         self.request_update()
 
     # ====================================================================== computing
-    def request_update(self) -> None:
-        """Mark the grid stale; it is recomputed once, when control returns to the loop."""
-        if not self._timer.isActive():
-            self._timer.start()
-
-    def flush(self) -> None:
-        """Validate the pipeline now and, if it is good, start drawing a new grid."""
-        self._timer.stop()
-        self.compute_count += 1
+    def _update_grid(self) -> None:
+        """Validate the pipeline and, if it is good, start drawing a new grid."""
         spec = self.spec()
         shape = self.image_shape()
-        self.problems = augment.validate_spec(spec, shape)
-        if self.problems:
+        problems = augment.validate_spec(spec, shape)
+        self.set_problems("grid", problems)
+        if problems:
             self._show_json(spec)  # what the user has, problems and all
-            self.banner.show_problems(self.problems)
+            self.banner.show_problems(problems)
             self.mark_drawn()  # the banner is the result; the last good grid stays
             return
         if not self.lock.isChecked() and self._last_good_spec is not None and \
@@ -641,15 +696,26 @@ class AugmentPanel(Panel):
         self._generation += 1
         generation = self._generation
         count, seed = int(self.count.value()), int(self.seed.value())
-        self._value_range = augment.trace_shapes(spec, self.image_shape()).value_range
+        channels, height, width = self.image_shape()
+        copy = working.working_copy(spec, height, width,
+                                    None if self.exact_size.isChecked() else
+                                    working.DEFAULT_WORKING_SIDE)
+        self._working = copy
+        self.working_note.setVisible(copy is not None)
+        self.working_note.setText(copy.explained() if copy is not None else "")
+        drawn_spec = copy.spec if copy is not None else spec
+        drawn_shape = (channels, *copy.size) if copy is not None else self.image_shape()
+        self._value_range = augment.trace_shapes(drawn_spec, drawn_shape).value_range
+        dtype = self.input_dtype.value()
         tensor = self._image_tensor
-        if self.input_dtype.value() == "float32":
+        if dtype == "float32" and copy is None:
             if self._float_tensor is None:
                 self._float_tensor = augment.image_tensor(self.state.image.pixels, "float32")
             tensor = self._float_tensor
         value_range = self._value_range
+        shrunk = self._working_tensors
 
-        threads = _worker_threads(tensor.shape[-2] * tensor.shape[-1])
+        threads = _worker_threads(drawn_shape[1] * drawn_shape[2])
 
         def make(should_stop):
             import torch
@@ -657,9 +723,17 @@ class AugmentPanel(Panel):
             # per thread (OpenMP): the GUI thread keeps a core to itself, so the grid
             # never makes the window stutter; small images gain nothing from more anyway
             torch.set_num_threads(threads)
-            return augment_draws.generate_draws(spec, tensor, count=count, seed=seed,
-                                          display_side=256, should_stop=should_stop,
-                                          value_range=value_range)
+            source = tensor
+            if copy is not None:  # shrunk here, once per image: never on the GUI thread
+                source = shrunk.get((copy.size, dtype))
+                if source is None:
+                    source = working.shrink(tensor, copy.size)
+                    if dtype == "float32":
+                        source = source.float() / 255  # what the exported code does
+                    shrunk[(copy.size, dtype)] = source
+            return augment_draws.generate_draws(drawn_spec, source, count=count, seed=seed,
+                                                display_side=256, should_stop=should_stop,
+                                                value_range=value_range)
 
         self._draws = {}
         self._grid_failed = False
@@ -716,7 +790,8 @@ class AugmentPanel(Panel):
         image = self.state.image
         self.code.set_code(augment.export_code(
             spec, seed=seed, count=count, source=image.source, gray=image.is_gray,
-            shape=self.image_shape(), input_dtype=self.input_dtype.value()))
+            shape=self.image_shape(), input_dtype=self.input_dtype.value(),
+            working=self._working))
 
     def _failed(self, generation: int, message: str) -> None:
         if generation != self._generation:
@@ -746,7 +821,7 @@ class AugmentPanel(Panel):
 
     def grid_done(self) -> bool:
         """The current grid is complete (every draw arrived, the worker ended)."""
-        return self._worker is None and not self._timer.isActive() and \
+        return self._worker is None and not self.pending_parts() and \
             (len(self._draws) == self.grid.tile_count() or self._grid_failed)
 
     def draws(self) -> list[Draw]:
@@ -850,11 +925,14 @@ class AugmentPanel(Panel):
             self.export_grid_png(path)
 
     def export_grid_png(self, path: str | Path) -> bool:
-        return self.grid.grab().save(str(path), "PNG")
+        ok = save_image(self.grid.grab(), path, self.banner.show_message)
+        if ok:
+            self.grid_status.setText(f"saved {Path(path).name}")
+        return ok
 
     # ====================================================================== closing
     def shutdown(self) -> None:
-        self._timer.stop()
+        super().shutdown()
         self._generation += 1  # anything still queued from a worker is now stale
         for worker in [self._worker, *self._retired]:
             if worker is not None:
@@ -864,3 +942,7 @@ class AugmentPanel(Panel):
 
     def sizeHint(self) -> QSize:
         return QSize(1300, 900)
+
+    def working_copy(self) -> working.WorkingCopy | None:
+        """The resize (and converted parameters) the grid on screen was drawn with."""
+        return self._working

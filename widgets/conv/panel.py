@@ -2,14 +2,13 @@
 can drag, on the current image and on a grid of numbers.
 
 A thin view over `lab.conv`: controls -> `ConvParams` / `ConvTransposeParams` -> lab ->
-draw. Changes are coalesced by a zero-delay timer, so a slider drag never queues stale
-work: whatever the controls say when the timer fires is what gets computed. The exported
+draw. Changes are coalesced by the Panel base (`request_update` / `flush`), so a slider
+drag never queues stale work: whatever the controls say when it flushes is computed. The exported
 code (a few hundred numbers) is rewritten once the controls rest, not on every frame.
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -21,10 +20,8 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QGroupBox,
     QHBoxLayout,
-    QLabel,
     QPlainTextEdit,
     QPushButton,
-    QSizePolicy,
     QSplitter,
     QTabWidget,
     QVBoxLayout,
@@ -33,22 +30,28 @@ from PySide6.QtWidgets import (
 
 from lab import conv
 from lab.conv import ConvParams, ConvTransposeParams
+from lab.conv.examples import EXAMPLES
+from lab.conv.view import ConvGridView, ConvView
 from lab.images import LabImage, to_display, to_tensor
+from lab.params import Example
 from widgets.conv.weight_layout import DIVERGING, WeightLayoutView
 from widgets.kit.controls import (
     ChoiceBox,
     ErrorBanner,
     ParamSlider,
+    TextLines,
     caption,
     page_with_controls,
     scrolling,
 )
+from widgets.kit.files import write_text
 from widgets.kit.panel import AppState, Panel
+from widgets.kit.shown import Shown, shown_sampling
 from widgets.kit.views import CodeView, ImageGrid, ImageTile, MatrixView, ZoomTogether
 
-#: Images larger than this (longer side, pixels) are shrunk for the image view, so a drag
-#: stays interactive; the input's title says so.
-MAX_SIDE = 1024
+#: After a change rests this long, every pixel's min and max are computed off the GUI thread
+#: (when the view shows only some pixels): the statistics and the colour scale become exact.
+REST_MS = 400
 MAX_KERNELS = 16
 #: Above this many multiply-adds a convolution takes a noticeable moment: show a busy cursor.
 BUSY_MACS = 3e8
@@ -56,44 +59,23 @@ CHANNEL_NAMES = {3: ["R (red)", "G (green)", "B (blue)"], 1: ["gray"]}
 PRESET_TOOLTIPS = {name: text.split(" — ", 1)[1] for name, text in conv.PRESETS.items()}
 
 
-class TextLines(QWidget):
-    """A few lines of selectable text that change often (formula, statistics).
+def _as_rows(values: np.ndarray) -> tuple[tuple[float, ...], ...]:
+    return tuple(tuple(float(v) for v in row) for row in values)
 
-    A QLabel asks its parent layout to re-lay-out on every new text, and that request
-    climbs to the window and repaints the whole panel; hosted here, in a fixed-height
-    widget without a layout, new text repaints only these lines.
-    """
 
-    def __init__(self, lines: int, tooltip: str = "", parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.label = QLabel(self)
-        self.label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
-        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.label.setAutoFillBackground(True)  # opaque: repaints stop at the label
-        self.label.setWordWrap(True)  # a narrow panel wraps a long line into the next
-        self.setFixedHeight(lines * self.label.fontMetrics().lineSpacing() + 4)
-        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
-        self.setMinimumWidth(100)
-        self.setToolTip(tooltip)
-
-    def setText(self, text: str) -> None:  # noqa: N802 - QLabel's name
-        if self.label.text() != text:
-            self.label.setText(text)
-
-    def text(self) -> str:
-        return self.label.text()
-
-    def resizeEvent(self, event) -> None:
-        self.label.setGeometry(self.rect())
-        super().resizeEvent(event)
+def _grid_array(rows: tuple[tuple[float, ...], ...], side: int, name: str) -> np.ndarray:
+    values = np.array(rows, dtype=np.float64)
+    if values.shape != (side, side):
+        raise ValueError(f"{name} should be {side}×{side} numbers")
+    return values
 
 
 class ConvPanel(Panel):
     def __init__(self, state: AppState, parent: QWidget | None = None) -> None:
         super().__init__(state, parent)
-        self.compute_counts: Counter[str] = Counter()
-        self._dirty: set[str] = set()
-        self._problems: dict[str, list[str]] = {"image": [], "grid": []}
+        self.compute_counts = self.update_counts  # what tests and benchmarks read
+        self.updaters = {"image": self._update_image, "view": self._update_view,
+                         "display": self._show_maps, "grid": self._update_grid}
         # the kernels: a preset per output channel, cell edits over them, biases
         self._presets: list[str] = [conv.DEFAULT_PRESETS[i % len(conv.DEFAULT_PRESETS)]
                                     for i in range(MAX_KERNELS)]
@@ -104,13 +86,21 @@ class ConvPanel(Panel):
         self._weight = None
         self._inputs: dict[str, object] = {}   # "rgb"/"gray" -> (1, C, H, W) tensor
         self._input_tiles: dict[str, list[ImageTile]] = {}
-        self._shrunk_from: tuple[int, int] | None = None
-        #: the last good result of the image view (what the feature maps show)
+        #: the last good result of the image view: the feature maps' pixels the view shows
+        #: (every `display_step`-th row and column of the visible region, computed alone,
+        #: exactly: lab.display_resolution); a zoom or pan computes the newly visible ones
         self.maps = None
         self.image_params: ConvParams | None = None
-        #: maps are coloured every `display_step`-th pixel when a screen pixel covers that
-        #: many (what a nearest-neighbour draw shows anyway); zooming in refines it
+        self.maps_shown: Shown | None = None
         self.display_step = 1
+        #: every pixel's (min, max) of each map, computed off the GUI thread once the
+        #: controls rest: (params, input tensor, ranges)
+        self._full_ranges: tuple[ConvParams, object, list] | None = None
+        self._ranges_job = self.add_job("ranges", self._ranges_arrived)
+        self._rest_timer = QTimer(self)
+        self._rest_timer.setSingleShot(True)
+        self._rest_timer.setInterval(REST_MS)
+        self._rest_timer.timeout.connect(self._controls_rested)
         # the numeric grid
         self._grid_seed = 0
         self._kernel_seed = 0
@@ -120,10 +110,6 @@ class ConvPanel(Panel):
         self._grid_params: ConvParams | ConvTransposeParams | None = None
         self._pinned: tuple[str, int, int] = ("output", 0, 0)
 
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(0)
-        self._timer.timeout.connect(self.flush)
         self._code_timer = QTimer(self)
         self._code_timer.setSingleShot(True)
         self._code_timer.setInterval(150)
@@ -138,6 +124,7 @@ class ConvPanel(Panel):
         self.tabs.setTabToolTip(0, "Several kernels on your image, one feature map each")
         self.tabs.setTabToolTip(1, "Every output number as a multiply-and-add you can check")
         self.tabs.currentChanged.connect(self._tab_changed)
+        self.problemsChanged.connect(self._show_problems)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.banner)
@@ -468,28 +455,94 @@ class ConvPanel(Panel):
                           padding_mode=self.grid_padding_mode.value(),
                           dilation=self.grid_dilation.value(), presets=("identity",))
 
+    def params(self) -> ConvView:
+        size, k = self.grid_size.value(), self.grid_kernel_size.value()
+        drawn_values = conv.random_grid(size, size, self._grid_seed)
+        drawn_kernel = conv.grid_kernel(self.grid_kernel_choice.value(), k, self._kernel_seed)
+        grid = ConvGridView(
+            mode=self.grid_mode.value(), size=size, kernel_size=k,
+            stride=self.grid_stride.value(), padding=self.grid_padding.value(),
+            output_padding=self.grid_output_padding.value(),
+            dilation=self.grid_dilation.value(), padding_mode=self.grid_padding_mode.value(),
+            kernel=self.grid_kernel_choice.value(), seed=self._grid_seed,
+            kernel_seed=self._kernel_seed,
+            values=None if np.array_equal(self._grid_values, drawn_values)
+            else _as_rows(self._grid_values),
+            kernel_values=None if np.array_equal(self._grid_kernel, drawn_kernel)
+            else _as_rows(self._grid_kernel),
+            speed=self.speed.value())
+        return ConvView(tab="grid" if self.tabs.currentIndex() == 1 else "image",
+                        layer=self.conv_params(), kernel_channel=self.kernel_channel.value(),
+                        in_index=self.in_index.value(), edit_all=self.edit_all.isChecked(),
+                        link_kernel=self.link_kernel.isChecked(),
+                        scale_mode=self.scale_mode.value(), grid=grid)
+
+    def apply_params(self, view: ConvView) -> None:
+        layer, grid = view.layer, view.grid
+        modes = {3: "rgb", 1: "gray"}
+        if layer.in_channels not in modes:
+            raise ValueError(f"in_channels must be 3 (RGB) or 1 (gray), not {layer.in_channels}")
+        self.tabs.setCurrentIndex(1 if view.tab == "grid" else 0)
+        self.input_mode.setValue(modes[layer.in_channels])
+        self.link_kernel.setChecked(False)  # height and width are set one by one
+        for slider, value in ((self.out_channels, layer.out_channels),
+                              (self.kernel_h, layer.kernel_h), (self.kernel_w, layer.kernel_w),
+                              (self.stride, layer.stride), (self.dilation, layer.dilation)):
+            slider.setValue(value)
+        self.link_kernel.setChecked(view.link_kernel)
+        self.same_padding.setChecked(layer.padding == "same")
+        if layer.padding != "same":
+            self.padding.setValue(layer.padding)
+        self.padding_mode.setValue(layer.padding_mode)
+        self.groups.setValue(layer.groups)
+        for box, on in ((self.bias, layer.bias), (self.relu, layer.relu),
+                        (self.flip, layer.flip), (self.edit_all, view.edit_all)):
+            box.setChecked(on)
+        self.scale_mode.setValue(view.scale_mode)
+        # the kernels, after the sizes (a new size forgets typed cells)
+        count = len(layer.presets)
+        self._presets[:count] = layer.presets
+        self._biases[:len(layer.biases)] = [float(b) for b in layer.biases]
+        self._edits = {(o, j, r, c): float(v) for o, j, r, c, v in layer.edits}
+        self._seed = layer.seed
+        self.kernel_channel.setValue(view.kernel_channel)
+        self.in_index.setValue(view.in_index)
+        self._sync_kernel_editor_controls()
+        # the numeric grid
+        self.grid_mode.setValue(grid.mode)
+        for slider, value in ((self.grid_size, grid.size),
+                              (self.grid_kernel_size, grid.kernel_size),
+                              (self.grid_stride, grid.stride), (self.grid_padding, grid.padding),
+                              (self.grid_output_padding, grid.output_padding),
+                              (self.grid_dilation, grid.dilation), (self.speed, grid.speed)):
+            slider.setValue(value)
+        self.grid_padding_mode.setValue(grid.padding_mode)
+        self.grid_kernel_choice.setValue(grid.kernel)
+        self._grid_seed, self._kernel_seed = grid.seed, grid.kernel_seed
+        self._new_grid_values()
+        self._new_grid_kernel()
+        if grid.values is not None:
+            self._grid_values = _grid_array(grid.values, grid.size, "grid.values")
+        if grid.kernel_values is not None:
+            self._grid_kernel = _grid_array(grid.kernel_values, grid.kernel_size,
+                                            "grid.kernel_values")
+        self._sync_grid_enabled()
+
+    def examples(self) -> dict[int, Example]:
+        return EXAMPLES
+
     def _input_tensor(self):
         """The image as (1, C, H, W) floats for the current input mode (cached)."""
         mode = self.input_mode.value()
         if mode not in self._inputs:
-            import torch.nn.functional as F
 
             x = to_tensor(self.state.image, mode)[None]
-            height, width = x.shape[-2:]
-            self._shrunk_from = None
-            if max(height, width) > MAX_SIDE:
-                factor = MAX_SIDE / max(height, width)
-                size = (max(1, round(height * factor)), max(1, round(width * factor)))
-                x = F.interpolate(x, size=size, mode="area")
-                self._shrunk_from = (int(height), int(width))
             self._inputs[mode] = x
             names = CHANNEL_NAMES[x.shape[1]]
             shape = f"{x.shape[-2]}×{x.shape[-1]}"
-            note = (f" (shrunk from {self._shrunk_from[0]}×{self._shrunk_from[1]})"
-                    if self._shrunk_from else "")
             # the size once, on the first channel: three full titles ran into each other
             self._input_tiles[mode] = [
-                ImageTile(f"in {c}: {names[c].split()[0]}" + (f" {shape}{note}" if c == 0 else ""),
+                ImageTile(f"in {c}: {names[c].split()[0]}" + (f" {shape}" if c == 0 else ""),
                           to_display(x[0, c])) for c in range(x.shape[1])]
         return self._inputs[mode]
 
@@ -647,28 +700,13 @@ class ConvPanel(Panel):
         self.request_update("grid")
 
     # ====================================================================== computing
-    def request_update(self, *parts: str) -> None:
-        """Mark parts stale; they are recomputed once, when control returns to the loop."""
-        self._dirty.update(parts)
-        if not self._timer.isActive():
-            self._timer.start()
+    # the image update draws the view and the maps anyway; the view update the maps
+    covers = {"image": ("view", "display"), "view": ("display",)}
 
-    def flush(self) -> None:
-        """Recompute whatever is stale, now."""
-        self._timer.stop()
-        dirty, self._dirty = self._dirty, set()
-        if "image" in dirty:
-            dirty.discard("display")  # the image update draws the maps anyway
-        for part, update in (("image", self._update_image), ("display", self._show_maps),
-                             ("grid", self._update_grid)):
-            if part in dirty:
-                self.compute_counts[part] += 1
-                try:
-                    update()
-                except Exception as exc:  # noqa: BLE001 - torch's own refusal, shown not raised
-                    self._problems["grid" if part == "grid" else "image"] = [
-                        f"torch refused these settings: {exc}"]
-        self._show_problems()
+    def update_failed(self, part: str, exc: Exception) -> None:
+        super().update_failed("grid" if part == "grid" else "image", exc)
+
+    def flushed(self, parts: set[str]) -> None:
         self.mark_drawn()
 
     def flush_code(self) -> None:
@@ -685,22 +723,11 @@ class ConvPanel(Panel):
         _, _, height, width = x.shape
         self._sync_kernel_editor(params)
         problems = params.validate(height, width)
-        self._problems["image"] = problems
+        self.set_problems("image", problems)
         if problems:
             return
         weight = self._weight_for(params)
-        out_h, out_w = params.output_shape(height, width)
-        macs = out_h * out_w * params.out_channels * params.in_per_group * params.kernel_h * \
-            params.kernel_w
-        busy = macs > BUSY_MACS
-        if busy:
-            QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
-        try:
-            maps = conv.convolve(x, params, weight)[0]
-        finally:
-            if busy:
-                QApplication.restoreOverrideCursor()
-        self.maps, self.image_params = maps, params
+        self._compute_shown(params, weight)
         self._show_maps()
         self.formula.setText(params.formula_text(height, width))
         self._draw_weights(params, weight)
@@ -709,25 +736,61 @@ class ConvPanel(Panel):
         else:
             self.flush_code()
 
+    def _compute_shown(self, params: ConvParams, weight) -> None:
+        """Convolve the pixels the maps' view shows, alone (lab.display_resolution)."""
+        x = self._input_tensor()
+        height, width = x.shape[-2:]
+        x0, y0, _, _ = params.output_rect(height, width)
+        view = self.maps_grid.view(0) if self.maps_grid.tile_count() else None
+        fitted = self.zoom.is_fitted(QRectF(0, 0, width, height))
+        shown = shown_sampling(view, (width, height), params.output_shape(height, width),
+                               (x0, y0), params.stride, fitted)
+        macs = shown.rows.count * shown.cols.count * params.out_channels * \
+            params.in_per_group * params.kernel_h * params.kernel_w
+        busy = macs > BUSY_MACS
+        if busy:
+            QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+        try:
+            maps = conv.convolve_shown(x, params, weight, shown.rows, shown.cols)[0]
+        finally:
+            if busy:
+                QApplication.restoreOverrideCursor()
+        self.maps, self.image_params, self.maps_shown = maps, params, shown
+        self.display_step = shown.step
+        self._ranges_job.cancel()  # a drag never waits for statistics of a stale layer
+        if not self.maps_complete():
+            self._rest_timer.start()
+
+    def maps_complete(self) -> bool:
+        """The maps hold every output pixel (a small image, or zoomed to show it all)."""
+        if self.maps_shown is None or self.image_params is None:
+            return False
+        out_h, out_w = self.image_params.output_shape(*self._input_tensor().shape[-2:])
+        return self.maps_shown.rows.covers(out_h) and self.maps_shown.cols.covers(out_w)
+
+    def _update_view(self) -> None:
+        """A zoom or pan that needs pixels not drawn: compute those (same layer)."""
+        if self.image_params is not None:
+            self._compute_shown(self.image_params, self._weight_for(self.image_params))
+            self._show_maps()
+
     def _show_maps(self) -> None:
         """Colour and draw the last computed maps (again, after a zoom: no convolution)."""
-        maps, params = self.maps, self.image_params
-        if maps is None or params is None:
+        maps, params, drawn = self.maps, self.image_params, self.maps_shown
+        if maps is None or params is None or drawn is None:
             return
         x = self._input_tensor()
         height, width = x.shape[-2:]
-        step = self._step_for(params)
-        self.display_step = step
         shared = self.scale_mode.value() == "shared"
-        colours = conv.diverging_indices(maps, shared=shared, step=step)
-        x0, y0, _, _ = params.output_rect(height, width)
-        out_h, out_w = maps.shape[-2:]
-        s = params.stride
-        rect = (x0, y0, colours.indices.shape[2] * step * s, colours.indices.shape[1] * step * s)
+        exact = self.full_ranges() if not self.maps_complete() else None
+        estimated = not self.maps_complete() and exact is None
+        colours = conv.diverging_indices(maps, shared=shared, ranges=exact)
+        out_h, out_w = params.output_shape(height, width)
+        mark = "≈" if estimated else ""
         # two short lines: long titles would make the grid wider than the panel
-        tiles = [ImageTile(f"{o} {conv.PRESET_TITLES[params.preset_for(o)]}<br>"
+        tiles = [ImageTile(f"{o} {conv.PRESET_TITLES[params.preset_for(o)]}<br>{mark}"
                            f"{conv.format_number(low)} … {conv.format_number(high)}",
-                           colours.indices[o], rect)
+                           colours.indices[o], drawn.rect)
                  for o, (low, high) in enumerate(colours.ranges)]
         bound = colours.bounds[0] if shared else 1.0
         self.input_grid.set_images(self._input_tiles[self.input_mode.value()], fit=False)
@@ -740,26 +803,64 @@ class ConvPanel(Panel):
                  else "colours: each map ±its own max|value| (bar in units of that max)")
         flipped = (" · kernels flipped: a true convolution (conv2d itself is "
                    "cross-correlation)" if params.flip else "")
+        resolution = ""
+        if drawn.step > 1:
+            resolution = f" · shown: 1 row and column in {drawn.step} (screen resolution)"
+        if estimated:
+            resolution += " · ≈ min/max of the shown pixels; every pixel's follow"
         self.stats.setText(f"feature maps: (1, {params.out_channels}, {out_h}, {out_w}) · "
                            f"min {conv.format_number(low)} · max {conv.format_number(high)}"
-                           f" · {scale}{flipped}")
-
-    def _step_for(self, params: ConvParams) -> int:
-        """How many map pixels one screen pixel covers (1 until the views are laid out)."""
-        if self.maps_grid.tile_count() == 0:
-            return 1
-        view = self.maps_grid.view(0)
-        if view.width() < 2 or view.height() < 2:
-            return 1
-        region = view.viewRect()
-        per_pixel = min(region.width() / view.width(), region.height() / view.height())
-        per_pixel /= max(1.0, self.maps_grid.devicePixelRatioF())
-        return max(1, int(per_pixel / params.stride))
+                           f" · {scale}{flipped}{resolution}")
 
     def _zoom_changed(self) -> None:
-        if self.image_params is not None and \
-                self._step_for(self.image_params) != self.display_step:
+        """Compute again only when the view needs pixels that are not drawn."""
+        params, drawn = self.image_params, self.maps_shown
+        if params is None or drawn is None or not self.maps_grid.tile_count():
+            return
+        height, width = self._input_tensor().shape[-2:]
+        x0, y0, _, _ = params.output_rect(height, width)
+        needed = shown_sampling(self.maps_grid.view(0), (width, height),
+                                params.output_shape(height, width), (x0, y0), params.stride,
+                                self.zoom.is_fitted())
+        if not drawn.contains(needed):
+            self.request_update("view")
+
+    # -- every pixel, off the GUI thread -------------------------------------------
+    def _controls_rested(self) -> None:
+        if not self.maps_complete() and self.full_ranges() is None:
+            self.request_full_result()
+
+    def request_full_result(self) -> None:
+        """Convolve every output pixel off the GUI thread (newest request wins) for each
+        map's min and max: the statistics and the colour scale then describe every pixel.
+        The maps themselves are not kept (16 maps of a 4096² photo are 1 GB)."""
+        params, x = self.image_params, self._input_tensor()
+        if params is None:
+            return
+        weight = self._weight_for(params)
+
+        def make(should_stop):
+            ranges = conv.map_ranges(x, params, weight, should_stop)
+            if ranges is not None:
+                yield params, x, ranges
+
+        self._ranges_job.submit(make)
+
+    def _ranges_arrived(self, result) -> None:
+        self._full_ranges = result
+        if self.full_ranges() is not None:
             self.request_update("display")
+
+    def full_ranges(self) -> list[tuple[float, float]] | None:
+        """Every pixel's (min, max) of each current map, once computed."""
+        result = self._full_ranges
+        if result is None or result[0] != self.image_params or \
+                result[1] is not self._inputs.get(self.input_mode.value()):
+            return None
+        return result[2]
+
+    def full_result_ready(self) -> bool:
+        return self.maps_complete() or self.full_ranges() is not None
 
     def _sync_kernel_editor(self, params: ConvParams) -> None:
         """The grid editor shows kernel (out, in) as the user made it (before any flip)."""
@@ -792,8 +893,8 @@ class ConvPanel(Panel):
         params = self.grid_params()
         values, kernel = self._grid_values, self._grid_kernel
         problems = params.validate(*values.shape)
-        self._problems["grid"] = [f"numeric grid ({values.shape[0]}×{values.shape[1]}): {p}"
-                                  for p in problems]
+        self.set_problems("grid", [f"numeric grid ({values.shape[0]}×{values.shape[1]}): {p}"
+                                   for p in problems])
         if problems:
             return
         if isinstance(params, ConvTransposeParams):
@@ -821,7 +922,7 @@ class ConvPanel(Panel):
 
     def _show_problems(self) -> None:
         part = "grid" if self.tabs.currentIndex() == 1 else "image"
-        problems = self._problems[part]
+        problems = self.part_problems("params") + self.part_problems(part)
         if problems != self.banner.problems() or bool(problems) == self.banner.isHidden():
             self.banner.show_problems(problems)
 
@@ -939,14 +1040,17 @@ class ConvPanel(Panel):
         if path:
             self.export_grid_csv(path)
 
-    def export_grid_csv(self, path: str | Path) -> None:
-        if self._grid_output is not None:
-            Path(path).write_text(conv.grid_csv([("input", self._grid_values),
-                                                 ("kernel", self._grid_kernel),
-                                                 ("output", self._grid_output)]),
-                                  encoding="utf-8")
+    def export_grid_csv(self, path: str | Path) -> bool:
+        """False, with the path and the reason in the banner, when it cannot be written."""
+        if self._grid_output is None:
+            return False
+        return write_text(path, conv.grid_csv([("input", self._grid_values),
+                                               ("kernel", self._grid_kernel),
+                                               ("output", self._grid_output)]),
+                          self.banner.show_message)
 
     def shutdown(self) -> None:
+        self._rest_timer.stop()
         self._play_timer.stop()
-        self._timer.stop()
         self._code_timer.stop()
+        super().shutdown()

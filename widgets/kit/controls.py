@@ -362,6 +362,8 @@ class ErrorBanner(QFrame):
         self._problems: list[str] = []
         self.icon = QLabel()
         self.text = QLabel()
+        # messages quote file names and checkpoint metadata: never render them as markup
+        self.text.setTextFormat(Qt.TextFormat.PlainText)
         self.text.setWordWrap(True)
         self.text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.close_button = QToolButton()
@@ -406,6 +408,52 @@ class ErrorBanner(QFrame):
 
 
 # ------------------------------------------------------------------------ page furniture
+
+class TextLines(QWidget):
+    """A few lines of selectable text that change often (formula, statistics).
+
+    A QLabel asks its parent layout to re-lay-out on every new text, and that request
+    climbs to the window and repaints the whole panel; hosted here, in a fixed-height
+    widget without a layout, new text repaints only these lines.
+    """
+
+    def __init__(self, lines: int, tooltip: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.label = QLabel(self)
+        self.label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.label.setAutoFillBackground(True)  # opaque: repaints stop at the label
+        self.label.setWordWrap(True)  # a narrow panel wraps a long line into the next
+        self.setFixedHeight(lines * self.label.fontMetrics().lineSpacing() + 4)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.setMinimumWidth(100)
+        self.setToolTip(tooltip)
+
+    def setText(self, text: str) -> None:  # noqa: N802 - QLabel's name
+        if self.label.text() != text:
+            self.label.setText(text)
+
+    def text(self) -> str:
+        return self.label.text()
+
+    def resizeEvent(self, event) -> None:
+        self.label.setGeometry(self.rect())
+        super().resizeEvent(event)
+
+
+def fix_lines(label: QLabel, lines: int) -> QLabel:
+    """A label whose height never changes with its text (a height change re-lays-out and
+    repaints every plot beside it)."""
+    label.setFixedHeight(lines * label.fontMetrics().lineSpacing() + 4)
+    label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+    return label
+
+
+def set_text(label: QLabel, text: str) -> None:
+    """Change a label only when its text changes (each change may re-lay-out its parent)."""
+    if label.text() != text:
+        label.setText(text)
+
 
 class ElidedLabel(QLabel):
     """One line of text that ends in "…" when the label is narrower than it (a QLabel

@@ -22,13 +22,15 @@ def app_settings() -> QSettings:
     return QSettings(ORGANIZATION, APPLICATION)
 
 
-def data_dir() -> Path:
-    """The user's data folder for Visual Lab (created on first use)."""
+def data_dir(create: bool = True) -> Path:
+    """The user's data folder for Visual Lab (created on first use; OSError when it
+    cannot be)."""
     folder = os.environ.get(DATA_DIR_ENV)
     if folder:
         path = Path(folder)
     else:
         base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)
         path = Path(base) if base else Path.home() / ".visual-lab"
-    path.mkdir(parents=True, exist_ok=True)
+    if create:
+        path.mkdir(parents=True, exist_ok=True)
     return path

@@ -46,6 +46,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from widgets.kit.files import write_text
+
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=False)
 
 
@@ -317,6 +319,11 @@ class ZoomTogether(QObject):
 
     def region(self) -> QRectF:
         return self._region if self._region is not None else self._extent
+
+    def is_fitted(self, extent: QRectF | None = None) -> bool:
+        """The views show the whole input (no zoom or pan since the last fit), or will once
+        `follow(extent)` is called (a new input's extent fits the views anew)."""
+        return self._region is None or (extent is not None and extent != self._extent)
 
     def _place(self, view) -> None:
         if self._region is None:
@@ -735,11 +742,18 @@ class CodeView(QWidget):
     """Read-only Python with Copy (to the clipboard) and Save (to a .py file)."""
 
     copied = Signal()
+    saveFailed = Signal(str)
 
     def __init__(self, title: str = "PyTorch code that reproduces this view",
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.heading = QLabel(title)
+        # a failed Save names the path and the reason here (plain text: paths are the user's)
+        self.save_problem = QLabel()
+        self.save_problem.setTextFormat(Qt.TextFormat.PlainText)
+        self.save_problem.setWordWrap(True)
+        self.save_problem.setStyleSheet("color: #8a1c12")
+        self.save_problem.hide()
         self.copy_button = QPushButton("Copy")
         self.copy_button.setToolTip("Copy the code to the clipboard (paste it into Python)")
         self.save_button = QPushButton("Save…")
@@ -756,6 +770,7 @@ class CodeView(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(top)
+        layout.addWidget(self.save_problem)
         layout.addWidget(self.editor)
         self.copy_button.clicked.connect(self.copy)
         self.save_button.clicked.connect(self._ask_save)
@@ -771,8 +786,18 @@ class CodeView(QWidget):
         QGuiApplication.clipboard().setText(self.code())
         self.copied.emit()
 
-    def save(self, path: str | Path) -> None:
-        Path(path).write_text(self.code(), encoding="utf-8")
+    def save(self, path: str | Path) -> bool:
+        """Write the code as a .py file; False, with the path and the reason shown under
+        the heading, when it cannot be written."""
+        ok = write_text(path, self.code(), self._save_failed)
+        if ok:
+            self.save_problem.hide()
+        return ok
+
+    def _save_failed(self, message: str) -> None:
+        self.save_problem.setText(message)
+        self.save_problem.show()
+        self.saveFailed.emit(message)
 
     def _ask_save(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Save code", "visual_lab.py",

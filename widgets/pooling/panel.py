@@ -1,13 +1,12 @@
 """Pooling & Upsampling panel (concepts 23, 24): windows you can see, sizes you can compute.
 
 A thin view over `lab.pooling`: controls -> `PoolParams` / `UpsampleParams` -> lab ->
-draw. Changes are coalesced by a zero-delay timer, so a slider drag never queues stale
-work: whatever the controls say when the timer fires is what gets computed.
+draw. Changes are coalesced by the Panel base (`request_update` / `flush`), so a slider
+drag never queues stale work: whatever the controls say when it flushes is computed.
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -27,16 +26,22 @@ from PySide6.QtWidgets import (
 
 from lab import pooling
 from lab.images import LabImage, to_display, to_tensor
+from lab.params import Example
 from lab.pooling import PoolParams, UpsampleParams
+from lab.pooling.examples import EXAMPLES
+from lab.pooling.view import PoolingView
 from widgets.kit.controls import (
     ChoiceBox,
     ErrorBanner,
     ParamSlider,
+    TextLines,
     caption,
     page_with_controls,
     scrolling,
 )
+from widgets.kit.files import write_text
 from widgets.kit.panel import AppState, Panel
+from widgets.kit.shown import Shown, shown_sampling
 from widgets.kit.views import CodeView, ImageGrid, ImageTile, MatrixView, ZoomTogether
 
 POOL_TOOLTIPS = {
@@ -56,9 +61,11 @@ POOL_TOOLTIPS = {
 class PoolingPanel(Panel):
     def __init__(self, state: AppState, parent: QWidget | None = None) -> None:
         super().__init__(state, parent)
-        self.compute_counts: Counter[str] = Counter()
-        self._dirty: set[str] = set()
-        self._problems: dict[str, list[str]] = {"pool_image": [], "pool_grid": [], "upsample": []}
+        self.compute_counts = self.update_counts  # what tests and benchmarks read
+        self.updaters = {"pool_image": self._update_pool_image,
+                         "pool_view": self._update_pool_image,
+                         "pool_grid": self._update_pool_grid,
+                         "upsample": self._update_upsample}
         self._grid_seed = 0
         self._grid_values = pooling.random_grid(8, 0)
         self._grid_result: pooling.GridResult | None = None
@@ -72,10 +79,13 @@ class PoolingPanel(Panel):
         self._code_timer.setInterval(150)
         self._code_timer.timeout.connect(self.flush_code)
         self._input_display: np.ndarray | None = None
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(0)
-        self._timer.timeout.connect(self.flush)
+        #: what the pooled view shows (params, Shown): only the output pixels the screen
+        #: shows are computed; zooming in computes the newly visible ones
+        self._pool_shown: tuple[PoolParams, Shown] | None = None
+        #: every output pixel of the last pooling, computed off the GUI thread on request
+        #: (export, benchmarks): (params, image tensor, output)
+        self._full_pool: tuple[PoolParams, object, object] | None = None
+        self._full_job = self.add_job("pool_full", self._full_pool_arrived)
 
         self.banner = ErrorBanner()
         self.tabs = QTabWidget()
@@ -84,6 +94,7 @@ class PoolingPanel(Panel):
         self.tabs.setTabToolTip(0, "Shrink a feature map by summarising windows")
         self.tabs.setTabToolTip(1, "Enlarge an image: copy, interpolate, or learn it")
         self.tabs.currentChanged.connect(lambda _i: self._show_problems())
+        self.problemsChanged.connect(self._show_problems)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.banner)
@@ -153,7 +164,7 @@ class PoolingPanel(Panel):
         controls = scrolling(form, 330, 420)
 
         self.image_grid = ImageGrid(columns=2)
-        self.image_zoom = ZoomTogether(self.image_grid)
+        self.image_zoom = ZoomTogether(self.image_grid, changed=self._pool_zoom_changed)
         self.image_grid.setToolTip("Input and pooled image at the same scale: each output "
                                    "pixel covers the window it summarises. Wheel to zoom "
                                    "(both views follow), double-click to fit.")
@@ -171,17 +182,9 @@ class PoolingPanel(Panel):
         for view, stretch in ((self.input_matrix, 3), (self.output_matrix, 2),
                               (self.index_matrix, 2), (self.unpool_matrix, 3)):
             row.addWidget(view, stretch)
-        self.explanation = QLabel()
-        self.explanation.setWordWrap(True)
-        self.explanation.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.formula = QLabel()
-        self.formula.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.formula.setToolTip("The output-size formula torch uses, with your numbers")
-        # Fixed heights: new text must not re-lay-out (and repaint) the whole panel.
-        line = self.formula.fontMetrics().lineSpacing()
-        self.formula.setFixedHeight(3 * line + 4)
-        self.explanation.setFixedHeight(2 * line + 4)
-        self.explanation.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        # fixed heights: new text must not re-lay-out (and repaint) the whole panel
+        self.explanation = TextLines(2)
+        self.formula = TextLines(3, "The output-size formula torch uses, with your numbers")
         self.code = CodeView()
 
         middle = QWidget()
@@ -299,6 +302,38 @@ class PoolingPanel(Panel):
             transposed_init=self.transposed_init.value(),
             center=(self.patch_y.value() / 100, self.patch_x.value() / 100))
 
+    def params(self) -> PoolingView:
+        return PoolingView(tab="upsample" if self.tabs.currentIndex() == 1 else "pool",
+                           pool=self.pool_params(), upsample=self.upsample_params(),
+                           grid_side=self.grid_size.value(), grid_seed=self._grid_seed)
+
+    def apply_params(self, view: PoolingView) -> None:
+        pool, up = view.pool, view.upsample
+        self.tabs.setCurrentIndex(1 if view.tab == "upsample" else 0)
+        self.kind.setValue(pool.kind)
+        for slider, value in ((self.kernel, pool.kernel_size), (self.stride, pool.stride),
+                              (self.padding, pool.padding), (self.dilation, pool.dilation),
+                              (self.norm_type, pool.norm_type),
+                              (self.output_size, pool.output_size),
+                              (self.scale, up.scale_factor), (self.patch, up.patch_size),
+                              (self.patch_y, round(up.center[0] * 100)),
+                              (self.patch_x, round(up.center[1] * 100))):
+            slider.setValue(value)
+        self.ceil_mode.setChecked(pool.ceil_mode)
+        self.count_include_pad.setChecked(pool.count_include_pad)
+        self.use_target.setChecked(up.target_size is not None)
+        if up.target_size is not None:
+            self.target.setValue(up.target_size)
+        self.align_corners.setChecked(up.align_corners)
+        self.transposed_init.setValue(up.transposed_init)
+        self._grid_seed = view.grid_seed
+        self.grid_size.setValue(view.grid_side)
+        self._new_grid()
+        self._sync_enabled()
+
+    def examples(self) -> dict[int, Example]:
+        return EXAMPLES
+
     def _sync_enabled(self) -> None:
         params = self.pool_params()
         adaptive = params.is_adaptive
@@ -336,37 +371,24 @@ class PoolingPanel(Panel):
         self._new_grid()
 
     # ====================================================================== computing
-    def request_update(self, *parts: str) -> None:
-        """Mark parts stale; they are recomputed once, when control returns to the loop."""
-        self._dirty.update(parts)
-        if not self._timer.isActive():
-            self._timer.start()
+    covers = {"pool_image": ("pool_view",)}  # the image update draws the view anyway
 
-    def flush(self) -> None:
-        """Recompute whatever is stale, now."""
-        self._timer.stop()
-        dirty, self._dirty = self._dirty, set()
-        for part, update in (("pool_image", self._update_pool_image),
-                             ("pool_grid", self._update_pool_grid),
-                             ("upsample", self._update_upsample)):
-            if part in dirty:
-                self.compute_counts[part] += 1
-                try:
-                    update()
-                except Exception as exc:  # noqa: BLE001 - torch's own refusal, shown not raised
-                    self._problems[part] = [f"torch refused these settings: {exc}"]
+    def update_failed(self, part: str, exc: Exception) -> None:
+        super().update_failed("pool_image" if part == "pool_view" else part, exc)
+
+    def flushed(self, parts: set[str]) -> None:
         if self._code_stale:
             if self.code.code():
                 self._code_timer.start()
             else:
                 self.flush_code()
-        self._show_problems()
         self.mark_drawn()
 
     def flush_code(self) -> None:
         """Write the pooling view's code now (it is otherwise written once a drag rests)."""
         self._code_timer.stop()
-        if self._code_stale and not (self._problems["pool_image"] or self._problems["pool_grid"]):
+        if self._code_stale and not (self.part_problems("pool_image")
+                                     or self.part_problems("pool_grid")):
             _, channels, height, width = self._image_tensor.shape
             self.code.set_code(pooling.pooling_code(self.pool_params(), (channels, height, width),
                                                     self._grid_values))
@@ -376,17 +398,21 @@ class PoolingPanel(Panel):
         params = self.pool_params()
         _, channels, height, width = self._image_tensor.shape
         problems = params.validate(height, width)
-        self._problems["pool_image"] = problems
+        self.set_problems("pool_image", problems)
         if problems:
             return
-        out = pooling.pool(self._image_tensor, params)
+        shown = self._shown_for(params)
+        out = pooling.pool_shown(self._image_tensor, params, shown.rows, shown.cols)
+        self._pool_shown = (params, shown)
         low, high = pooling.pool_display_range(params)
-        out_h, out_w = out.shape[-2:]
+        out_h, out_w = params.output_shape(height, width)
         name = params.module_line().split("(")[0].removeprefix("nn.")
+        resolution = (f"<br>shown: 1 row and column in {shown.step} (screen resolution)"
+                      if shown.step > 1 else "")
         self.image_grid.set_images([
             ImageTile(f"input {height}×{width}×{channels}", self._input_display),
-            ImageTile(f"{name} → {out_h}×{out_w}×{channels}", to_display(out[0], low, high),
-                      pooling.output_rect(params, height, width)),
+            ImageTile(f"{name} → {out_h}×{out_w}×{channels}{resolution}",
+                      to_display(out[0], low, high), shown.rect),
         ], fit=False)
         self.image_zoom.follow(QRectF(0, 0, width, height))
         self.formula.setText(params.formula_text(height, width))
@@ -396,8 +422,8 @@ class PoolingPanel(Panel):
         params = self.pool_params()
         values = self._grid_values
         problems = params.validate(*values.shape)
-        self._problems["pool_grid"] = [
-            f"numeric grid ({values.shape[0]}×{values.shape[1]}): {p}" for p in problems]
+        self.set_problems("pool_grid", [
+            f"numeric grid ({values.shape[0]}×{values.shape[1]}): {p}" for p in problems])
         if problems:
             return
         result = pooling.pool_grid(values, params)
@@ -421,7 +447,7 @@ class PoolingPanel(Panel):
         params = self.upsample_params()
         _, channels, height, width = self._image_tensor.shape
         problems = params.validate(height, width)
-        self._problems["upsample"] = problems
+        self.set_problems("upsample", problems)
         if problems:
             return
         result = pooling.upsample_all(self._image_tensor[0], params)
@@ -441,13 +467,17 @@ class PoolingPanel(Panel):
         self.up_code.set_code(pooling.upsample_code(params, (channels, height, width)))
 
     def _show_problems(self) -> None:
+        self.banner.show_problems(self.shown_problems())
+
+    def shown_problems(self) -> list[str]:
+        """The current tab's problems (what the banner says)."""
+        refused = self.part_problems("params")
         if self.tabs.currentIndex() == 1:
-            self.banner.show_problems(self._problems["upsample"])
-        else:
-            # the image's problem and the grid's are usually the same rule: say it once
-            grid = [p for p in self._problems["pool_grid"]
-                    if p.split(": ", 1)[-1] not in self._problems["pool_image"]]
-            self.banner.show_problems(self._problems["pool_image"] + grid)
+            return refused + self.part_problems("upsample")
+        # the image's problem and the grid's are usually the same rule: say it once
+        image = self.part_problems("pool_image")
+        grid = [p for p in self.part_problems("pool_grid") if p.split(": ", 1)[-1] not in image]
+        return refused + image + grid
 
     # ====================================================================== interaction
     def _hovered(self, row: int, col: int) -> None:
@@ -488,6 +518,52 @@ class PoolingPanel(Panel):
         if path:
             self.export_grid_csv(path)
 
-    def export_grid_csv(self, path: str | Path) -> None:
-        if self._grid_result is not None:
-            Path(path).write_text(pooling.grid_csv(self._grid_result), encoding="utf-8")
+    def export_grid_csv(self, path: str | Path) -> bool:
+        """False, with the path and the reason in the banner, when it cannot be written."""
+        if self._grid_result is None:
+            return False
+        return write_text(path, pooling.grid_csv(self._grid_result), self.banner.show_message)
+
+    # ====================================================================== resolution
+    def _shown_for(self, params: PoolParams) -> Shown:
+        """The pooled view's output pixels at the current zoom (laid out or not)."""
+        _, _, height, width = self._image_tensor.shape
+        out_h, out_w = params.output_shape(height, width)
+        x0, y0, rect_w, _ = pooling.output_rect(params, height, width)
+        view = self.image_grid.view(1) if self.image_grid.tile_count() > 1 else None
+        return shown_sampling(view, (width, height), (out_h, out_w), (x0, y0), rect_w / out_w,
+                              self.image_zoom.is_fitted(QRectF(0, 0, width, height)))
+
+    def _pool_zoom_changed(self) -> None:
+        """A zoom or pan redraws the pooled view only when it needs pixels not drawn."""
+        if self._pool_shown is None:
+            return
+        params, shown = self._pool_shown
+        if params.validate(*self._image_tensor.shape[-2:]):
+            return  # drawn for another image these settings do not fit: the banner says why
+        if not shown.contains(self._shown_for(params)):
+            self.request_update("pool_view")
+
+    def request_full_result(self) -> None:
+        """Compute every output pixel of the current pooling off the GUI thread (newest
+        request wins); `full_result_ready()` says when it is there."""
+        params, x = self.pool_params(), self._image_tensor
+        if params.validate(*x.shape[-2:]):
+            return
+
+        def make(_should_stop):
+            yield params, x, pooling.pool(x, params)
+
+        self._full_job.submit(make)
+
+    def _full_pool_arrived(self, result) -> None:
+        self._full_pool = result
+
+    def full_result_ready(self) -> bool:
+        return self._full_pool is not None and self._full_pool[0] == self.pool_params() \
+            and self._full_pool[1] is self._image_tensor
+
+    def full_result(self):
+        """Every output pixel of the current pooling (N, C, H_out, W_out), or None until
+        `request_full_result()` has delivered it."""
+        return self._full_pool[2] if self.full_result_ready() else None

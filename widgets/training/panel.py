@@ -10,8 +10,10 @@ closing the window stops and joins the thread; the run is kept, marked stopped.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import html
+import sqlite3
 import time
 from pathlib import Path
 
@@ -34,6 +36,8 @@ from PySide6.QtWidgets import (
 )
 
 from lab import data as data_module
+from lab import files
+from lab.params import Example
 from lab.training import (
     DataProgress,
     RunEvent,
@@ -50,18 +54,38 @@ from lab.training import (
 from lab.training.checkpoints import (
     Checkpoint,
     CheckpointError,
+    WriteError,
     checkpointed,
     load_checkpoint,
     save_checkpoint,
 )
-from lab.training.runs import RunRecord, RunStore, default_db_path, recorded
-from widgets.kit.controls import ElidedLabel, ErrorBanner, QuietProgressBar, WrapLabel
+from lab.training.examples import COMPARISONS, DROPOUT, EXAMPLES, Comparison
+from lab.training.runs import (
+    HistoryDamagedError,
+    HistoryError,
+    RunRecord,
+    RunStore,
+    default_db_path,
+    recorded,
+    records_csv,
+    storage_reason,
+)
+from lab.training.view import TrainingView
+from widgets.kit.controls import (
+    ElidedLabel,
+    ErrorBanner,
+    QuietProgressBar,
+    WrapLabel,
+    fix_lines,
+    set_text,
+)
+from widgets.kit.files import write_text
 from widgets.kit.panel import AppState, Panel
 from widgets.kit.settings import data_dir
 from widgets.kit.views import CodeView
 from widgets.kit.workers import GeneratorWorker
 from widgets.training.form import TrainForm
-from widgets.training.plots import TrainingPlots, fix_lines, run_colour, set_text
+from widgets.training.plots import TrainingPlots, run_colour
 from widgets.training.runs import DuplicateDialog, RunList
 
 REDRAW_INTERVAL_S = 0.175  # at most ~6 redraws a second, whatever the worker sends
@@ -146,6 +170,19 @@ class TrainingPanel(Panel):
         self.code_button.setToolTip("The plain PyTorch script that trains with the form's "
                                     "settings (or the selected run's): optimiser, L1 term, "
                                     "scheduler, train()/eval(), early stopping")
+        self.examples_button = QToolButton()
+        self.examples_button.setText("Examples")
+        self.examples_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.examples_button.setToolTip("Prepared comparisons that show one idea each: the "
+                                        "form takes their settings and the runs train "
+                                        "one after another, overlaid")
+        examples_menu = QMenu(self.examples_button)
+        for comparison in COMPARISONS:
+            action = examples_menu.addAction(
+                comparison.title, functools.partial(self.start_comparison, comparison))
+            action.setToolTip(comparison.lesson)
+        examples_menu.setToolTipsVisible(True)
+        self.examples_button.setMenu(examples_menu)
         self.warm_start = QCheckBox("Start from the loaded checkpoint's weights")
         self.warm_start.setToolTip("Continue training the loaded checkpoint instead of "
                                    "starting from random weights")
@@ -169,7 +206,7 @@ class TrainingPanel(Panel):
         run_bar = QHBoxLayout()
         run_bar.setContentsMargins(0, 0, 0, 0)
         for button in (self.start_button, self.pause_button, self.stop_button,
-                       self.code_button):
+                       self.code_button, self.examples_button):
             run_bar.addWidget(button)
         run_bar.addWidget(self.warm_start)
         run_bar.addWidget(self.progress_label, 1)
@@ -279,19 +316,68 @@ class TrainingPanel(Panel):
 
     # ====================================================================== history
     def _open_store(self) -> None:
+        """Open the run history; the panel opens whatever state it is in: read-only (disk
+        full, read-only folder) with past runs shown, or in memory, with a banner saying
+        why, and damaged rows skipped and counted."""
         self.store: RunStore | None = None
         try:
-            self.store = RunStore(default_db_path(data_dir()))
+            folder = data_dir()
+        except OSError as exc:
+            self._data_folder = data_dir(create=False)
+            self.banner.show_message(
+                f"The data folder {self._data_folder} cannot be used ({files.reason(exc)}); "
+                "runs of this session are kept in memory only (Export CSV keeps them).")
+            self._show_loaded()
+            return
+        self._data_folder = folder
+        files.remove_stale_temps(folder / "checkpoints")  # left by a killed save
+        path = default_db_path(folder)
+        problem = ""
+        try:
+            self.store = RunStore(path)
             self.store.mark_interrupted()
-            for record in self.store.load_runs():
-                self.records[record.id] = record
+        except HistoryDamagedError as exc:
+            self._close_store()
+            problem = (f"{exc}. Runs of this session are kept in memory only.")
+        except (HistoryError, sqlite3.Error, OSError) as exc:
+            self._close_store()
+            why = storage_reason(exc, folder)
+            try:
+                self.store = RunStore(path, read_only=True)
+                problem = (f"The run history {path} is read-only for now ({why}): past runs "
+                           "are shown; runs of this session are kept in memory only (Export "
+                           "CSV keeps them).")
+            except (HistoryError, sqlite3.Error, OSError):
+                self.store = None
+                problem = (f"The run history {path} cannot be used now ({why}); runs of this "
+                           "session are kept in memory only (Export CSV keeps them).")
+        notes = []
+        if self.store is not None:
+            try:
+                for record in self.store.load_runs():
+                    self.records[record.id] = record
+            except (sqlite3.Error, OSError) as exc:
+                notes.append(f"the run history could not be read ({storage_reason(exc)})")
             if self.store.skipped:
-                self.banner.show_message("Some saved runs could not be read: "
-                                         + "; ".join(self.store.skipped[:3]), "info")
-        except (ValueError, OSError) as exc:
-            self.store = None
-            self.banner.show_message(f"The run history cannot be used ({exc}); runs of this "
-                                     "session are kept in memory only.")
+                notes.append(f"{len(self.store.skipped)} saved run(s) could not be read: "
+                             + "; ".join(self.store.skipped[:3]))
+            if self.store.bad_rows:
+                notes.append(f"{self.store.bad_rows} damaged metric row(s) were skipped")
+        if problem:
+            self.banner.show_problems([problem, *notes])
+        elif notes:
+            self.banner.show_message("; ".join(notes).capitalize() + ".", "info")
+        self._show_loaded()
+
+    def _close_store(self) -> None:
+        if self.store is not None:
+            self.store.close()
+        self.store = None
+
+    def history_writable(self) -> bool:
+        return self.store is not None and not self.store.read_only
+
+    def _show_loaded(self) -> None:
         recent = sorted(self.records)[-2:]
         self.run_list.set_runs(self._sorted_records(), {})
         for run_id in recent:
@@ -304,7 +390,7 @@ class TrainingPanel(Panel):
         return [self.records[k] for k in sorted(self.records)]
 
     def checkpoint_path(self, run_id: int) -> Path:
-        return data_dir() / "checkpoints" / f"run-{run_id}.pt"
+        return self._data_folder / "checkpoints" / f"run-{run_id}.pt"
 
     # ====================================================================== running
     def is_training(self) -> bool:
@@ -347,21 +433,24 @@ class TrainingPanel(Panel):
         config = job["config"]
         record = self._new_record(config, job["parent_id"], job["change"])
         self.records[record.id] = record
+        for waiting in self.queue:  # a prepared comparison's later runs: children of this
+            if waiting.get("parent_of_queued") is job:
+                waiting["parent_id"] = record.id
         self.running = record
         self._focus_id = record.id
         self.controls = TrainControls()
         controls = self.controls
         initial_state = job["initial_state"]
-        db_path = self.store.path if self.store is not None else None
+        db_path = self.store.path if self.history_writable() and record.id > 0 else None
 
         checkpoint = self.checkpoint_path(record.id) if record.id > 0 else None
 
         def make(should_stop):
             items = train(config, should_stop, controls, initial_state)
+            if checkpoint is not None:  # before recording: a failed save is in the history
+                items = checkpointed(items, checkpoint, config, {"run": record.name})
             if db_path:
                 items = recorded(items, db_path, record.id)
-            if checkpoint is not None:
-                items = checkpointed(items, checkpoint, config, {"run": record.name})
             return items
 
         self.worker = GeneratorWorker(make, interval=0.1, parent=self)
@@ -381,12 +470,15 @@ class TrainingPanel(Panel):
         self.request_redraw()
 
     def _new_record(self, config: TrainConfig, parent_id: int | None, change: str) -> RunRecord:
-        if self.store is not None:
+        if self.history_writable():
             try:
                 return self.store.create_run(config, parent_id=parent_id, change=change)
             except Exception as exc:  # noqa: BLE001 - a full disk must not stop training
-                self.banner.show_message(f"This run cannot be saved ({exc}); it is kept in "
-                                         "memory only.", "info")
+                with contextlib.suppress(sqlite3.Error):
+                    self.store.db.rollback()
+                self.banner.show_message(
+                    f"This run cannot be saved in the run history ({storage_reason(exc)}); "
+                    "it is kept in memory only (Export CSV keeps its metrics).")
         run_id = self._next_memory_id
         self._next_memory_id -= 1
         return RunRecord(run_id, f"#{-run_id} (unsaved)", config, parent_id=parent_id,
@@ -423,8 +515,9 @@ class TrainingPanel(Panel):
             self._stopped_on_leave = ""
 
     def _pause_toggled(self, paused: bool) -> None:
-        if self.worker is None:
+        if self.worker is None:  # e.g. the run ended while paused: the button reads Pause
             self.pause_button.setChecked(False)
+            self.pause_button.setText("Pause")
             return
         if paused:
             self.worker.pause()
@@ -470,6 +563,10 @@ class TrainingPanel(Panel):
                     self._note("; ".join(item.notes))
             elif isinstance(item, RunEvent) and item.kind in ("early_stop", "lr", "restore"):
                 self._note(f"{record.name}: {item.text}")
+            elif isinstance(item, RunEvent) and item.kind == "storage":
+                saved_again = "saved again" in item.text
+                self.banner.show_message(f"{record.name}: {item.text}",
+                                         "info" if saved_again else "error")
             elif isinstance(item, RunFinished):
                 self._run_finished(record, item)
         self.request_redraw()
@@ -643,8 +740,23 @@ class TrainingPanel(Panel):
         self.request_redraw()
 
     # ====================================================================== the form
+    def params(self) -> TrainingView:
+        return TrainingView(self.form.config())
+
+    def apply_params(self, view: TrainingView) -> None:
+        self.form.set_config(view.config)
+
+    def examples(self) -> dict[int, Example]:
+        return EXAMPLES
+
+    def refuse_params(self, message: str) -> None:
+        super().refuse_params(message)
+        self.banner.show_message(message)
+
     def _form_changed(self) -> None:
         problems = self.form.config().validate()
+        self._part_problems.pop("params", None)  # the form changed: a refused view's note is old
+        self.set_problems("form", problems)
         if problems:
             self.banner.show_problems(problems)
         elif self.banner.problems() and not self.is_training():
@@ -691,8 +803,14 @@ class TrainingPanel(Panel):
         if record is None or not name.strip() or name == record.name:
             return
         record.name = name.strip()
-        if self.store is not None and run_id > 0:
-            self.store.rename_run(run_id, record.name)
+        if self.history_writable() and run_id > 0:
+            try:
+                self.store.rename_run(run_id, record.name)
+            except sqlite3.Error as exc:
+                with contextlib.suppress(sqlite3.Error):
+                    self.store.db.rollback()
+                self.banner.show_message(f"The new name is shown but not saved "
+                                         f"({storage_reason(exc)}).")
         self.request_redraw()
 
     def selected_record(self) -> RunRecord | None:
@@ -751,18 +869,39 @@ class TrainingPanel(Panel):
         if answer == QMessageBox.StandardButton.Yes:
             self.delete_run(record.id)
 
-    def delete_run(self, run_id: int) -> None:
+    def delete_run(self, run_id: int) -> bool:
+        """Delete a run and its saved weights; False (the run kept, a message) when the
+        history or the weights file cannot be changed."""
         if self.running is not None and self.running.id == run_id:
-            return
-        self.records.pop(run_id, None)
+            return False
+        record = self.records.get(run_id)
+        name = record.name if record is not None else f"run {run_id}"
         if self.store is not None and run_id > 0:
-            self.store.delete_run(run_id)
-        self.checkpoint_path(run_id).unlink(missing_ok=True)
+            if self.store.read_only:
+                self.banner.show_message(f"{name} cannot be deleted: the run history is "
+                                         "read-only for now.")
+                return False
+            try:
+                self.store.delete_run(run_id)
+            except sqlite3.Error as exc:
+                with contextlib.suppress(sqlite3.Error):
+                    self.store.db.rollback()
+                self.banner.show_message(f"{name} could not be deleted "
+                                         f"({storage_reason(exc)}); it is kept.")
+                return False
+        self.records.pop(run_id, None)
+        try:
+            self.checkpoint_path(run_id).unlink(missing_ok=True)
+        except OSError as exc:
+            self.banner.show_message(f"{name} was deleted, but its weights file "
+                                     f"{self.checkpoint_path(run_id)} could not be removed "
+                                     f"({files.reason(exc)}).")
         if self._focus_id == run_id:
             self._focus_id = None
         self.run_list.set_runs(self._sorted_records(), {})
         self._update_buttons()
         self.request_redraw()
+        return True
 
     def _ask_export(self, what: str) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Export metrics", f"training-{what}.csv",
@@ -771,13 +910,17 @@ class TrainingPanel(Panel):
             self.export_csv(path, what)
 
     def export_csv(self, path: str | Path, what: str = "epochs") -> int:
+        """Write the ticked runs' metrics from memory (so runs whose history could not be
+        saved are exported too); the row count, or 0 with a message naming the path and
+        the reason when the file cannot be written."""
         ids = [i for i in (self.run_list.checked_ids() or
-                           [self.run_list.selected_id()]) if i is not None and i > 0]
-        if self.store is None or not ids:
-            self.banner.show_message("Tick the runs to export (saved runs only).", "info")
+                           [self.run_list.selected_id()]) if i is not None and i in self.records]
+        if not ids:
+            self.banner.show_message("Tick the runs to export.", "info")
             return 0
-        self.store.commit()
-        count = self.store.export_csv(sorted(ids), path, what)
+        text, count = records_csv([self.records[i] for i in sorted(ids, key=abs)], what)
+        if not write_text(path, text, self.banner.show_message):
+            return 0
         self._note(f"Wrote {count} rows of {what} metrics to {path}")
         return count
 
@@ -804,8 +947,12 @@ class TrainingPanel(Panel):
                 saved = load_checkpoint(self.checkpoint_path(run_id))
                 save_checkpoint(path, saved.config, saved.state_dict, saved.input_shape,
                                 saved.class_names, saved.meta)
-        except (OSError, CheckpointError) as exc:
-            self.banner.show_message(f"Could not save the checkpoint: {exc}")
+        except CheckpointError as exc:
+            self.banner.show_message(f"Could not save the weights: {exc}")
+            return False
+        except (OSError, RuntimeError) as exc:  # torch.save's short write is a RuntimeError
+            why = exc.reason if isinstance(exc, WriteError) else files.reason(exc, path)
+            self.banner.show_message(f"Could not save the weights to {path}: {why}")
             return False
         self._note(f"Saved {record.name}'s weights and settings to {path}")
         return True
@@ -883,19 +1030,31 @@ class TrainingPanel(Panel):
 
     # ====================================================================== first use
     def _start_demo(self) -> None:
-        """First use (no history): train the default net with and without dropout, so the
-        first view already shows live curves, a decision boundary and a comparison."""
-        base = TrainConfig()
+        """First use (no history): a prepared comparison (dropout 0 vs 0.5 on a set small
+        and noisy enough to overfit), so the first view already shows live curves, a
+        decision boundary and a remedy at work."""
         self._hold_drawn = True
         # a slow machine still gets a first picture (mid-training) within the hold time
         QTimer.singleShot(int(1000 * DEMO_HOLD_S), self._release_hold)
-        self.start_config(base)
-        self.start_config(with_change(base, "dropout", 0.5), parent_id=None,
-                          change="dropout 0 → 0.5")
-        if self.queue:
-            self.queue[0]["parent_id"] = self.running.id if self.running else None
-        self._note("First visit: two example runs, dropout 0 vs 0.5. Change the "
-                   "settings on the left and press Start to train your own.")
+        self.start_comparison(DROPOUT, first_visit=True)
+
+    def start_comparison(self, comparison: Comparison, first_visit: bool = False) -> None:
+        """Put the comparison's baseline into the form and train its runs in turn, each
+        later one a child of the first (so they are compared and overlaid)."""
+        self.form.set_config(comparison.base)
+        configs, changes = comparison.configs(), comparison.changes()
+        queued_before = len(self.queue)
+        first_id = None
+        for index, (config, change) in enumerate(zip(configs, changes, strict=True)):
+            self.start_config(config, parent_id=first_id, change=change)
+            if index == 0:
+                first_id = self.running.id if self.running and not queued_before else None
+        if first_id is None:  # the baseline was queued: its children learn its id on launch
+            for job in self.queue[queued_before + 1:]:
+                job["parent_of_queued"] = self.queue[queued_before]
+        self._note(("First visit: " if first_visit else "") + comparison.lesson +
+                   (" Change the settings on the left and press Start to train your own."
+                    if first_visit else ""))
         self._demo_note_shown = True
 
     def _release_hold(self) -> None:

@@ -10,6 +10,7 @@ from PySide6.QtCore import QTimer, QUrl, Signal
 from PySide6.QtWidgets import QTextBrowser, QVBoxLayout
 
 from lab.concepts import load_concepts
+from lab.welcome.view import WelcomeView
 from widgets.kit.panel import AppState, Panel
 
 
@@ -34,6 +35,12 @@ class WelcomePanel(Panel):
         layout.addWidget(self.browser)
         self.browser.setHtml(self.page_html())
         QTimer.singleShot(0, self.mark_drawn)
+
+    def params(self) -> WelcomeView:
+        return WelcomeView()
+
+    def apply_params(self, view: WelcomeView) -> None:
+        """The concept map has no settings: nothing to put back."""
 
     def panels_for(self, number: int) -> list:
         return [s for s in self.specs if number in s.concepts]

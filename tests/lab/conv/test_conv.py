@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from hypothesis import given
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from torch import nn
 
@@ -344,3 +344,32 @@ def test_grid_kernels_are_integers_and_numbers_read_well():
         "3", "−2", "0.25", "0", "∞"]
     assert conv.code_number(0.1) == "0.1" and conv.code_number64(2.0) == "2"
     assert conv.divisors(12) == [1, 2, 3, 4, 6, 12]
+
+
+@settings(max_examples=25)
+@given(kernel=st.integers(1, 5), stride=st.integers(1, 3), padding=st.sampled_from([0, 1, 2,
+                                                                                    "same"]),
+       mode=st.sampled_from(list(conv.PADDING_MODES)), dilation=st.integers(1, 2),
+       flags=st.tuples(st.booleans(), st.booleans(), st.booleans()), step=st.integers(1, 5),
+       size=st.integers(6, 24), data=st.data())
+def test_the_shown_feature_map_pixels_are_the_layers_own(kernel, stride, padding, mode,
+                                                         dilation, flags, step, size, data):
+    """A view's pixels (every step-th, any region) equal the whole convolution's there,
+    with flips, biases, ReLU, 'same' padding and every padding mode."""
+    from lab.display_resolution import Sampling
+
+    flip, bias, relu = flags
+    params = ConvParams(3, 4, kernel, kernel, stride=1 if padding == "same" else stride,
+                        padding=padding, padding_mode=mode, dilation=dilation, bias=bias,
+                        relu=relu, flip=flip, presets=("random", "sobel_x", "identity", "box"),
+                        biases=(0.5, -0.25, 1.0, 0.0))
+    assume(not params.validate(size, size + 3))
+    x = torch.rand(1, 3, size, size + 3)
+    full = conv.convolve(x, params)
+    out_h, out_w = full.shape[-2:]
+    row0 = data.draw(st.integers(0, out_h - 1))
+    rows = Sampling(row0, data.draw(st.integers(row0 + 1, out_h)), step)
+    cols = Sampling.whole(out_w, step)
+    shown = conv.convolve_shown(x, params, None, rows, cols)
+    torch.testing.assert_close(shown, full[..., rows.start:rows.stop:step, ::step],
+                               rtol=1e-5, atol=1e-5)

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from hypothesis import given
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from lab import pooling
@@ -187,3 +187,23 @@ def test_upsample_validation_and_code():
     assert torch.allclose(scope["transposed"][0], result.outputs["ConvTranspose2d"], atol=1e-5)
     assert torch.allclose(scope["bilinear"][0], result.outputs["bilinear"])
     assert torch.allclose(scope["shuffled"][0], result.outputs["PixelShuffle"], atol=1e-5)
+
+
+@settings(max_examples=25)
+@given(params=pool_params, height=st.integers(3, 30), width=st.integers(3, 30),
+       step=st.integers(1, 5), data=st.data())
+def test_the_shown_pixels_are_the_layers_own(params, height, width, step, data):
+    """What a zoomed-out or zoomed-in view computes equals the whole layer's output there."""
+    from lab.display_resolution import Sampling
+
+    assume(not params.validate(height, width))
+    x = torch.rand(1, 3, height, width)
+    full = pooling.pool(x, params)
+    out_h, out_w = full.shape[-2:]
+    row0 = data.draw(st.integers(0, out_h - 1))
+    col0 = data.draw(st.integers(0, out_w - 1))
+    rows = Sampling(row0 - row0 % step, out_h, step)
+    cols = Sampling(col0, data.draw(st.integers(col0 + 1, out_w)), step)
+    shown = pooling.pool_shown(x, params, rows, cols)
+    torch.testing.assert_close(shown, full[..., rows.start::step, cols.start:cols.stop:step],
+                               rtol=1e-6, atol=1e-7)

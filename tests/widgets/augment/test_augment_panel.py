@@ -299,10 +299,13 @@ def test_a_4096_image_is_transformed_at_full_size_and_shown_small(qtbot):
     big = LabImage("big", np.full((4096, 4096), 77, np.uint8), "test")
     panel = AugmentPanel(AppState(big))
     qtbot.addWidget(panel)
-    panel._timer.stop()
+    panel._update_timer.stop()
     panel.set_spec(augment.make_spec([augment.make_step("RandomHorizontalFlip", {"p": 0.5}),
                                       augment.make_step("CenterCrop", {"size": 4000})]))
     panel.count.setValue(2)
+    settle(qtbot, panel)
+    assert panel.draws()[0].shape == (1, 500, 500)  # on the 512² working copy: 4000 · 1/8
+    panel.exact_size.setChecked(True)
     settle(qtbot, panel)
     draw = panel.draws()[0]
     assert draw.shape == (1, 4000, 4000) and max(draw.display.shape) == 256
@@ -415,7 +418,7 @@ def test_any_pipeline_edits_never_raise(qtbot):
         qtbot.waitUntil(panel.grid_done, timeout=30_000)
         spec = panel.spec()
         problems = augment.validate_spec(spec, panel.image_shape())
-        assert panel.problems == problems
+        assert panel.problems() == problems
         if problems:
             assert not panel.banner.isHidden() and panel.banner.message().startswith("step")
         else:
@@ -441,3 +444,36 @@ def test_a_refusal_inside_the_worker_is_shown_not_raised(panel, qtbot, monkeypat
     assert "torch refused this pipeline on this image: RuntimeError: out of memory" in \
         panel.banner.message()
     assert len(panel.draws()) == 1 and panel.grid.filled_count() == 1
+
+
+def test_a_photo_is_drawn_on_a_working_copy_with_converted_pixels_and_exact_on_request(qtbot):
+    rng = np.random.default_rng(4)
+    photo = LabImage("photo", rng.integers(0, 256, (600, 1024, 3), dtype=np.uint8), "test")
+    panel = make_panel(qtbot, photo)
+    spec = augment.make_spec([augment.make_step("RandomCrop", {"size": [400, 800]}),
+                              augment.make_step("RandomHorizontalFlip", {"p": 0.5})])
+    panel.set_spec(spec)
+    panel.count.setValue(3)
+    settle(qtbot, panel)
+    copy = panel.working_copy()
+    assert copy.size == (300, 512)
+    note = panel.working_note.text()
+    assert panel.working_note.isVisibleTo(panel)
+    assert "working copy: 1024×600 → 512×300, for speed" in note
+    assert "RandomCrop size [400, 800] → [200, 400]" in note
+    # the draws are the pipeline's on the shrunk copy, exactly as the exported code makes them
+    small = augment.image_tensor(photo.pixels)
+    from lab.augment import working
+
+    small = working.shrink(small, copy.size)
+    expected = list(augment_draws.generate_draws(copy.spec, small, count=3,
+                                                 seed=int(panel.seed.value())))
+    for draw, want in zip(panel.draws(), expected, strict=True):
+        assert draw.shape == (3, 200, 400) and torch.equal(draw.tensor, want.tensor)
+    assert "USE_WORKING_COPY = True" in panel.code.code()
+    panel.exact_size.setChecked(True)
+    settle(qtbot, panel)
+    assert panel.working_copy() is None and not panel.working_note.isVisibleTo(panel)
+    assert all(draw.shape == (3, 400, 800) for draw in panel.draws())
+    assert "USE_WORKING_COPY" not in panel.code.code()
+    panel.shutdown()

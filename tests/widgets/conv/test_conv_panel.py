@@ -233,15 +233,31 @@ def test_gray_input_has_one_channel_and_only_one_group(panel):
     assert panel.groups.values() == [1, 3]
 
 
-def test_a_new_image_and_a_huge_one(panel):
+def test_a_new_image_and_a_huge_one(panel, qtbot):
     panel.state.set_image(load_sample("digits"))
     panel.flush()
     assert panel.maps.shape == (4, 80, 200)
-    big = LabImage("big", np.zeros((1500, 2100, 3), np.uint8))
+    rng = np.random.default_rng(2)
+    big = LabImage("big", rng.integers(0, 255, (1500, 2100, 3), dtype=np.uint8))
     panel.state.set_image(big)
     panel.flush()
-    assert panel.maps.shape[-2:] == (731, 1024)
-    assert "shrunk from 1500×2100" in panel.input_grid.titles()[0]
+    # the user's full resolution, never shrunk: the shown pixels of the full maps, exactly
+    assert "1500×2100" in panel.input_grid.titles()[0]
+    assert "(1, 4, 1500, 2100)" in panel.stats.text()
+    drawn = panel.maps_shown
+    assert drawn.step > 1 and f"1 row and column in {drawn.step}" in panel.stats.text()
+    full = torch_maps(to_tensor(big)[None], panel.conv_params())
+    sliced = full[:, drawn.rows.start:drawn.rows.stop:drawn.step,
+                  drawn.cols.start:drawn.cols.stop:drawn.step]
+    torch.testing.assert_close(panel.maps, sliced, rtol=1e-5, atol=1e-5)
+    # statistics of the shown pixels are marked, then every pixel's arrive off the GUI thread
+    assert "≈" in panel.stats.text() and "≈" in panel.maps_grid.titles()[0]
+    panel.request_full_result()
+    qtbot.waitUntil(lambda: panel.full_result_ready() and "≈" not in panel.stats.text())
+    low, high = float(full[0].min()), float(full[0].max())
+    assert panel.maps_grid.titles()[0].endswith(
+        f"{conv.format_number(low)} … {conv.format_number(high)}")
+    panel.shutdown()
 
 
 def test_a_drag_of_fifty_changes_computes_once_and_shows_the_last(panel, qtbot):
@@ -258,7 +274,7 @@ def test_a_drag_of_fifty_changes_computes_once_and_shows_the_last(panel, qtbot):
     assert "(1, 4, 64, 64)" in panel.stats.text()
 
 
-def test_maps_are_coloured_at_screen_resolution_and_refined_on_zoom(qtbot):
+def test_maps_are_computed_at_screen_resolution_and_refined_on_zoom(qtbot):
     image = LabImage("big", np.random.default_rng(1).integers(0, 255, (1000, 900, 3),
                                                               dtype=np.uint8))
     panel = ConvPanel(AppState(image))
@@ -268,21 +284,28 @@ def test_maps_are_coloured_at_screen_resolution_and_refined_on_zoom(qtbot):
     qtbot.waitUntil(lambda: panel.has_drawn() and panel.display_step > 1)
     panel.flush()
     step = panel.display_step
-    full = conv.diverging_indices(panel.maps, shared=False).indices
-    assert np.array_equal(shown_indices(panel, 1), full[1][::step, ::step])
+    full_maps = torch_maps(to_tensor(image)[None], panel.conv_params())
+    assert panel.maps.shape[-2:] == full_maps[:, ::step, ::step].shape[-2:]
+    torch.testing.assert_close(panel.maps, full_maps[:, ::step, ::step])
+    shown_colours = conv.diverging_indices(panel.maps, shared=False).indices
+    assert np.array_equal(shown_indices(panel, 1), shown_colours[1])
     before = panel.compute_counts["image"]
     view = panel.maps_grid.view(0)
     view.setRange(QRectF(100, 100, 60, 40), padding=0)
     panel.zoom._zoomed(view, None)
     qtbot.waitUntil(lambda: panel.display_step == 1)
     panel.flush()
-    assert np.array_equal(shown_indices(panel, 1), full[1])
-    assert panel.compute_counts["image"] == before  # re-coloured, not re-convolved
+    drawn = panel.maps_shown
+    region = full_maps[:, drawn.rows.start:drawn.rows.stop, drawn.cols.start:drawn.cols.stop]
+    assert drawn.rows.count < 100 and drawn.cols.count < 100  # the visible pixels only
+    torch.testing.assert_close(panel.maps, region)
+    assert panel.compute_counts["image"] == before  # the view's pixels, not the layer again
     panel.scale_mode.setValue("shared")
     panel.flush()
     assert panel.compute_counts["image"] == before
     shared = conv.diverging_indices(panel.maps, shared=True).indices
     assert np.array_equal(shown_indices(panel, 1), shared[1])
+    panel.shutdown()
 
 
 def test_zoom_is_shared_and_parameters_never_move_it(panel, qtbot):
@@ -532,8 +555,10 @@ def test_any_control_values_never_raise(qtbot):
             image_ok = not params.validate(*x.shape[-2:])
             assert image_ok == panel.banner.isHidden(), panel.banner.message()
             if image_ok:
-                assert torch.allclose(panel.maps, torch_maps(x, params), atol=1e-3,
-                                      rtol=1e-4)
+                drawn = panel.maps_shown  # the pixels the view shows, of the full maps
+                full = torch_maps(x, params)[:, drawn.rows.start:drawn.rows.stop:drawn.step,
+                                             drawn.cols.start:drawn.cols.stop:drawn.step]
+                assert torch.allclose(panel.maps, full, atol=1e-3, rtol=1e-4)
                 assert panel.maps_grid.tile_count() == params.out_channels
 
     drive()

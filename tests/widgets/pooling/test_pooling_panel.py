@@ -249,3 +249,48 @@ def test_zoom_is_shared_kept_across_changes_and_never_drifts(panel, qtbot):
     qtbot.mouseDClick(grid.viewport(), Qt.MouseButton.LeftButton,
                       pos=grid.viewport().rect().center())
     assert ranges() == pytest.approx(start)
+
+
+def _photo(side: int):
+    from PIL import Image
+
+    from lab.images import LabImage
+
+    pixels = Image.fromarray(load_sample("china").pixels).resize((side, side))
+    return LabImage(f"china {side}", np.asarray(pixels, dtype=np.uint8).copy(), "test")
+
+
+def test_a_big_photo_computes_the_shown_pixels_exactly_and_zooming_refines(qtbot):
+    from PySide6.QtCore import QRectF
+
+    widget = PoolingPanel(AppState(_photo(1024)))
+    qtbot.addWidget(widget)
+    widget.resize(1000, 700)
+    widget.show()
+    qtbot.waitUntil(widget.has_drawn)
+    widget.kind.setValue("avg")
+    widget.kernel.setValue(3)
+    widget.stride.setValue(1)
+    widget.padding.setValue(1)
+    widget.flush()
+    x = to_tensor(widget.state.image)[None]
+    full = to_display(F.avg_pool2d(x, 3, 1, 1)[0])
+    _, drawn = widget._pool_shown
+    assert drawn.step >= 2  # a 1024² map in a few hundred screen pixels
+    assert np.array_equal(shown(widget.image_grid, 1), full[::drawn.step, ::drawn.step])
+    assert f"1 row and column in {drawn.step}" in widget.image_grid.titles()[1]
+    # zoom in to 1:1 on the right edge: its pixels computed alone, one by one
+    view = widget.image_grid.view(1)
+    view.setRange(QRectF(900, 300, 124, 80), padding=0)
+    widget.image_zoom._zoomed(view, None)
+    qtbot.waitUntil(lambda: widget._pool_shown[1].step == 1)
+    widget.flush()
+    _, zoomed = widget._pool_shown
+    expected = full[zoomed.rows.start:zoomed.rows.stop, zoomed.cols.start:zoomed.cols.stop]
+    assert zoomed.cols.stop == 1024 and np.array_equal(shown(widget.image_grid, 1), expected)
+    assert "row and column in" not in widget.image_grid.titles()[1]
+    # every pixel, off the GUI thread, on request
+    widget.request_full_result()
+    qtbot.waitUntil(widget.full_result_ready)
+    assert torch.equal(widget.full_result(), F.avg_pool2d(x, 3, 1, 1))
+    widget.shutdown()

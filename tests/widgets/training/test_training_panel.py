@@ -117,8 +117,9 @@ def test_progress_shows_epoch_step_speed_and_eta(qtbot, panel):
 
 
 def test_demo_trains_two_runs_and_compares_them(qtbot):
-    panel = make_panel(qtbot, demo=True)  # has_drawn waits for the demo to finish
+    panel = make_panel(qtbot, demo=True)  # has_drawn waits for the demo (or the hold time)
     try:
+        wait_idle(qtbot, panel)
         assert [r.status for r in panel.records.values()] == ["completed", "completed"]
         assert "Comparing dropout 0 vs 0.5" in panel.legend.text()
         first, second = sorted(panel.records)
@@ -504,3 +505,49 @@ def test_download_progress_reaches_the_panel(qtbot, panel, tmp_path, monkeypatch
     assert record.status == "completed" and record.started.input_shape == (1, 28, 28)
     assert any(m.startswith("Downloading MNIST") and " MB" in m for m in messages)
     assert (tmp_path / "sets" / "MNIST" / "raw" / "train-images-idx3-ubyte").is_file()
+
+
+def test_examples_menu_trains_a_prepared_comparison_in_the_form(qtbot, panel):
+    from lab.training.examples import L1_VS_L2
+
+    action = next(a for a in panel.examples_button.menu().actions()
+                  if a.text() == L1_VS_L2.title)
+    action.trigger()
+    assert panel.form.config() == L1_VS_L2.base  # the learner sees what the runs use
+    assert panel.is_training() and len(panel.queue) == 2
+    first = panel.running.id
+    assert [job["parent_id"] for job in panel.queue] == [first, first]
+    assert [job["change"] for job in panel.queue] == ["L1 λ 0 → 0.002", "L2 λ 0 → 0.02"]
+    assert panel.live_note.toolTip() == L1_VS_L2.lesson
+    panel.stop()
+    wait_idle(qtbot, panel)
+
+
+def test_pause_stop_start_leaves_a_button_that_pauses(qtbot, panel):
+    """Pause → Stop → Start: the new run's button read "Resume" and clicking it paused."""
+    start_long_run(qtbot, panel)
+    qtbot.mouseClick(panel.pause_button, Qt.MouseButton.LeftButton)
+    panel.stop()
+    wait_idle(qtbot, panel)
+    record = start_long_run(qtbot, panel)
+    assert panel.pause_button.text() == "Pause" and not panel.pause_button.isChecked()
+    qtbot.mouseClick(panel.pause_button, Qt.MouseButton.LeftButton)
+    assert panel.worker.is_paused() and panel.pause_button.text() == "Resume"
+    panel.stop()
+    wait_idle(qtbot, panel)
+    assert record.status == "stopped"
+
+
+def test_switching_optimiser_suggests_its_usual_learning_rate(qtbot):
+    from widgets.training.form import TrainForm
+
+    form = TrainForm()
+    qtbot.addWidget(form)
+    assert form.config().optimizer == "sgd" and form.lr.value() == 0.1
+    form.optimizer.setValue("adam")  # SGD's 0.1 untouched: Adam's usual rate replaces it
+    assert form.config().lr == 0.001
+    assert "Adam's usual 0.001" in form.lr_hint.text()
+    form.lr.setValue(0.005)  # the learner's own choice is kept, the usual one only said
+    form.optimizer.setValue("rmsprop")
+    assert form.config().lr == 0.005
+    assert "RMSprop usually starts at lr 0.01" in form.lr_hint.text()

@@ -1,0 +1,201 @@
+"""A student's 4096² photo in the image panels (issue 21): drag latency, time to the full
+result beside the bare torch call in the same run, and the augmentation grid.
+
+- pool_drag_ms_4096 / conv_drag_ms_4096 (16 kernels): a slider change -> the repainted view,
+  the whole image fitted in the window.
+- pool_full_ratio_4096 / conv_full_ratio_4096: every output pixel (what an export or a 1:1
+  zoom needs), through the panel, ÷ the bare torch call on the same tensor.
+- augment_grid16_s_4096 / augment_first_tile_ms_4096: a re-roll -> all 16 draws painted /
+  the first one, at the panel's default working size.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+
+import numpy as np
+from helpers import qapp
+
+TARGETS = {"pool_drag_ms_4096": ("<=", 33.0), "conv_drag_ms_4096": ("<=", 33.0),
+           "pool_full_ratio_4096": ("<=", 1.3), "conv_full_ratio_4096": ("<=", 1.3),
+           "augment_grid16_s_4096": ("<=", 1.0), "augment_first_tile_ms_4096": ("<=", 100.0)}
+
+SIDE = 4096
+
+
+def photo(side: int = SIDE):
+    from PIL import Image
+
+    from lab.images import LabImage, load_sample
+
+    pixels = Image.fromarray(load_sample("china").pixels).resize((side, side))
+    return LabImage(f"china {side}", np.asarray(pixels, dtype=np.uint8).copy(), "bench")
+
+
+def _until(app, condition, what: str, timeout: float = 120.0) -> None:
+    deadline = time.perf_counter() + timeout
+    while not condition():
+        app.processEvents()
+        time.sleep(0.0005)
+        if time.perf_counter() > deadline:
+            raise RuntimeError(f"{what} never happened")
+
+
+def _drag(app, panel, slider, values: tuple, counter: str) -> float:
+    """Seconds from one slider change to the repainted view (the change's paint events)."""
+    before = panel.compute_counts[counter]
+    start = time.perf_counter()
+    slider.setValue(values[0])
+    _until(app, lambda: panel.compute_counts[counter] != before, "a recompute")
+    app.processEvents()  # the paint events the update posted
+    return time.perf_counter() - start
+
+
+def _full(app, panel) -> float | None:
+    """Seconds to every output pixel through the panel, or None where it has no such path."""
+    request = getattr(panel, "request_full_result", None)
+    if request is None:
+        return None
+    start = time.perf_counter()
+    request()
+    _until(app, panel.full_result_ready, "the full-resolution result")
+    return time.perf_counter() - start
+
+
+def _interleaved(actions: dict, repeats: int, warmup: int = 1) -> dict[str, float]:
+    times: dict[str, list[float]] = {name: [] for name in actions}
+    for i in range(repeats + warmup):
+        for name, action in actions.items():
+            start = time.perf_counter()
+            seconds = action()
+            if i >= warmup:
+                times[name].append(seconds if isinstance(seconds, float)
+                                   else time.perf_counter() - start)
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
+def _pooling(repeats: int) -> dict[str, float]:
+    import torch.nn.functional as F
+
+    from lab.images import to_tensor
+    from widgets.kit.panel import AppState
+    from widgets.pooling.panel import PoolingPanel
+
+    app = qapp()
+    panel = PoolingPanel(AppState(photo()))
+    panel.resize(1300, 900)
+    panel.show()
+    for _ in range(5):
+        app.processEvents()
+    kernels = iter(range(10**9))
+    x = to_tensor(panel.state.image)[None]
+
+    def drag() -> float:
+        return _drag(app, panel, panel.kernel, (3 - next(kernels) % 2,), "pool_image")
+
+    results = _interleaved({"drag": drag, "bare": lambda: F.max_pool2d(
+        x, panel.kernel.value(), panel.stride.value())}, repeats)
+    full = None
+    if hasattr(panel, "request_full_result"):
+        full = _interleaved({"full": lambda: _full(app, panel), "bare": lambda: F.max_pool2d(
+            x, panel.kernel.value(), panel.stride.value())}, max(3, repeats // 3))
+    if hasattr(panel, "shutdown"):
+        panel.shutdown()
+    panel.close()
+    panel.deleteLater()
+    app.processEvents()
+    out = {"pool_drag_ms_4096": 1000 * results["drag"],
+           "pool_bare_ms_4096": 1000 * results["bare"]}
+    if full is not None:
+        out["pool_full_ratio_4096"] = full["full"] / full["bare"]
+        out["pool_full_ms_4096"] = 1000 * full["full"]
+    else:  # the panel computed every pixel on every change
+        out["pool_full_ratio_4096"] = results["drag"] / results["bare"]
+    return out
+
+
+def _conv(repeats: int) -> dict[str, float]:
+    import torch
+
+    from lab import conv
+    from lab.images import to_tensor
+    from widgets.conv.panel import ConvPanel
+    from widgets.kit.panel import AppState
+
+    app = qapp()
+    panel = ConvPanel(AppState(photo()))
+    panel.resize(1300, 900)
+    panel.show()
+    panel.out_channels.setValue(16)
+    panel.padding.setValue(1)
+    panel.flush()
+    for _ in range(5):
+        app.processEvents()
+    paddings = iter(range(10**9))
+    x = to_tensor(panel.state.image)[None]
+
+    def drag() -> float:
+        return _drag(app, panel, panel.padding, (next(paddings) % 2,), "image")
+
+    def bare() -> None:
+        with torch.no_grad():
+            conv.convolve(x, panel.conv_params())
+
+    results = _interleaved({"drag": drag}, repeats)
+    full = None
+    if hasattr(panel, "request_full_result"):
+        full = _interleaved({"full": lambda: _full(app, panel), "bare": bare},
+                            max(3, repeats // 3))
+    if hasattr(panel, "shutdown"):
+        panel.shutdown()
+    panel.close()
+    panel.deleteLater()
+    app.processEvents()
+    out = {"conv_drag_ms_4096": 1000 * results["drag"]}
+    if full is not None:
+        out["conv_full_ratio_4096"] = full["full"] / full["bare"]
+        out["conv_full_ms_4096"] = 1000 * full["full"]
+        out["conv_bare_ms_4096"] = 1000 * full["bare"]
+    else:
+        out["conv_bare_ms_4096"] = 1000 * _interleaved({"bare": bare}, 3)["bare"]
+    return out
+
+
+def _augment(repeats: int) -> dict[str, float]:
+    from widgets.augment.panel import AugmentPanel
+    from widgets.kit.panel import AppState
+
+    app = qapp()
+    panel = AugmentPanel(AppState(photo()))
+    panel.resize(1400, 900)
+    panel.show()
+    _until(app, panel.grid_done, "the first grid", timeout=600)
+    seeds = iter(range(1, 10**9))
+    whole, first = [], []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        panel.seed.setValue(next(seeds) * 16)
+        panel.flush()
+        _until(app, lambda: panel.grid.filled_count() >= 1 and panel.grid.is_painted(),
+               "the first tile", timeout=600)
+        first.append(time.perf_counter() - start)
+        _until(app, lambda: panel.grid.filled_count() == 16 and panel.grid.is_painted(),
+               "the whole grid", timeout=600)
+        whole.append(time.perf_counter() - start)
+        _until(app, panel.grid_done, "the grid's end", timeout=600)
+    panel.shutdown()
+    panel.close()
+    panel.deleteLater()
+    app.processEvents()
+    return {"augment_grid16_s_4096": statistics.median(whole),
+            "augment_first_tile_ms_4096": 1000 * statistics.median(first)}
+
+
+def run(options) -> dict[str, float]:
+    repeats = 3 if options.quick else 9
+    results: dict[str, float] = {}
+    results.update(_pooling(repeats))
+    results.update(_conv(repeats))
+    results.update(_augment(1 if options.quick else 3))
+    return results

@@ -1,0 +1,91 @@
+"""The Regularization panel's plots: pyqtgraph PlotWidgets whose items are made once and
+updated with setData / setOpts (a slider drag redraws, never rebuilds)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QEvent, Qt
+from PySide6.QtWidgets import QWidget
+
+COLORS = {
+    "train": "#2f6fdb", "test": "#d9534f", "cv": "#2ca02c", "fit": "#e67e22",
+    "truth": "#7f7f7f", "torch": "#8e44ad", "bias": "#2f6fdb", "variance": "#e67e22",
+    "noise": "#a0a0a0", "l1": "#d9534f", "l2": "#2f6fdb", "raw": "#d9534f",
+    "legendre": "#2ca02c",
+}
+FLOOR = 1e-12  # log axes: an interpolating fit's train error of 0 is drawn here
+
+
+def positive(values: np.ndarray) -> np.ndarray:
+    return np.maximum(np.asarray(values, dtype=float), FLOOR)
+
+
+class Plot(pg.PlotWidget):
+    """A PlotWidget in the palette's colours, with a title and an optional legend; it
+    follows the light / dark theme."""
+
+    def __init__(self, title: str, *, left: str = "", bottom: str = "", legend: bool = False,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.title_text = title
+        self.setMinimumSize(120, 120)
+        self.setMenuEnabled(False)
+        self.plotItem.setLabel("left", left)
+        self.plotItem.setLabel("bottom", bottom)
+        self.legend = self.plotItem.addLegend(offset=(-4, 4), labelTextSize="8pt") \
+            if legend else None
+        self.getAxis("left").setWidth(48)  # a changing label width would re-lay-out the plot
+        self._styled = True
+        self._follow_palette()
+
+    def set_title(self, text: str) -> None:
+        if text != self.title_text:
+            self.title_text = text
+            self.plotItem.setTitle(text, color=self.palette().text().color().name(),
+                                   size="9pt")
+
+    def _follow_palette(self) -> None:
+        palette = self.palette()
+        self.setBackground(palette.base().color())
+        for axis in ("left", "bottom"):
+            self.getAxis(axis).setTextPen(palette.text().color())
+            self.getAxis(axis).setPen(palette.mid().color())
+        self.plotItem.setTitle(self.title_text, color=palette.text().color().name(),
+                               size="9pt")
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt name
+        if event.type() == QEvent.Type.PaletteChange and getattr(self, "_styled", False):
+            self._follow_palette()
+        super().changeEvent(event)
+
+
+def key(*entries: tuple[str, str]) -> str:
+    """A colour key for a title: ("train", "#2f6fdb"), … as coloured words (legends cover the
+    data of small plots)."""
+    return " ".join(f"<span style='color:{color}'>■{name}</span>" for name, color in entries)
+
+
+def curve(plot: Plot, color: str, name: str | None = None, *, width: float = 2,
+          style: Qt.PenStyle = Qt.PenStyle.SolidLine, symbol: str | None = None
+          ) -> pg.PlotDataItem:
+    pen = pg.mkPen(color, width=width, style=style)
+    item = pg.PlotDataItem(pen=pen, name=name, symbol=symbol, symbolSize=5,
+                           symbolBrush=color, symbolPen=None)
+    plot.addItem(item)
+    return item
+
+
+def points(plot: Plot, color: str, name: str | None = None, size: float = 7,
+           hollow: bool = False) -> pg.ScatterPlotItem:
+    item = pg.ScatterPlotItem(size=size, pen=pg.mkPen(color) if hollow else None,
+                              brush=None if hollow else pg.mkBrush(color), name=name)
+    plot.addItem(item)
+    return item
+
+
+def cursor(plot: Plot, angle: int = 90) -> pg.InfiniteLine:
+    line = pg.InfiniteLine(pos=0, angle=angle, movable=False,
+                           pen=pg.mkPen("#888888", width=1, style=Qt.PenStyle.DashLine))
+    plot.addItem(line, ignoreBounds=True)
+    return line
