@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QByteArray, QEvent, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QAction,
     QActionGroup,
@@ -60,12 +60,13 @@ from lab.saved_view import (
     read_view,
     view_to_json,
 )
-from widgets.kit import wheel
+from widgets.kit import wheel, workers
 from widgets.kit.controls import ErrorBanner
 from widgets.kit.files import save_image, write_text
 from widgets.kit.panel import AppState, Panel
 from widgets.kit.settings import app_settings
 from widgets.kit.theme import THEMES, apply_theme, current_theme
+from widgets.kit.workers import GeneratorWorker
 
 APP_NAME = "Visual Lab"
 APP_VERSION = "0.1.0"
@@ -250,6 +251,9 @@ class MainWindow(QMainWindow):
     """Navigation list on the left, the current panel on the right."""
 
     panelChanged = Signal(str)
+    #: events arrive while __init__ runs: until it ends, no frame counts as the first
+    _first_frame_painted = True
+    _device_probe_allowed = True
 
     def __init__(self, state: AppState | None = None, *, save_settings: bool = True) -> None:
         super().__init__()
@@ -303,7 +307,10 @@ class MainWindow(QMainWindow):
         app = QApplication.instance()
         if app is not None:
             app.aboutToQuit.connect(self.shutdown_panels)
-        QTimer.singleShot(0, self.detect_device)
+        # torch (~3 s to import) loads on a worker thread once the first frame is painted:
+        # detecting the device on the GUI thread kept the window black for 1.7 s
+        self._first_frame_painted = False
+        self._device_worker: GeneratorWorker | None = None
 
     # -- menus -----------------------------------------------------------------------
     def _build_menus(self) -> None:
@@ -411,6 +418,12 @@ class MainWindow(QMainWindow):
         return dict(self._panels)
 
     def shutdown_panels(self) -> None:
+        self._first_frame_painted = True  # closing: a probe still scheduled must not start
+        self._device_probe_allowed = False
+        if self._device_worker is not None:
+            # an import cannot be interrupted: closing in the first seconds waits for torch
+            # (a QThread destroyed while running aborts the process)
+            self._device_worker.stop_and_wait(timeout_ms=120_000)
         for panel in self._panels.values():
             if isinstance(panel, Panel):
                 panel.shutdown()
@@ -564,6 +577,32 @@ class MainWindow(QMainWindow):
         name = apply_theme(app, name)
         self.theme_actions[name].setChecked(True)
 
+    def event(self, event: QEvent) -> bool:
+        handled = super().event(event)
+        if not self._first_frame_painted and event.type() == QEvent.Type.UpdateRequest:
+            self._first_frame_painted = True  # this event painted the window's first frame
+            QTimer.singleShot(0, self._start_device_probe)
+        return handled
+
+    def _start_device_probe(self) -> None:
+        """Import torch and find the device on a worker thread; the label follows."""
+        if (self.state.device_label or self._device_worker is not None
+                or not self._device_probe_allowed):
+            return
+
+        def probe(_should_stop):
+            from lab.device import describe_device, pick_device
+
+            yield describe_device(pick_device())
+
+        self._device_worker = GeneratorWorker(probe, interval=0.0, parent=self)
+        self._device_worker.batch.connect(self._device_found)
+        self._device_worker.start()
+
+    def _device_found(self, labels: list) -> None:
+        if labels and not self.state.device_label:
+            self.state.set_device_label(labels[-1])
+
     def detect_device(self) -> None:
         if self.state.device_label:
             return
@@ -690,7 +729,9 @@ def run(argv: list[str] | None = None) -> int:
             return 1
     if args.screenshot:
         return _screenshot(app, window, Path(args.screenshot), args.timeout)
-    return app.exec()
+    code = app.exec()
+    workers.exit_code = code  # what a close with a blocked worker exits with
+    return code
 
 
 def _screenshot(app: QApplication, window: MainWindow, path: Path, timeout: float) -> int:

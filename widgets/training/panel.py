@@ -141,6 +141,7 @@ class TrainingPanel(Panel):
 
         data_module.warm_up()
         self.banner = ErrorBanner()
+        self.banner.reserve_space(2)  # warnings come and go mid-run: nothing may move
         self.form = TrainForm()
         self.plots = TrainingPlots()
         self.run_list = RunList()

@@ -551,3 +551,19 @@ def test_switching_optimiser_suggests_its_usual_learning_rate(qtbot):
     form.optimizer.setValue("rmsprop")
     assert form.config().lr == 0.005
     assert "RMSprop usually starts at lr 0.01" in form.lr_hint.text()
+
+
+def test_a_banner_coming_and_going_moves_no_control(qtbot, panel):
+    """A NaN / warning banner pushed the panel down ~40 px: clicks landed on the wrong
+    control. Its place is kept: Start and the form stay where they are."""
+    def positions():
+        return [w.mapTo(panel, w.rect().topLeft()) for w in
+                (panel.start_button, panel.form.optimizer, panel.run_list)]
+
+    before = positions()
+    panel.banner.show_message("the loss became NaN at epoch 3: lower the learning rate")
+    qtbot.wait(20)
+    assert panel.banner.isVisible() and positions() == before
+    panel.banner.clear()
+    qtbot.wait(20)
+    assert positions() == before
