@@ -605,6 +605,7 @@ class CalculusPanel(Panel):
         tab = self.limit
         found = self._result("limit")
         if found is None:
+            self._set_notes([])  # the other pages' notes are not about this plot
             return
         result, function = found
         set_text(tab.steps, "\n\n".join(f"{i + 1}. {s.title}\n   {s.detail}"
@@ -621,6 +622,7 @@ class CalculusPanel(Panel):
         y_range = sampling.auto_range([curve.ys])
         xs, ys = sampling.for_display(curve, y_range)
         tab.curve.setData(xs, ys)
+        self._set_notes([n for n in [sampling.cut_note("the expression", curve, y_range)] if n])
         tab.plot.setXRange(lo, hi, padding=0)
         tab.plot.setYRange(*y_range, padding=0)
         if result.answer_value is not None:
