@@ -295,6 +295,13 @@ class RateMap(ThemedPlot):
         self.marker = pg.ScatterPlotItem(symbol="+", size=18, pen=pg.mkPen("#d62728", width=3))
         self.marker.setZValue(5)
         self.addItem(self.marker)
+        self.best = pg.ScatterPlotItem(symbol="star", size=16, brush="w",
+                                       pen=pg.mkPen("k", width=1))
+        self.best.setZValue(5)
+        self.addItem(self.best)
+
+    def set_best(self, lr: float, momentum: float) -> None:
+        self.best.setData([np.log10(lr)], [momentum])
 
     def set_map(self, rates: np.ndarray, log_lrs: np.ndarray, momenta: np.ndarray) -> None:
         lut = pg.colormap.get("magma").getLookupTable(0.0, 1.0, 256, alpha=False)
