@@ -267,7 +267,10 @@ def differing_settings(configs: list[TrainConfig]) -> list[str]:
     if len(configs) < 2:
         return []
     flats = [flat_settings(c) for c in configs]
-    return [key for key in flats[0] if any(f[key] != flats[0][key] for f in flats[1:])]
+    # a data setting one of the sources ignores (noise for digits) is no difference
+    used = [key for key in flats[0]
+            if not key.startswith("data.") or all(c.data.uses(key[5:]) for c in configs)]
+    return [key for key in used if any(f[key] != flats[0][key] for f in flats[1:])]
 
 
 TITLE_NAMES = 4  # a comparison's title names at most this many settings

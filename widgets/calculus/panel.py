@@ -11,8 +11,8 @@ evaluate cached numpy functions.
 
 from __future__ import annotations
 
+import dataclasses
 import math
-import sys
 from functools import partial
 from pathlib import Path
 
@@ -384,6 +384,11 @@ class CalculusPanel(Panel):
         self.cancel.setVisible(False)
         QTimer.singleShot(0, lambda: self.request_update("symbolic"))
 
+    def is_idle(self) -> bool:
+        """Nothing stale, no job running, and no symbolic work about to start (it waits
+        for the keys to rest)."""
+        return super().is_idle() and not self._symbolic_timer.isActive()
+
     def _result(self, part: str):
         """The result of `part` for the current inputs, or None."""
         wanted = self._wanted().get(part)
@@ -479,19 +484,25 @@ class CalculusPanel(Panel):
     def _draw_bridge(self) -> None:
         curves = self._curves
         tab = self.derivative
-        args = (curves.f, curves.d1, curves.expr, float(tab.tangent_at.value()),
-                float(tab.log10_h.value()), tab.float32.isChecked())
-        if "torch" in sys.modules:  # imported already: a few hundred µs, right here
+        args = (curves.f, curves.d1, curves.torch_f or curves.expr,
+                float(tab.tangent_at.value()), float(tab.log10_h.value()),
+                tab.float32.isChecked())
+        if curves.torch_f is not None:  # torch loaded, f built: a few hundred µs, right here
             from lab.calculus.autograd import bridge
 
             self._bridge_arrived(bridge(*args))
-        else:  # the first time: torch is imported on a worker thread
-            self.jobs["bridge"].submit(lambda _stop: iter([_bridge_in_thread(args)]))
+        else:  # the first time: torch is imported (and f built) on a worker thread
+            text = curves.text
+            self.jobs["bridge"].submit(lambda _stop: iter([_bridge_in_thread(text, args)]))
 
     def _bridge_arrived(self, result) -> None:
         tab = self.derivative
-        if result is None or self._curves is None:
+        if self._curves is None:
             return
+        if isinstance(result, tuple):  # from the thread: keep the torch function it built
+            text, torch_f, result = result
+            if text == self._curves.text:
+                self._curves = dataclasses.replace(self._curves, torch_f=torch_f)
         hs = 10.0 ** LOG10_HS
         errors = finite_or_nan(np.where(result.errors > 0, result.errors, np.nan))
         tab.error_curve.setData(hs, errors)
@@ -594,6 +605,7 @@ class CalculusPanel(Panel):
         tab = self.limit
         found = self._result("limit")
         if found is None:
+            self._set_notes([])  # the other pages' notes are not about this plot
             return
         result, function = found
         set_text(tab.steps, "\n\n".join(f"{i + 1}. {s.title}\n   {s.detail}"
@@ -610,6 +622,7 @@ class CalculusPanel(Panel):
         y_range = sampling.auto_range([curve.ys])
         xs, ys = sampling.for_display(curve, y_range)
         tab.curve.setData(xs, ys)
+        self._set_notes([n for n in [sampling.cut_note("the expression", curve, y_range)] if n])
         tab.plot.setXRange(lo, hi, padding=0)
         tab.plot.setYRange(*y_range, padding=0)
         if result.answer_value is not None:
@@ -754,10 +767,12 @@ def _with_limit_function(result):
     return result, numeric_function(parse_formula(result.text))
 
 
-def _bridge_in_thread(args):
-    from lab.calculus.autograd import bridge
+def _bridge_in_thread(text, args):
+    from lab.calculus.autograd import bridge, torch_function
 
-    return bridge(*args)
+    f_num, d1_num, expr, *rest = args
+    torch_f = torch_function(expr)
+    return text, torch_f, bridge(f_num, d1_num, torch_f, *rest)
 
 
 __all__ = ["CalculusPanel"]

@@ -445,11 +445,13 @@ class NormalizationPanel(Panel):
 
     # ====================================================================== parameters
     def params(self) -> NormView:
+        channels = self._channel_count()
         return NormView(
             source=self.source.value(), stage=self.stage.value(), batch=self.batch.value(),
             channels=self.channels.value(), side=self.side.value(), seed=self.seed.value(),
             method=self.method.value(), groups=int(self.groups.value() or 1),
-            eps=float(self.eps.value()), gamma=tuple(self._gamma), beta=tuple(self._beta),
+            eps=float(self.eps.value()), gamma=tuple(self._gamma[:channels]),
+            beta=tuple(self._beta[:channels]),
             cell=self._cell, momentum=float(self.momentum.value()),
             cumulative=self.cumulative.isChecked(), track_running_stats=self.track.isChecked(),
             steps=self._steps, scaling_source=self.scaling_source.value(),
@@ -457,33 +459,37 @@ class NormalizationPanel(Panel):
             tab=TABS[self.tabs.currentIndex()])
 
     def apply_params(self, params: NormView) -> None:
-        with self.updates_held():
-            self.source.setValue(params.source)
-            self.stage.setValue(params.stage)
-            self.batch.setValue(params.batch)
-            self.channels.setValue(params.channels)
-            self.side.setValue(params.side)
-            self.seed.setValue(params.seed)
-            self.method.setValue(params.method)
-            self._fill_groups(params.groups)
-            if params.eps not in self.eps.values():
-                self.eps.setChoices([*EPS_CHOICES, (params.eps, f"{params.eps:g}")])
-            self.eps.setValue(params.eps)
-            channels = params.shown_channels
-            self._gamma = [params.gamma_of(c) for c in range(channels)]
-            self._beta = [params.beta_of(c) for c in range(channels)]
-            self._resize_affine()
-            self._cell = params.cell
-            self.momentum.setValue(params.momentum)
-            self.cumulative.setChecked(params.cumulative)
-            self.track.setChecked(params.track_running_stats)
-            self._steps = params.steps
-            self.scaling_source.setValue(params.scaling_source)
-            self.sizes.setText(", ".join(map(str, params.experiment_sizes)))
-            self.epochs.setValue(params.experiment_epochs)
-            self.tabs.setCurrentIndex(TABS.index(params.tab))
-            self._sync_enabled()
-            self.request_update("tensor", "axes", "running", "scaling")
+        n, c, h, w = params.shape
+        if not all(0 <= v < size for v, size in zip(params.cell, params.shape, strict=True)):
+            raise ValueError(f"cell {params.cell} lies outside the tensor (N, C, H, W) = "
+                             f"({n}, {c}, {h}, {w})")
+        if not 0 <= params.steps <= MAX_STEPS:
+            raise ValueError(f"steps must be between 0 and {MAX_STEPS} (got {params.steps})")
+        self.source.setValue(params.source)
+        self.stage.setValue(params.stage)
+        self.batch.setValue(params.batch)
+        self.channels.setValue(params.channels)
+        self.side.setValue(params.side)
+        self.seed.setValue(params.seed)
+        self.method.setValue(params.method)
+        self._fill_groups(params.groups)
+        if params.eps not in self.eps.values():
+            self.eps.setChoices([*EPS_CHOICES, (params.eps, f"{params.eps:g}")])
+        self.eps.setValue(params.eps)
+        self._gamma = [params.gamma_of(i) for i in range(c)]
+        self._beta = [params.beta_of(i) for i in range(c)]
+        self._resize_affine()
+        self._cell = params.cell
+        self.momentum.setValue(params.momentum)
+        self.cumulative.setChecked(params.cumulative)
+        self.track.setChecked(params.track_running_stats)
+        self._steps = params.steps
+        self.scaling_source.setValue(params.scaling_source)
+        self.sizes.setText(", ".join(map(str, params.experiment_sizes)))
+        self.epochs.setValue(params.experiment_epochs)
+        self.tabs.setCurrentIndex(TABS.index(params.tab))
+        self._sync_enabled()
+        self.request_update("tensor", "axes", "running", "scaling")
 
     def examples(self) -> dict[int, Example]:
         return norm_examples.EXAMPLES
@@ -579,11 +585,10 @@ class NormalizationPanel(Panel):
 
     # ====================================================================== computing
     def flush(self) -> None:
-        try:
-            with one_torch_thread():
-                super().flush()
-        except Exception as exc:  # noqa: BLE001 - torch's refusal, shown not raised
-            self.set_problems("axes", [f"torch refused these settings: {exc}"])
+        with one_torch_thread():
+            super().flush()
+
+    def flushed(self, parts: set[str]) -> None:
         self.mark_drawn()
 
     def _view(self) -> NormView:

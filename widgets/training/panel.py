@@ -141,6 +141,7 @@ class TrainingPanel(Panel):
 
         data_module.warm_up()
         self.banner = ErrorBanner()
+        self.banner.reserve_space(2)  # warnings come and go mid-run: nothing may move
         self.form = TrainForm()
         self.plots = TrainingPlots()
         self.run_list = RunList()
@@ -515,8 +516,9 @@ class TrainingPanel(Panel):
             self._stopped_on_leave = ""
 
     def _pause_toggled(self, paused: bool) -> None:
-        if self.worker is None:
+        if self.worker is None:  # e.g. the run ended while paused: the button reads Pause
             self.pause_button.setChecked(False)
+            self.pause_button.setText("Pause")
             return
         if paused:
             self.worker.pause()

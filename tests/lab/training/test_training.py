@@ -569,3 +569,14 @@ def test_cnns_train_channels_last_on_the_cpu():
     second_conv = finished.state_dict["3.weight"]
     assert second_conv.shape == (8, 4, 3, 3)
     assert second_conv.is_contiguous(memory_format=torch.channels_last)
+
+
+def test_a_data_setting_a_source_ignores_is_no_difference():
+    """Moons vs digits differ in the source; noise means nothing for digits (issue 19)."""
+    from lab.training import differing_settings
+
+    moons = TrainConfig(data=DataConfig("moons", noise=0.3))
+    digits = TrainConfig(data=DataConfig("digits", noise=0.1))
+    assert differing_settings([moons, digits]) == ["data.source"]
+    assert differing_settings([moons, TrainConfig(data=DataConfig("moons", noise=0.1))]) == [
+        "data.noise"]

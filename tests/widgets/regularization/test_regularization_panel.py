@@ -80,7 +80,7 @@ def test_past_the_interpolation_threshold_says_minimum_norm(panel, qtbot):
     assert len(panel.bars.opts["height"]) == 15
 
 
-@settings(max_examples=6)
+@settings(max_examples=4)
 @given(degree=st.integers(0, 20), penalty=st.sampled_from(["none", "l2", "l1", "elastic"]),
        lam=st.sampled_from([1e-6, 1e-3, 0.1, 10.0]), basis=st.sampled_from(["legendre", "raw"]),
        samples=st.integers(5, 60), truth=st.sampled_from(["cubic", "sin", "cos", "step"]))

@@ -521,3 +521,49 @@ def test_examples_menu_trains_a_prepared_comparison_in_the_form(qtbot, panel):
     assert panel.live_note.toolTip() == L1_VS_L2.lesson
     panel.stop()
     wait_idle(qtbot, panel)
+
+
+def test_pause_stop_start_leaves_a_button_that_pauses(qtbot, panel):
+    """Pause → Stop → Start: the new run's button read "Resume" and clicking it paused."""
+    start_long_run(qtbot, panel)
+    qtbot.mouseClick(panel.pause_button, Qt.MouseButton.LeftButton)
+    panel.stop()
+    wait_idle(qtbot, panel)
+    record = start_long_run(qtbot, panel)
+    assert panel.pause_button.text() == "Pause" and not panel.pause_button.isChecked()
+    qtbot.mouseClick(panel.pause_button, Qt.MouseButton.LeftButton)
+    assert panel.worker.is_paused() and panel.pause_button.text() == "Resume"
+    panel.stop()
+    wait_idle(qtbot, panel)
+    assert record.status == "stopped"
+
+
+def test_switching_optimiser_suggests_its_usual_learning_rate(qtbot):
+    from widgets.training.form import TrainForm
+
+    form = TrainForm()
+    qtbot.addWidget(form)
+    assert form.config().optimizer == "sgd" and form.lr.value() == 0.1
+    form.optimizer.setValue("adam")  # SGD's 0.1 untouched: Adam's usual rate replaces it
+    assert form.config().lr == 0.001
+    assert "Adam's usual 0.001" in form.lr_hint.text()
+    form.lr.setValue(0.005)  # the learner's own choice is kept, the usual one only said
+    form.optimizer.setValue("rmsprop")
+    assert form.config().lr == 0.005
+    assert "RMSprop usually starts at lr 0.01" in form.lr_hint.text()
+
+
+def test_a_banner_coming_and_going_moves_no_control(qtbot, panel):
+    """A NaN / warning banner pushed the panel down ~40 px: clicks landed on the wrong
+    control. Its place is kept: Start and the form stay where they are."""
+    def positions():
+        return [w.mapTo(panel, w.rect().topLeft()) for w in
+                (panel.start_button, panel.form.optimizer, panel.run_list)]
+
+    before = positions()
+    panel.banner.show_message("the loss became NaN at epoch 3: lower the learning rate")
+    qtbot.wait(20)
+    assert panel.banner.isVisible() and positions() == before
+    panel.banner.clear()
+    qtbot.wait(20)
+    assert positions() == before
