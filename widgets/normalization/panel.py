@@ -15,7 +15,7 @@ from dataclasses import replace
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import (
     QCheckBox,
     QHBoxLayout,
@@ -50,6 +50,7 @@ from widgets.kit.controls import (
     ErrorBanner,
     ParamSlider,
     ProgressLine,
+    TextLines,
     WrapLabel,
     caption,
     group_box,
@@ -63,7 +64,6 @@ from widgets.kit.views import CodeView, MatrixView
 from widgets.normalization.cube import GROUP_COLORS, CubeView
 from widgets.normalization.histogram import HistogramView
 from widgets.normalization.plots import ThemedPlot
-from widgets.normalization.text import TextLines
 
 TABS = ("axes", "running", "scaling", "batches")
 MAX_CURVES = 8
@@ -92,12 +92,21 @@ def _plot(title: str) -> ThemedPlot:
 
 
 def _fixed_label(lines: int, muted: bool = False) -> TextLines:
-    return TextLines(lines, muted=muted)
+    """Text that changes with every step, in a fixed height (no re-layouts)."""
+    text = TextLines(lines)
+    if muted:
+        text.label.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+    return text
 
 
 def _color(index: int) -> QColor:
     r, g, b = GROUP_COLORS[index % len(GROUP_COLORS)]
     return QColor(int(r), int(g), int(b))
+
+
+def _warm_up(source: str, side: int) -> Iterator[bool]:
+    tensors.warm_up(source, side)
+    yield True
 
 
 def _warm_up_training():
@@ -156,7 +165,15 @@ class NormalizationPanel(Panel):
         self._resize_affine()
         self._fill_groups(NormView().groups)
         self._sync_enabled()
-        self.request_update("tensor", "axes", "running", "scaling")
+        # the first images (scikit-learn's import, the photos) take seconds on a busy
+        # machine: prepared on a worker, then the first computation runs
+        self.add_job("warm_up", lambda _done: None, self._warmed_up)
+        source, side = self.source.value(), self.side.value()
+        self.jobs["warm_up"].submit(lambda _stop: _warm_up(source, side))
+
+    def _warmed_up(self) -> None:
+        if not self.update_counts:  # nothing computed yet (set_params may have come first)
+            self.request_update("tensor", "axes", "running", "scaling")
 
     # ====================================================================== building
     def _tensor_controls(self) -> QWidget:
@@ -589,7 +606,8 @@ class NormalizationPanel(Panel):
             super().flush()
 
     def flushed(self, parts: set[str]) -> None:
-        self.mark_drawn()
+        if self._result is not None:
+            self.mark_drawn()
 
     def _view(self) -> NormView:
         return self.params()
@@ -625,7 +643,10 @@ class NormalizationPanel(Panel):
             tile.set_selected((row, col))
         self.explanation.setText(explanation.text)
         self._draw_histograms(view, result, cell)
-        self._code_timer.start()
+        if self.code.code():
+            self._code_timer.start()  # rewritten once the controls rest
+        else:
+            QTimer.singleShot(0, self.flush_code)  # the first: at once
 
     def _histogram_groups(self, view: NormView, result: norm.NormResult,
                           cell: tuple[int, int, int, int]) -> tuple[list[int], str]:

@@ -184,9 +184,13 @@ class TrainingPanel(Panel):
             action.setToolTip(comparison.lesson)
         examples_menu.setToolTipsVisible(True)
         self.examples_button.setMenu(examples_menu)
-        self.warm_start = QCheckBox("Start from the loaded checkpoint's weights")
+        # short, and its place kept while hidden: loading a checkpoint widened the window
+        self.warm_start = QCheckBox("From checkpoint")
         self.warm_start.setToolTip("Continue training the loaded checkpoint instead of "
                                    "starting from random weights")
+        keep_place = self.warm_start.sizePolicy()
+        keep_place.setRetainSizeWhenHidden(True)
+        self.warm_start.setSizePolicy(keep_place)
         self.warm_start.setVisible(False)
         self.progress = QuietProgressBar()
         self.progress.setMaximumHeight(10)
