@@ -109,6 +109,11 @@ EXAMPLES: dict[int, Example] = {
                 "compare its validation curve with a run without it",
                 _view(data=DataConfig(source="digits", train_size=200), arch="small_cnn",
                       optimizer="adam", lr=0.001, epochs=30, augment=_DIGITS_AUGMENT)),
+    13: Example("Save and load: a small CNN on digits for 10 epochs — when it ends, "
+                "Checkpoint ▸ Save… writes its weights and settings; Load… puts them back "
+                "(torch.load with weights_only=True) and the run's numbers return",
+                _view(data=DataConfig(source="digits"), arch="small_cnn", optimizer="adam",
+                      lr=0.001, epochs=10)),
     14: Example("Dropout and BatchNorm: train() and eval() behave differently (the gap "
                 "between training and validation loss)",
                 _view(dropout=0.5, batchnorm=True, epochs=60)),

@@ -33,7 +33,7 @@ ODD_IMAGES = [
     LabImage("1x37.png", np.arange(37, dtype=np.uint8)[None, :] * 6),
     LabImage("41x1.png", np.full((41, 1, 3), 90, np.uint8)),
     LabImage("2x3.png", np.arange(18, dtype=np.uint8).reshape(2, 3, 3) * 10),
-    LabImage("700x500.png", np.random.default_rng(0).integers(0, 255, (500, 700, 3),
+    LabImage("480x320.png", np.random.default_rng(0).integers(0, 255, (320, 480, 3),
                                                               dtype=np.uint8)),
 ]
 
@@ -226,3 +226,44 @@ def test_banners_show_file_names_as_plain_text(qtbot):
     banner.show_message("Could not open image: <b>x</b>.png is not an image")
     assert "<b>x</b>.png" in banner.text.text()
     assert banner.text.textFormat() == banner.text.textFormat().PlainText
+
+
+# -------------------------------------------------------------------- 12. image folders
+
+def _png_claiming(path, width, height):
+    """A real 1×1 PNG whose header claims width × height (what a decompression bomb
+    looks like to Image.open, without the memory)."""
+    import struct
+    import zlib
+
+    Image.new("L", (1, 1)).save(path)
+    data = bytearray(path.read_bytes())
+    header = struct.pack(">II", width, height) + bytes(data[24:29])
+    data[16:29] = header
+    data[29:33] = struct.pack(">I", zlib.crc32(b"IHDR" + header))
+    path.write_bytes(bytes(data))
+
+
+def test_image_folders_skip_count_and_list_what_cannot_be_read_safely(tmp_path):
+    import os
+
+    from lab.data import prepare
+
+    root = tmp_path / "pets"
+    for name in ("cats", "dogs"):
+        (root / name).mkdir(parents=True)
+        for i in range(3):
+            Image.new("RGB", (10, 10), (i * 40, 0, 0)).save(root / name / f"{i}.png")
+    os.mkfifo(root / "cats" / "x.png")  # reading it would block forever
+    _png_claiming(root / "dogs" / "bomb.png", 20000, 20000)
+    (root / "dogs" / "broken.png").write_bytes(b"not a png")
+    steps = prepare(DataConfig("folder", folder=str(root), image_size=12))
+    with pytest.raises(StopIteration) as done:
+        while True:
+            next(steps)
+    dataset = done.value.value
+    assert len(dataset.y) == 6
+    note = " ".join(dataset.notes)
+    assert "3 file(s) skipped that could not be read safely" in note
+    assert "x.png (not a regular file)" in note and "bomb.png (too large" in note
+    assert "broken.png" in note

@@ -13,6 +13,7 @@ from lab.augment.view import AugmentView
 from lab.conv import ConvParams
 from lab.conv.view import ConvGridView, ConvView
 from lab.data import DataConfig
+from lab.normalization.view import NormView, divisors
 from lab.pooling import POOL_KINDS, TRANSPOSED_INITS, PoolParams, UpsampleParams
 from lab.pooling.view import PoolingView
 from lab.regularization.view import BASES, PENALTIES, TRUTHS, RegView
@@ -156,6 +157,34 @@ def training_views(draw) -> TrainingView:
 
 
 @st.composite
+def normalization_views(draw) -> NormView:
+    """Small tensors, a G that divides C, γ/β on their sliders' 0.05 steps, a cell inside
+    the tensor; the experiment is not started (its settings only)."""
+    source = draw(st.sampled_from(["digits", "shapes", "photos"]))
+    stage = draw(st.sampled_from(["conv", "pixels"]))
+    batch, channels, side = (draw(st.integers(1, 6)), draw(st.integers(1, 6)),
+                             draw(st.integers(2, 6)))
+    shown = channels if stage == "conv" else (3 if source == "photos" else 1)
+    steps = st.integers(-60, 60).map(lambda v: v / 20)
+    gamma = tuple(draw(st.lists(steps, max_size=shown)))
+    beta = tuple(draw(st.lists(steps, max_size=shown)))
+    cell = (draw(st.integers(0, batch - 1)), draw(st.integers(0, shown - 1)),
+            draw(st.integers(0, side - 1)), draw(st.integers(0, side - 1)))
+    return NormView(
+        source=source, stage=stage, batch=batch, channels=channels, side=side,
+        seed=draw(st.integers(0, 99)),
+        method=draw(st.sampled_from(["batch", "layer", "instance", "group"])),
+        groups=draw(st.sampled_from(divisors(shown))),
+        eps=draw(st.sampled_from([1e-5, 1e-3, 1e-2, 0.1])), gamma=gamma, beta=beta,
+        cell=cell, momentum=draw(st.integers(0, 100)) / 100, cumulative=draw(st.booleans()),
+        track_running_stats=draw(st.booleans()), steps=draw(st.integers(0, 12)),
+        scaling_source=draw(st.sampled_from(["image", "digits"])),
+        experiment_sizes=tuple(draw(st.lists(st.integers(1, 256), min_size=1, max_size=4))),
+        experiment_epochs=draw(st.integers(1, 20)),
+        tab=draw(st.sampled_from(["axes", "running", "scaling", "batches"])))
+
+
+@st.composite
 def regularization_views(draw) -> RegView:
     samples = draw(st.integers(4, 200))
     i = draw(st.integers(1, 20))
@@ -172,6 +201,7 @@ def regularization_views(draw) -> RegView:
 
 
 STRATEGIES = {
+    "normalization": normalization_views(),
     "training": training_views(),
     "augment": augment_views(),
     "architectures": architectures_views(),

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QRectF, QSize, Qt
+from PySide6.QtCore import QRectF, QSize, Qt, QTimer
 from PySide6.QtGui import QColor, QIcon, QKeySequence, QPainter, QPen, QPixmap, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -547,6 +547,13 @@ class AugmentPanel(Panel):
     def _order_changed(self) -> None:
         if not self.steps_list.signalsBlocked():  # a drag, not set_spec rebuilding the list
             self._edited()
+            # a drag moves the current row without currentRowChanged: ↑/↓ went stale
+            QTimer.singleShot(0, self._sync_move_buttons)
+
+    def _sync_move_buttons(self) -> None:
+        row = self.steps_list.currentRow()
+        self.up_button.setEnabled(row > 0)
+        self.down_button.setEnabled(0 <= row < self.steps_list.count() - 1)
 
     def apply_selected_preset(self) -> None:
         name = self.preset.value()
@@ -564,10 +571,8 @@ class AugmentPanel(Panel):
 
     def _show_editor(self) -> None:
         step_id = self.current_step_id()
-        row = self.steps_list.currentRow()
         self.remove_button.setEnabled(step_id is not None)
-        self.up_button.setEnabled(row > 0)
-        self.down_button.setEnabled(0 <= row < self.steps_list.count() - 1)
+        self._sync_move_buttons()
         if step_id == self._editor_id and self._editor is not None:
             return
         if self._editor is not None:

@@ -11,8 +11,8 @@ evaluate cached numpy functions.
 
 from __future__ import annotations
 
+import dataclasses
 import math
-import sys
 from functools import partial
 from pathlib import Path
 
@@ -384,6 +384,11 @@ class CalculusPanel(Panel):
         self.cancel.setVisible(False)
         QTimer.singleShot(0, lambda: self.request_update("symbolic"))
 
+    def is_idle(self) -> bool:
+        """Nothing stale, no job running, and no symbolic work about to start (it waits
+        for the keys to rest)."""
+        return super().is_idle() and not self._symbolic_timer.isActive()
+
     def _result(self, part: str):
         """The result of `part` for the current inputs, or None."""
         wanted = self._wanted().get(part)
@@ -423,9 +428,8 @@ class CalculusPanel(Panel):
                 item.setData(xs, ys)
                 plot.setXRange(lo, hi, padding=0)
                 plot.setYRange(*y_range, padding=0)
-                note = sampling.cut_note(name, curve, y_range)
-                if note:
-                    notes.append(note)
+                notes += [n for n in (sampling.gap_note(name, curve) if name == "f" else "",
+                                      sampling.cut_note(name, curve, y_range)) if n]
             analysis = self._result("analysis")
             if analysis is not None:
                 set_text(tab.derivatives, f"f′(x) = {analysis.first_text}\n"
@@ -444,7 +448,7 @@ class CalculusPanel(Panel):
         self.mark_drawn()
 
     def _set_notes(self, notes: list[str]) -> None:
-        text = "Cut for display: " + "; ".join(notes) if notes else ""
+        text = "; ".join(notes)
         self.note.setText(text)
         self.note.setToolTip(text)
 
@@ -479,19 +483,25 @@ class CalculusPanel(Panel):
     def _draw_bridge(self) -> None:
         curves = self._curves
         tab = self.derivative
-        args = (curves.f, curves.d1, curves.expr, float(tab.tangent_at.value()),
-                float(tab.log10_h.value()), tab.float32.isChecked())
-        if "torch" in sys.modules:  # imported already: a few hundred µs, right here
+        args = (curves.f, curves.d1, curves.torch_f or curves.expr,
+                float(tab.tangent_at.value()), float(tab.log10_h.value()),
+                tab.float32.isChecked())
+        if curves.torch_f is not None:  # torch loaded, f built: a few hundred µs, right here
             from lab.calculus.autograd import bridge
 
             self._bridge_arrived(bridge(*args))
-        else:  # the first time: torch is imported on a worker thread
-            self.jobs["bridge"].submit(lambda _stop: iter([_bridge_in_thread(args)]))
+        else:  # the first time: torch is imported (and f built) on a worker thread
+            text = curves.text
+            self.jobs["bridge"].submit(lambda _stop: iter([_bridge_in_thread(text, args)]))
 
     def _bridge_arrived(self, result) -> None:
         tab = self.derivative
-        if result is None or self._curves is None:
+        if self._curves is None:
             return
+        if isinstance(result, tuple):  # from the thread: keep the torch function it built
+            text, torch_f, result = result
+            if text == self._curves.text:
+                self._curves = dataclasses.replace(self._curves, torch_f=torch_f)
         hs = 10.0 ** LOG10_HS
         errors = finite_or_nan(np.where(result.errors > 0, result.errors, np.nan))
         tab.error_curve.setData(hs, errors)
@@ -529,7 +539,8 @@ class CalculusPanel(Panel):
         tab.f_curve.setData(xs, ys)
         tab.plot.setXRange(lo, hi, padding=0)
         tab.plot.setYRange(*y_range, padding=0)
-        self._set_notes([n for n in [sampling.cut_note("f", f_curve, y_range)] if n])
+        self._set_notes([n for n in (sampling.gap_note("f", f_curve),
+                                     sampling.cut_note("f", f_curve, y_range)) if n])
         taylor = self._result("taylor")
         if taylor is None:
             set_text(tab.summary, "computing the derivatives of f…")
@@ -549,7 +560,8 @@ class CalculusPanel(Panel):
         error = np.abs(f_curve.ys - t_curve.ys)
         error[~(error > 0)] = np.nan
         tab.error_curve.setData(f_curve.xs, error)
-        self._set_notes([n for n in (sampling.cut_note("f", f_curve, y_range),
+        self._set_notes([n for n in (sampling.gap_note("f", f_curve),
+                                     sampling.cut_note("f", f_curve, y_range),
                                      sampling.cut_note(f"T{_subscript(order)}", t_curve,
                                                        y_range)) if n])
         short = f" (only {available} derivatives fit in the time budget)" if order < n else ""
@@ -594,6 +606,7 @@ class CalculusPanel(Panel):
         tab = self.limit
         found = self._result("limit")
         if found is None:
+            self._set_notes([])  # the other pages' notes are not about this plot
             return
         result, function = found
         set_text(tab.steps, "\n\n".join(f"{i + 1}. {s.title}\n   {s.detail}"
@@ -610,6 +623,7 @@ class CalculusPanel(Panel):
         y_range = sampling.auto_range([curve.ys])
         xs, ys = sampling.for_display(curve, y_range)
         tab.curve.setData(xs, ys)
+        self._set_notes([n for n in [sampling.cut_note("the expression", curve, y_range)] if n])
         tab.plot.setXRange(lo, hi, padding=0)
         tab.plot.setYRange(*y_range, padding=0)
         if result.answer_value is not None:
@@ -632,7 +646,8 @@ class CalculusPanel(Panel):
         tab.curve.setData(xs, ys)
         tab.plot.setXRange(lo, hi, padding=0)
         tab.plot.setYRange(*y_range, padding=0)
-        self._set_notes([n for n in [sampling.cut_note("f", curve, y_range)] if n])
+        self._set_notes([n for n in (sampling.gap_note("f", curve),
+                                     sampling.cut_note("f", curve, y_range)) if n])
         result = self._result("critical")
         if result is None:
             return
@@ -754,10 +769,12 @@ def _with_limit_function(result):
     return result, numeric_function(parse_formula(result.text))
 
 
-def _bridge_in_thread(args):
-    from lab.calculus.autograd import bridge
+def _bridge_in_thread(text, args):
+    from lab.calculus.autograd import bridge, torch_function
 
-    return bridge(*args)
+    f_num, d1_num, expr, *rest = args
+    torch_f = torch_function(expr)
+    return text, torch_f, bridge(f_num, d1_num, torch_f, *rest)
 
 
 __all__ = ["CalculusPanel"]

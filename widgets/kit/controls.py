@@ -390,10 +390,22 @@ class ErrorBanner(QFrame):
             f"border-radius: 4px; }} #ErrorBanner QLabel {{ color: {foreground}; }}")
         self.icon.setText(icon)
         self.text.setText("\n".join(self._problems))
+        self.setToolTip("\n".join(self._problems))
         self.setVisible(True)
 
     def show_message(self, message: str, kind: str = "error") -> None:
         self.show_problems([message], kind)
+
+    def reserve_space(self, lines: int = 2) -> None:
+        """Keep the banner's place while it is hidden, at a fixed height of `lines` lines:
+        a message coming or going then moves nothing below it (a learner's next click
+        landed on the wrong control). A longer message is cut; its tooltip has it all."""
+        policy = self.sizePolicy()
+        policy.setRetainSizeWhenHidden(True)
+        self.setSizePolicy(policy)
+        margins = self.layout().contentsMargins()
+        self.setFixedHeight(lines * self.text.fontMetrics().lineSpacing()
+                            + margins.top() + margins.bottom() + 2)
 
     def clear(self) -> None:
         self._problems = []

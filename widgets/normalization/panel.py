@@ -15,7 +15,7 @@ from dataclasses import replace
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import (
     QCheckBox,
     QHBoxLayout,
@@ -50,6 +50,7 @@ from widgets.kit.controls import (
     ErrorBanner,
     ParamSlider,
     ProgressLine,
+    TextLines,
     WrapLabel,
     caption,
     group_box,
@@ -63,7 +64,6 @@ from widgets.kit.views import CodeView, MatrixView
 from widgets.normalization.cube import GROUP_COLORS, CubeView
 from widgets.normalization.histogram import HistogramView
 from widgets.normalization.plots import ThemedPlot
-from widgets.normalization.text import TextLines
 
 TABS = ("axes", "running", "scaling", "batches")
 MAX_CURVES = 8
@@ -92,12 +92,21 @@ def _plot(title: str) -> ThemedPlot:
 
 
 def _fixed_label(lines: int, muted: bool = False) -> TextLines:
-    return TextLines(lines, muted=muted)
+    """Text that changes with every step, in a fixed height (no re-layouts)."""
+    text = TextLines(lines)
+    if muted:
+        text.label.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+    return text
 
 
 def _color(index: int) -> QColor:
     r, g, b = GROUP_COLORS[index % len(GROUP_COLORS)]
     return QColor(int(r), int(g), int(b))
+
+
+def _warm_up(source: str, side: int) -> Iterator[bool]:
+    tensors.warm_up(source, side)
+    yield True
 
 
 def _warm_up_training():
@@ -156,7 +165,15 @@ class NormalizationPanel(Panel):
         self._resize_affine()
         self._fill_groups(NormView().groups)
         self._sync_enabled()
-        self.request_update("tensor", "axes", "running", "scaling")
+        # the first images (scikit-learn's import, the photos) take seconds on a busy
+        # machine: prepared on a worker, then the first computation runs
+        self.add_job("warm_up", lambda _done: None, self._warmed_up)
+        source, side = self.source.value(), self.side.value()
+        self.jobs["warm_up"].submit(lambda _stop: _warm_up(source, side))
+
+    def _warmed_up(self) -> None:
+        if not self.update_counts:  # nothing computed yet (set_params may have come first)
+            self.request_update("tensor", "axes", "running", "scaling")
 
     # ====================================================================== building
     def _tensor_controls(self) -> QWidget:
@@ -445,11 +462,13 @@ class NormalizationPanel(Panel):
 
     # ====================================================================== parameters
     def params(self) -> NormView:
+        channels = self._channel_count()
         return NormView(
             source=self.source.value(), stage=self.stage.value(), batch=self.batch.value(),
             channels=self.channels.value(), side=self.side.value(), seed=self.seed.value(),
             method=self.method.value(), groups=int(self.groups.value() or 1),
-            eps=float(self.eps.value()), gamma=tuple(self._gamma), beta=tuple(self._beta),
+            eps=float(self.eps.value()), gamma=tuple(self._gamma[:channels]),
+            beta=tuple(self._beta[:channels]),
             cell=self._cell, momentum=float(self.momentum.value()),
             cumulative=self.cumulative.isChecked(), track_running_stats=self.track.isChecked(),
             steps=self._steps, scaling_source=self.scaling_source.value(),
@@ -457,33 +476,37 @@ class NormalizationPanel(Panel):
             tab=TABS[self.tabs.currentIndex()])
 
     def apply_params(self, params: NormView) -> None:
-        with self.updates_held():
-            self.source.setValue(params.source)
-            self.stage.setValue(params.stage)
-            self.batch.setValue(params.batch)
-            self.channels.setValue(params.channels)
-            self.side.setValue(params.side)
-            self.seed.setValue(params.seed)
-            self.method.setValue(params.method)
-            self._fill_groups(params.groups)
-            if params.eps not in self.eps.values():
-                self.eps.setChoices([*EPS_CHOICES, (params.eps, f"{params.eps:g}")])
-            self.eps.setValue(params.eps)
-            channels = params.shown_channels
-            self._gamma = [params.gamma_of(c) for c in range(channels)]
-            self._beta = [params.beta_of(c) for c in range(channels)]
-            self._resize_affine()
-            self._cell = params.cell
-            self.momentum.setValue(params.momentum)
-            self.cumulative.setChecked(params.cumulative)
-            self.track.setChecked(params.track_running_stats)
-            self._steps = params.steps
-            self.scaling_source.setValue(params.scaling_source)
-            self.sizes.setText(", ".join(map(str, params.experiment_sizes)))
-            self.epochs.setValue(params.experiment_epochs)
-            self.tabs.setCurrentIndex(TABS.index(params.tab))
-            self._sync_enabled()
-            self.request_update("tensor", "axes", "running", "scaling")
+        n, c, h, w = params.shape
+        if not all(0 <= v < size for v, size in zip(params.cell, params.shape, strict=True)):
+            raise ValueError(f"cell {params.cell} lies outside the tensor (N, C, H, W) = "
+                             f"({n}, {c}, {h}, {w})")
+        if not 0 <= params.steps <= MAX_STEPS:
+            raise ValueError(f"steps must be between 0 and {MAX_STEPS} (got {params.steps})")
+        self.source.setValue(params.source)
+        self.stage.setValue(params.stage)
+        self.batch.setValue(params.batch)
+        self.channels.setValue(params.channels)
+        self.side.setValue(params.side)
+        self.seed.setValue(params.seed)
+        self.method.setValue(params.method)
+        self._fill_groups(params.groups)
+        if params.eps not in self.eps.values():
+            self.eps.setChoices([*EPS_CHOICES, (params.eps, f"{params.eps:g}")])
+        self.eps.setValue(params.eps)
+        self._gamma = [params.gamma_of(i) for i in range(c)]
+        self._beta = [params.beta_of(i) for i in range(c)]
+        self._resize_affine()
+        self._cell = params.cell
+        self.momentum.setValue(params.momentum)
+        self.cumulative.setChecked(params.cumulative)
+        self.track.setChecked(params.track_running_stats)
+        self._steps = params.steps
+        self.scaling_source.setValue(params.scaling_source)
+        self.sizes.setText(", ".join(map(str, params.experiment_sizes)))
+        self.epochs.setValue(params.experiment_epochs)
+        self.tabs.setCurrentIndex(TABS.index(params.tab))
+        self._sync_enabled()
+        self.request_update("tensor", "axes", "running", "scaling")
 
     def examples(self) -> dict[int, Example]:
         return norm_examples.EXAMPLES
@@ -579,12 +602,12 @@ class NormalizationPanel(Panel):
 
     # ====================================================================== computing
     def flush(self) -> None:
-        try:
-            with one_torch_thread():
-                super().flush()
-        except Exception as exc:  # noqa: BLE001 - torch's refusal, shown not raised
-            self.set_problems("axes", [f"torch refused these settings: {exc}"])
-        self.mark_drawn()
+        with one_torch_thread():
+            super().flush()
+
+    def flushed(self, parts: set[str]) -> None:
+        if self._result is not None:
+            self.mark_drawn()
 
     def _view(self) -> NormView:
         return self.params()
@@ -620,7 +643,10 @@ class NormalizationPanel(Panel):
             tile.set_selected((row, col))
         self.explanation.setText(explanation.text)
         self._draw_histograms(view, result, cell)
-        self._code_timer.start()
+        if self.code.code():
+            self._code_timer.start()  # rewritten once the controls rest
+        else:
+            QTimer.singleShot(0, self.flush_code)  # the first: at once
 
     def _histogram_groups(self, view: NormView, result: norm.NormResult,
                           cell: tuple[int, int, int, int]) -> tuple[list[int], str]:

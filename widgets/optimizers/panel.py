@@ -313,7 +313,7 @@ class OptimizersPanel(Panel):
             widget.valueChanged.connect(lambda _v: self._basin_settings_changed())
 
         self.rate_map = RateMap()
-        self.rate_caption = caption(steady=True, lines=4)
+        self.rate_caption = caption(steady=True, lines=5)
         rate_page = QWidget()
         page = QVBoxLayout(rate_page)
         page.setContentsMargins(0, 0, 0, 0)
@@ -478,7 +478,7 @@ class OptimizersPanel(Panel):
         self._surface, self._surface_key = surface, key
         self._f_min = surface.f_min
         self.map.set_surface(rgba, surface.domain, surface.minima)
-        self.map.setTitle(surface.title)
+        self.map.set_title(surface.title)
         self._basin = None
         self.basin_view.image.clear()
         self._basin_stale = True
@@ -708,6 +708,8 @@ class OptimizersPanel(Panel):
         grid = rates.rate_map(view.condition, RATE_LRS, RATE_MOMENTA)
         self.rate_map.set_map(grid, np.log10(RATE_LRS), RATE_MOMENTA)
         self.rate_map.set_marker(s.lr, s.momentum)
+        best_lr, best_momentum, best_rate = rates.optimal_setting(view.condition)
+        self.rate_map.set_best(best_lr, best_momentum)
         predicted = float(rates.predicted_rate(s.lr, s.momentum, view.condition))
         run = self._runs.get("momentum")
         measured = rates.measured_rate(run.points) if run is not None else None
@@ -723,9 +725,11 @@ class OptimizersPanel(Panel):
             text += f", measured {measured:.4f} ({100 * (measured / predicted - 1):+.1f} %)"
             if not exact:
                 text += " — noise, a schedule or weight decay change the measured rate"
-        self.rate_caption.setText(text + ". Rate = max over the curvatures 1/κ and 1 of the "
-                                         "larger |root| of z² − (1 + μ − α·λ)z + μ; dark = "
-                                         "fast, bright = slow, grey = diverges.")
+        self.rate_caption.setText(
+            text + f". Fastest possible (☆): lr {best_lr:.3g}, μ {best_momentum:.3g}, rate "
+                   f"{best_rate:.4f}. Rate = max over the curvatures 1/κ and 1 of the larger "
+                   "|root| of z² − (1 + μ − α·λ)z + μ; dark = fast, bright = slow, grey = "
+                   "diverges.")
 
     # ================================================================== code, CSV
     def _update_code(self) -> None:

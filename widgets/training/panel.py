@@ -141,6 +141,7 @@ class TrainingPanel(Panel):
 
         data_module.warm_up()
         self.banner = ErrorBanner()
+        self.banner.reserve_space(2)  # warnings come and go mid-run: nothing may move
         self.form = TrainForm()
         self.plots = TrainingPlots()
         self.run_list = RunList()
@@ -183,9 +184,13 @@ class TrainingPanel(Panel):
             action.setToolTip(comparison.lesson)
         examples_menu.setToolTipsVisible(True)
         self.examples_button.setMenu(examples_menu)
-        self.warm_start = QCheckBox("Start from the loaded checkpoint's weights")
+        # short, and its place kept while hidden: loading a checkpoint widened the window
+        self.warm_start = QCheckBox("From checkpoint")
         self.warm_start.setToolTip("Continue training the loaded checkpoint instead of "
                                    "starting from random weights")
+        keep_place = self.warm_start.sizePolicy()
+        keep_place.setRetainSizeWhenHidden(True)
+        self.warm_start.setSizePolicy(keep_place)
         self.warm_start.setVisible(False)
         self.progress = QuietProgressBar()
         self.progress.setMaximumHeight(10)
@@ -515,8 +520,9 @@ class TrainingPanel(Panel):
             self._stopped_on_leave = ""
 
     def _pause_toggled(self, paused: bool) -> None:
-        if self.worker is None:
+        if self.worker is None:  # e.g. the run ended while paused: the button reads Pause
             self.pause_button.setChecked(False)
+            self.pause_button.setText("Pause")
             return
         if paused:
             self.worker.pause()

@@ -196,6 +196,14 @@ def test_measured_momentum_rate_matches_prediction(lr, momentum, condition):
     assert rates.measured_rate(run.points) == pytest.approx(predicted, rel=0.03)
 
 
+@pytest.mark.parametrize("condition", [4.0, 25.0, 400.0])
+def test_optimal_momentum_setting_is_the_fastest_on_the_map(condition):
+    lr, momentum, rate = rates.optimal_setting(condition)
+    assert float(rates.predicted_rate(lr, momentum, condition)) == pytest.approx(rate)
+    grid = rates.rate_map(condition, np.geomspace(1e-3, 4, 200), np.linspace(0, 0.999, 200))
+    assert grid.min() >= rate - 1e-9
+
+
 def test_rate_map_marks_divergence():
     grid = rates.rate_map(10, np.array([0.1, 3.0]), np.array([0.0, 0.5]))
     assert grid[0, 0] == pytest.approx(0.99) and grid[0, 1] > 1

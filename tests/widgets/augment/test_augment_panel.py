@@ -96,7 +96,11 @@ def test_add_remove_reorder_and_toggle_through_the_ui(panel, qtbot):
 
     # drag and drop ends in a row move of the list's model
     model = panel.steps_list.model()
+    panel.steps_list.setCurrentRow(0)
     assert model.moveRow(QModelIndex(), 0, QModelIndex(), 3)
+    # the dragged step is now third: both ↑ and ↓ apply to it (they were stale: ↑ disabled)
+    qtbot.waitUntil(lambda: panel.up_button.isEnabled())
+    assert panel.steps_list.currentRow() == 2 and panel.down_button.isEnabled()
     assert panel.step_names()[:3] == ["RandomVerticalFlip", "RandomRotation",
                                       "RandomHorizontalFlip"]
     settle(qtbot, panel)
