@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 
 from lab import conv
 from lab.conv import ConvParams, ConvTransposeParams
+from lab.device import intra_op_threads
 from lab.images import LabImage, to_display, to_tensor
 from widgets.conv.weight_layout import DIVERGING, WeightLayoutView
 from widgets.kit.controls import (
@@ -657,22 +658,24 @@ class ConvPanel(Panel):
         """Recompute whatever is stale, now."""
         self._timer.stop()
         dirty, self._dirty = self._dirty, set()
-        if "image" in dirty:
-            dirty.discard("display")  # the image update draws the maps anyway
-        if "image" in dirty:
-            dirty.discard("view")
-        if "view" in dirty:
-            dirty.discard("display")
-        for part, update in (("image", self._update_image), ("view", self._update_view),
-                             ("display", self._show_maps),
-                             ("grid", self._update_grid)):
-            if part in dirty:
-                self.compute_counts[part] += 1
-                try:
-                    update()
-                except Exception as exc:  # noqa: BLE001 - torch's own refusal, shown not raised
-                    self._problems["grid" if part == "grid" else "image"] = [
-                        f"torch refused these settings: {exc}"]
+        # screen-sized work: one intra-op thread (see lab.device.intra_op_threads)
+        with intra_op_threads(1):
+            if "image" in dirty:
+                dirty.discard("display")  # the image update draws the maps anyway
+            if "image" in dirty:
+                dirty.discard("view")
+            if "view" in dirty:
+                dirty.discard("display")
+            for part, update in (("image", self._update_image), ("view", self._update_view),
+                                 ("display", self._show_maps),
+                                 ("grid", self._update_grid)):
+                if part in dirty:
+                    self.compute_counts[part] += 1
+                    try:
+                        update()
+                    except Exception as exc:  # noqa: BLE001 - torch's own refusal, shown not raised
+                        self._problems["grid" if part == "grid" else "image"] = [
+                            f"torch refused these settings: {exc}"]
         self._show_problems()
         self.mark_drawn()
 

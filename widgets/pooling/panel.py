@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from lab import pooling
+from lab.device import intra_op_threads
 from lab.images import LabImage, to_display, to_tensor
 from lab.pooling import PoolParams, UpsampleParams
 from widgets.kit.controls import (
@@ -326,7 +327,8 @@ class PoolingPanel(Panel):
         self.request_update("pool_image", "pool_grid")
 
     def _image_changed(self, image: LabImage) -> None:
-        self._image_tensor = to_tensor(image)[None]
+        # NCHW in memory: pooling a channels-last photo reads every value whatever the stride
+        self._image_tensor = to_tensor(image)[None].contiguous()
         self._input_display = image.pixels
         self.move_patch_to_detail()
         self.request_update("pool_image", "pool_grid", "upsample")
@@ -355,18 +357,20 @@ class PoolingPanel(Panel):
         """Recompute whatever is stale, now."""
         self._timer.stop()
         dirty, self._dirty = self._dirty, set()
-        if "pool_image" in dirty:
-            dirty.discard("pool_view")  # the image update draws the view anyway
-        for part, update in (("pool_image", self._update_pool_image),
-                             ("pool_view", self._update_pool_image),
-                             ("pool_grid", self._update_pool_grid),
-                             ("upsample", self._update_upsample)):
-            if part in dirty:
-                self.compute_counts[part] += 1
-                try:
-                    update()
-                except Exception as exc:  # noqa: BLE001 - torch's own refusal, shown not raised
-                    self._problems[part] = [f"torch refused these settings: {exc}"]
+        # screen-sized work: one intra-op thread (see lab.device.intra_op_threads)
+        with intra_op_threads(1):
+            if "pool_image" in dirty:
+                dirty.discard("pool_view")  # the image update draws the view anyway
+            for part, update in (("pool_image", self._update_pool_image),
+                                 ("pool_view", self._update_pool_image),
+                                 ("pool_grid", self._update_pool_grid),
+                                 ("upsample", self._update_upsample)):
+                if part in dirty:
+                    self.compute_counts[part] += 1
+                    try:
+                        update()
+                    except Exception as exc:  # noqa: BLE001 - torch's own refusal, shown not raised
+                        self._problems[part] = [f"torch refused these settings: {exc}"]
         if self._code_stale:
             if self.code.code():
                 self._code_timer.start()
