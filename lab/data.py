@@ -24,14 +24,18 @@ from __future__ import annotations
 import hashlib
 import math
 import os
+import stat
 import urllib.error
 import urllib.request
+import warnings
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
 import torch
+
+from lab.images import MAX_PIXELS
 
 TOY_SOURCES: dict[str, str] = {
     "moons": "Two moons — two interleaving half circles (sklearn make_moons)",
@@ -62,6 +66,8 @@ FOLDER_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".t
 MAX_FOLDER_IMAGES = 20_000
 MAX_SAMPLES = 20_000
 MAX_KFOLD = 10
+#: seeds are 32-bit: numpy's and sklearn's generators take no more, torch's at most 64
+MAX_SEED = 2**32 - 1
 
 
 class DataError(ValueError):
@@ -143,6 +149,8 @@ class DataConfig:
         if not 0.0 <= self.val_fraction <= 0.9:
             problems.append(f"validation fraction must be between 0 and 0.9 "
                             f"(got {self.val_fraction})")
+        if not 0 <= self.seed <= MAX_SEED:
+            problems.append(f"data seed must be between 0 and {MAX_SEED:,} (got {self.seed})")
         return problems
 
     def to_json(self) -> dict:
@@ -154,7 +162,26 @@ class DataConfig:
         unknown = set(values) - known
         if unknown:
             raise ValueError(f"unknown data setting(s): {', '.join(sorted(unknown))}")
-        return cls(**values)
+        return cls(**typed_fields(cls, values, "data "))
+
+
+def typed_fields(cls: type, values: dict, where: str = "") -> dict:
+    """`values` checked against the types of `cls`'s defaults (an int is accepted, and
+    converted, where a float is expected); ValueError names the first mistyped setting."""
+    checked = dict(values)
+    for f in fields(cls):
+        if f.name not in values or f.default is MISSING:
+            continue
+        value, expected = values[f.name], type(f.default)
+        if expected is float and isinstance(value, int) and not isinstance(value, bool):
+            checked[f.name] = float(value)
+            continue
+        if expected in (bool, int, float, str) and (
+                not isinstance(value, expected)
+                or (expected is int and isinstance(value, bool))):
+            raise ValueError(f"the {where}setting {f.name} must be {expected.__name__} "
+                             f"(got {value!r})")
+    return checked
 
 
 @dataclass
@@ -280,6 +307,24 @@ def make_shapes(samples: int = 600, image_size: int = 28, noise: float = 0.1,
                 seed: int = 0) -> Dataset:
     """Grey images of a filled circle, square or triangle at random size, position and
     rotation (drawn at 4× and reduced, so edges are anti-aliased), plus pixel noise."""
+    steps = shapes_steps(samples, image_size, noise, seed)
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            return done.value
+
+
+#: shapes drawn between two looks at the stop flag (and two progress reports)
+SHAPES_CHUNK = 256
+
+
+def shapes_steps(samples: int = 600, image_size: int = 28, noise: float = 0.1,
+                 seed: int = 0, should_stop: Callable[[], bool] = lambda: False
+                 ) -> Iterator[DataProgress]:
+    """`make_shapes` as steps: progress every SHAPES_CHUNK shapes and a stop flag looked at
+    as often (20,000 shapes at 128 px take minutes); returns the Dataset (None if
+    stopped)."""
     from PIL import Image, ImageDraw
 
     rng = np.random.default_rng(seed)
@@ -288,6 +333,10 @@ def make_shapes(samples: int = 600, image_size: int = 28, noise: float = 0.1,
     images = np.empty((samples, image_size, image_size), dtype=np.float32)
     labels = rng.integers(0, len(SHAPE_CLASSES), samples)
     for i, label in enumerate(labels):
+        if i % SHAPES_CHUNK == 0 and i:
+            if should_stop():
+                return None
+            yield DataProgress(f"Drawing {samples:,} shapes", i, samples)
         radius = rng.uniform(0.18, 0.42) * side
         cx, cy = rng.uniform(radius, side - radius, 2)
         angle = float(rng.uniform(0, 360))
@@ -447,8 +496,21 @@ def folder_steps(folder: str | Path, image_size: int, grayscale: bool, seed: int
     root = Path(folder)
     if not root.is_dir():
         raise DataError(f"image folder {folder} does not exist")
+    not_regular: list[str] = []
+
+    def is_image_file(path: str) -> bool:
+        if not path.lower().endswith(FOLDER_SUFFIXES):
+            return False
+        try:  # a named pipe or device called x.png would block the reader forever
+            regular = stat.S_ISREG(os.stat(path).st_mode)
+        except OSError:
+            regular = False
+        if not regular:
+            not_regular.append(f"{Path(path).name} (not a regular file)")
+        return regular
+
     try:
-        found = ImageFolder(str(root), is_valid_file=_is_image_file)
+        found = ImageFolder(str(root), is_valid_file=is_image_file)
     except (FileNotFoundError, RuntimeError) as exc:
         raise DataError(f"{folder} is not an image folder: it needs one sub-folder per "
                         f"class with images inside ({exc})") from exc
@@ -466,17 +528,26 @@ def folder_steps(folder: str | Path, image_size: int, grayscale: bool, seed: int
     channels = 1 if grayscale else 3
     x = torch.empty((len(samples), channels, image_size, image_size), dtype=torch.uint8)
     y = torch.empty(len(samples), dtype=torch.int64)
-    bad = []
+    bad = list(not_regular)
     kept = 0
     for i, (path, label) in enumerate(samples):
         if should_stop():
             return None
         try:
-            with Image.open(path) as image:
-                pixels = image.convert("L" if grayscale else "RGB").resize(
-                    (image_size, image_size), Image.Resampling.BILINEAR)
-        except (OSError, ValueError):
-            bad.append(Path(path).name)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                with Image.open(path) as image:
+                    width, height = image.size
+                    if width * height > MAX_PIXELS:
+                        bad.append(f"{Path(path).name} (too large: {width}×{height})")
+                        continue
+                    pixels = image.convert("L" if grayscale else "RGB").resize(
+                        (image_size, image_size), Image.Resampling.BILINEAR)
+        except Image.DecompressionBombError:
+            bad.append(f"{Path(path).name} (too large to decode safely)")
+            continue
+        except (OSError, ValueError, SyntaxError) as exc:
+            bad.append(f"{Path(path).name} ({type(exc).__name__})")
             continue
         array = np.array(pixels, dtype=np.uint8)
         x[kept] = torch.from_numpy(array[None] if grayscale else array.transpose(2, 0, 1))
@@ -485,14 +556,13 @@ def folder_steps(folder: str | Path, image_size: int, grayscale: bool, seed: int
         if i % 64 == 0:
             yield DataProgress(f"Reading {root.name}", i + 1, len(samples))
     if bad:
-        notes.append(f"{len(bad)} unreadable file(s) skipped, e.g. {bad[0]}")
+        listed = ", ".join(bad[:5]) + (f" and {len(bad) - 5} more" if len(bad) > 5 else "")
+        notes.append(f"{len(bad)} file(s) skipped that could not be read safely: {listed}")
     if kept == 0:
         raise DataError(f"no readable images in {folder}")
     return Dataset(f"folder {root.name}", x[:kept], y[:kept], list(found.classes), notes)
 
 
-def _is_image_file(path: str) -> bool:
-    return path.lower().endswith(FOLDER_SUFFIXES)
 
 
 # =========================================================================== one entry point
@@ -513,7 +583,8 @@ def prepare(cfg: DataConfig, should_stop: Callable[[], bool] = lambda: False
         return load_digits(cfg.side)
     if source == "shapes":
         yield DataProgress(f"Drawing {cfg.samples:,} shapes…", 0, 0)
-        return make_shapes(cfg.samples, cfg.side, cfg.noise, cfg.seed)
+        return (yield from shapes_steps(cfg.samples, cfg.side, cfg.noise, cfg.seed,
+                                        should_stop))
     if source == "folder":
         return (yield from folder_steps(cfg.folder, cfg.side, cfg.grayscale, cfg.seed,
                                         should_stop))

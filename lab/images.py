@@ -187,9 +187,13 @@ def load_file(path: str | Path, max_pixels: int = MAX_PIXELS) -> LabImage:
                         f"{path.name} is {width}×{height} pixels; the lab handles up to "
                         f"{max_pixels:,} pixels (e.g. {side}×{side}). Shrink it first.")
                 im.seek(0)
-                gray = im.mode in ("1", "L", "I", "I;16", "F")
-                im = im.convert("L" if gray else "RGB")
-                pixels = np.asarray(im, dtype=np.uint8).copy()
+                note = ""
+                if im.mode in WIDE_MODES:
+                    pixels, note = _to_8_bits(np.asarray(im), im.mode)
+                else:
+                    gray = im.mode in ("1", "L")
+                    im = im.convert("L" if gray else "RGB")
+                    pixels = np.asarray(im, dtype=np.uint8).copy()
     except ImageLoadError:
         raise
     except (UnidentifiedImageError, Image.DecompressionBombError) as exc:
@@ -199,7 +203,30 @@ def load_file(path: str | Path, max_pixels: int = MAX_PIXELS) -> LabImage:
         raise ImageLoadError(f"{path.name} could not be read: {exc}") from exc
     if pixels.size == 0:
         raise ImageLoadError(f"{path.name} has no pixels")
-    return LabImage(path.name, pixels, source=str(path))
+    return LabImage(path.name, pixels, source=str(path),
+                    meta={"conversion": note} if note else {})
+
+
+#: Pillow modes with more than 8 bits per value: 16-bit and 32-bit integers, floats
+WIDE_MODES = ("I", "I;16", "I;16B", "I;16L", "I;16N", "F")
+
+
+def _to_8_bits(values: np.ndarray, mode: str) -> tuple[np.ndarray, str]:
+    """A 16/32-bit or float gray image as uint8, its real range of values stretched to
+    0–255 (Pillow's own conversion clips: a 16-bit PNG came out all white, a float TIFF
+    all black); the note says what was done."""
+    values = np.asarray(values, dtype=np.float64)
+    finite = values[np.isfinite(values)]
+    kind = "floating-point" if mode == "F" else (
+        "16-bit" if mode.startswith("I;16") else "32-bit integer")
+    if finite.size == 0:
+        return np.zeros(values.shape, np.uint8), (f"{kind} image without finite values, "
+                                                  "shown black")
+    low, high = float(finite.min()), float(finite.max())
+    scaled = np.zeros(values.shape) if high == low else (values - low) / (high - low) * 255
+    pixels = np.clip(np.nan_to_num(scaled, nan=0.0, posinf=255.0, neginf=0.0), 0, 255)
+    return (np.round(pixels).astype(np.uint8),
+            f"{kind} image shown as 8 bits: its values {low:g}…{high:g} stretched to 0…255")
 
 
 def load_source(source: str) -> LabImage:

@@ -293,7 +293,10 @@ CLASSIC_MODELS: dict[str, tuple[str, int, int, str]] = {
               "and heavy (most weights sit in the first fully connected layer)."),
     "googlenet": ("GoogLeNet", 224, 3,
                   "Szegedy 2014: Inception blocks run 1×1, 3×3, 5×5 convs and a pool side by "
-                  "side and concatenate them; 1×1 convs shrink channels first."),
+                  "side and concatenate them; 1×1 convs shrink channels first. Built with the "
+                  "paper's 5×5 in each block's third branch, where torchvision's googlenet() "
+                  "keeps a 3×3 (to fit its pretrained weights), so it counts more parameters "
+                  "than torchvision's; the code does the same swap."),
     "resnet18": ("ResNet-18", 224, 3,
                  "He 2015: basic blocks of two 3×3 convs with an identity shortcut (x + f(x)); "
                  "a 1×1 conv shortcut where the shape changes."),

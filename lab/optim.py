@@ -17,6 +17,10 @@ OPTIMIZERS: dict[str, str] = {
     "rmsprop": "RMSprop — divides each step by a running RMS of the gradient",
     "adagrad": "Adagrad — divides each step by the root of all squared gradients so far",
 }
+#: each optimiser's usual learning rate: torch's default where it has one (SGD has none;
+#: 0.1 is the lab's and a common start for small nets)
+USUAL_LR: dict[str, float] = {"sgd": 0.1, "adam": 0.001, "adamw": 0.001, "rmsprop": 0.01,
+                              "adagrad": 0.01}
 SCHEDULERS: dict[str, str] = {
     "none": "None — the learning rate stays where you set it",
     "step": "StepLR — multiply by γ every few epochs",

@@ -42,6 +42,28 @@ def to_data(params: Any) -> Any:
     return params
 
 
+def first_difference(wanted: Any, got: Any, where: str = "params") -> str | None:
+    """Where two params first differ ("params.pool.kernel_size: 9, shown as 8"), or None.
+    A panel whose controls cannot show a value (out of a slider's range, between its
+    steps) says so with this instead of pretending."""
+    if dataclasses.is_dataclass(wanted) and type(wanted) is type(got):
+        for f in dataclasses.fields(wanted):
+            found = first_difference(getattr(wanted, f.name), getattr(got, f.name),
+                                     f"{where}.{f.name}")
+            if found:
+                return found
+        return None
+    if wanted == got:
+        return None
+    if isinstance(wanted, tuple | list) and isinstance(got, tuple | list) and \
+            len(wanted) == len(got):
+        for i, (a, b) in enumerate(zip(wanted, got, strict=True)):
+            found = first_difference(a, b, f"{where}[{i}]")
+            if found:
+                return found
+    return f"{where}: {wanted!r} cannot be shown (the controls give {got!r})"
+
+
 def from_data(cls: type, data: Any, where: str = "params") -> Any:
     """Rebuild a `cls` instance from `to_data`'s output. Fields missing from `data` keep
     their defaults (views saved by an older version still open); unknown fields and wrong
@@ -131,4 +153,4 @@ def _convert(hint: Any, value: Any, where: str) -> Any:
     raise ParamsError(f"{where}: cannot read {value!r} as {getattr(hint, '__name__', hint)}")
 
 
-__all__ = ["Example", "ParamsError", "from_data", "to_data"]
+__all__ = ["Example", "ParamsError", "first_difference", "from_data", "to_data"]

@@ -71,6 +71,8 @@ class Finished:
 
 def _worker_main(conn: Connection, memory_limit: int) -> None:
     """The worker process: import sympy, say ready, then run (function, args) requests."""
+    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[name] = "1"  # before numpy loads: one core, and no per-thread buffers
     with contextlib.suppress(Exception):
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C in a terminal stops the app only
     with contextlib.suppress(Exception):

@@ -41,6 +41,7 @@ def no_dangling_threads():
     workers = sys.modules.get("widgets.kit.workers")
     if workers is None:
         return
+    workers.join_detached(10_000)  # left behind by a close that could not wait
     running = workers.running_threads()
     for thread in running:  # clean up so one failure doesn't cascade, then fail
         thread.quit()

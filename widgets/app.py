@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QByteArray, QEvent, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QAction,
     QActionGroup,
@@ -52,12 +52,21 @@ from PySide6.QtWidgets import (
 
 from lab.device import keep_freed_memory
 from lab.images import READABLE_SUFFIXES, SAMPLES, ImageLoadError, LabImage, load_source
-from widgets.kit import wheel
+from lab.params import ParamsError, from_data, to_data
+from lab.saved_view import (
+    SavedView,
+    ViewFileError,
+    looks_like_view,
+    read_view,
+    view_to_json,
+)
+from widgets.kit import wheel, workers
 from widgets.kit.controls import ErrorBanner
-from widgets.kit.files import save_image
+from widgets.kit.files import save_image, write_text
 from widgets.kit.panel import AppState, Panel
 from widgets.kit.settings import app_settings
 from widgets.kit.theme import THEMES, apply_theme, current_theme
+from widgets.kit.workers import GeneratorWorker
 
 APP_NAME = "Visual Lab"
 APP_VERSION = "0.1.0"
@@ -242,6 +251,9 @@ class MainWindow(QMainWindow):
     """Navigation list on the left, the current panel on the right."""
 
     panelChanged = Signal(str)
+    #: events arrive while __init__ runs: until it ends, no frame counts as the first
+    _first_frame_painted = True
+    _device_probe_allowed = True
 
     def __init__(self, state: AppState | None = None, *, save_settings: bool = True) -> None:
         super().__init__()
@@ -295,7 +307,10 @@ class MainWindow(QMainWindow):
         app = QApplication.instance()
         if app is not None:
             app.aboutToQuit.connect(self.shutdown_panels)
-        QTimer.singleShot(0, self.detect_device)
+        # torch (~3 s to import) loads on a worker thread once the first frame is painted:
+        # detecting the device on the GUI thread kept the window black for 1.7 s
+        self._first_frame_painted = False
+        self._device_worker: GeneratorWorker | None = None
 
     # -- menus -----------------------------------------------------------------------
     def _build_menus(self) -> None:
@@ -308,6 +323,15 @@ class MainWindow(QMainWindow):
         for sample_id, text in SAMPLES.items():
             action = samples.addAction(text)
             action.triggered.connect(lambda _=False, s=sample_id: self.open_source(f"sample:{s}"))
+        file_menu.addSeparator()
+        self.open_view_action = file_menu.addAction("Open &view…", self.ask_open_view)
+        self.open_view_action.setShortcut(QKeySequence("Ctrl+Shift+O"))
+        self.open_view_action.setToolTip("Restore a saved view: its panel, settings and image "
+                                         "(or drop a view's .json file on the window)")
+        self.save_view_action = file_menu.addAction("&Save view…", self.ask_save_view)
+        self.save_view_action.setShortcut(QKeySequence("Ctrl+Shift+S"))
+        self.save_view_action.setToolTip("Save this panel's settings and image as a small "
+                                         "JSON file to reopen or share")
         file_menu.addSeparator()
         self.export_action = file_menu.addAction("&Export view as PNG…", self.ask_export_png)
         self.export_action.setShortcut(QKeySequence("Ctrl+E"))
@@ -342,10 +366,7 @@ class MainWindow(QMainWindow):
     def show_panel(self, panel_id: str) -> Panel | QWidget:
         """Switch to a panel, building it on first show."""
         spec = panel_spec(panel_id)
-        if panel_id not in self._panels:
-            self._panels[panel_id] = self._build_panel(spec)
-            self.stack.addWidget(self._panels[panel_id])
-        widget = self._panels[panel_id]
+        widget = self.built_panel(panel_id)
         self.stack.setCurrentWidget(widget)
         self._current_id = panel_id
         row = [s.id for s in PANELS].index(panel_id)
@@ -357,12 +378,21 @@ class MainWindow(QMainWindow):
         self.panelChanged.emit(panel_id)
         return widget
 
+    def built_panel(self, panel_id: str) -> Panel | QWidget:
+        """The panel, built (but not shown) if it was not yet."""
+        if panel_id not in self._panels:
+            self._panels[panel_id] = self._build_panel(panel_spec(panel_id))
+            self.stack.addWidget(self._panels[panel_id])
+        return self._panels[panel_id]
+
     def _build_panel(self, spec: PanelSpec) -> Panel | QWidget:
         QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         try:
             panel = spec.factory(self.state)
             if hasattr(panel, "openPanel"):
                 panel.openPanel.connect(self.show_panel)
+            if hasattr(panel, "openExample"):
+                panel.openExample.connect(self.open_example)
             return panel
         except Exception as exc:  # noqa: BLE001 - one broken panel must not take the app down
             failed = QLabel(f"The {spec.title} panel could not be built:\n{type(exc).__name__}: "
@@ -388,6 +418,12 @@ class MainWindow(QMainWindow):
         return dict(self._panels)
 
     def shutdown_panels(self) -> None:
+        self._first_frame_painted = True  # closing: a probe still scheduled must not start
+        self._device_probe_allowed = False
+        if self._device_worker is not None:
+            # an import cannot be interrupted: closing in the first seconds waits for torch
+            # (a QThread destroyed while running aborts the process)
+            self._device_worker.stop_and_wait(timeout_ms=120_000)
         for panel in self._panels.values():
             if isinstance(panel, Panel):
                 panel.shutdown()
@@ -410,7 +446,10 @@ class MainWindow(QMainWindow):
             return False
         self.banner.clear()
         self.state.set_image(image)
-        self.statusBar().showMessage(f"Opened {image.describe()}", 4000)
+        conversion = image.meta.get("conversion")
+        self.statusBar().showMessage(f"Opened {image.describe()}"
+                                     + (f" ({conversion})" if conversion else ""),
+                                     12_000 if conversion else 4000)
         return True
 
     def _show_image_name(self, image: LabImage) -> None:
@@ -423,9 +462,100 @@ class MainWindow(QMainWindow):
     def dropEvent(self, event: QDropEvent) -> None:
         for url in event.mimeData().urls():
             if url.isLocalFile():
-                self.open_source(url.toLocalFile())
+                path = url.toLocalFile()
+                if looks_like_view(path):
+                    self.open_view(path)
+                else:
+                    self.open_source(path)
                 event.acceptProposedAction()
                 return
+
+    # -- saved views and prepared examples ---------------------------------------------
+    def current_view(self) -> SavedView:
+        """The current panel's id, parameters (as JSON data) and image source."""
+        panel = self.current_panel()
+        if not isinstance(panel, Panel):
+            raise ViewFileError("this panel could not be built, so it has no view to save")
+        return SavedView(self._current_id, to_data(panel.params()), self.state.image.source)
+
+    def ask_save_view(self) -> None:
+        name = f"visual-lab-{self._current_id or 'view'}.json"
+        path, _ = QFileDialog.getSaveFileName(self, "Save view", name, "Visual Lab view (*.json)")
+        if path:
+            self.save_view(path)
+
+    def save_view(self, path: str | Path) -> bool:
+        """Write the current view to `path` (replacing it whole or not at all)."""
+        try:
+            view = self.current_view()
+        except ViewFileError as exc:
+            self._report(f"Could not save the view: {exc}")
+            return False
+        if not write_text(path, view_to_json(view), self._report):
+            return False
+        self.statusBar().showMessage(f"Saved the view to {path}", 5000)
+        return True
+
+    def ask_open_view(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open view", "", "Visual Lab view (*.json)")
+        if path:
+            self.open_view(path)
+
+    def open_view(self, path: str | Path) -> bool:
+        """Restore a saved view; on any problem say what it is and keep the current view."""
+        try:
+            view = read_view(path)
+        except ViewFileError as exc:
+            self._report(f"Could not open the view: {exc}")
+            return False
+        return self.apply_view(view, Path(path).name)
+
+    def apply_view(self, view: SavedView, where: str = "the view") -> bool:
+        if view.panel not in {s.id for s in PANELS}:
+            self._report(f"Could not open {where}: it is for a panel called {view.panel!r}, "
+                         f"which this Visual Lab does not have")
+            return False
+        panel = self.built_panel(view.panel)
+        if not isinstance(panel, Panel):
+            return False
+        try:
+            params = from_data(type(panel.params()), view.params, "params")
+        except ParamsError as exc:
+            self._report(f"Could not open {where}: {exc}")
+            return False
+        note = ""
+        if view.image and view.image != self.state.image.source:
+            try:
+                self.state.set_image(load_source(view.image))
+            except ImageLoadError as exc:
+                note = f" — its image could not be opened ({exc}); the current one is shown"
+        self.show_panel(view.panel)
+        panel.set_params(params)
+        problems = panel.problems()
+        if problems:
+            self._report(f"{where}: " + "; ".join(problems))
+        elif note:
+            self._report(f"Opened {where}{note}")
+        else:
+            self.banner.clear()
+        self.statusBar().showMessage(f"Opened {where}", 5000)
+        return True
+
+    def open_example(self, panel_id: str, concept: int) -> bool:
+        """Show the panel's prepared view of a concept (the Welcome map's links)."""
+        panel = self.show_panel(panel_id)
+        if not isinstance(panel, Panel):
+            return False
+        example = panel.examples().get(concept)
+        if example is None:
+            return False
+        panel.set_params(example.params)
+        self.statusBar().showMessage(f"Example {concept}: {example.title}", 8000)
+        return True
+
+    def _report(self, message: str) -> None:
+        self.banner.show_message(message)
+        self.statusBar().showMessage(message, 8000)
 
     # -- export, theme, about, device ------------------------------------------------------
     def ask_export_png(self) -> None:
@@ -446,6 +576,32 @@ class MainWindow(QMainWindow):
         app = QApplication.instance()
         name = apply_theme(app, name)
         self.theme_actions[name].setChecked(True)
+
+    def event(self, event: QEvent) -> bool:
+        handled = super().event(event)
+        if not self._first_frame_painted and event.type() == QEvent.Type.UpdateRequest:
+            self._first_frame_painted = True  # this event painted the window's first frame
+            QTimer.singleShot(0, self._start_device_probe)
+        return handled
+
+    def _start_device_probe(self) -> None:
+        """Import torch and find the device on a worker thread; the label follows."""
+        if (self.state.device_label or self._device_worker is not None
+                or not self._device_probe_allowed):
+            return
+
+        def probe(_should_stop):
+            from lab.device import describe_device, pick_device
+
+            yield describe_device(pick_device())
+
+        self._device_worker = GeneratorWorker(probe, interval=0.0, parent=self)
+        self._device_worker.batch.connect(self._device_found)
+        self._device_worker.start()
+
+    def _device_found(self, labels: list) -> None:
+        if labels and not self.state.device_label:
+            self.state.set_device_label(labels[-1])
 
     def detect_device(self) -> None:
         if self.state.device_label:
@@ -516,6 +672,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--screenshot", metavar="FILE",
                         help="render the window once the panel's first result is drawn, "
                              "save it as PNG and exit")
+    parser.add_argument("--open", metavar="FILE",
+                        help="start with a saved view (File ▸ Save view…): its panel, "
+                             "settings and image")
+    parser.add_argument("--save-view", metavar="FILE",
+                        help="write the panel's current (default) view as JSON and exit; "
+                             "with --panel")
     parser.add_argument("--timeout", type=float, default=120.0,
                         help="seconds --screenshot waits for the first result (default 120)")
     return parser
@@ -544,17 +706,32 @@ def run(argv: list[str] | None = None) -> int:
     app.setOrganizationName("VisualLab")
     app.setApplicationVersion(APP_VERSION)
     wheel.install(app)
-    window = MainWindow(save_settings=not args.screenshot)
+    scripted = bool(args.screenshot or args.save_view)
+    window = MainWindow(save_settings=not scripted)
     panel_id = window.restore_settings()
     if args.image and not window.open_source(args.image):
         print(f"visual-lab: {window.banner.message()}", file=sys.stderr)
-        if args.screenshot:
+        if scripted:
             return 1
+    if args.save_view:
+        window.show_panel(args.panel or panel_id)
+        ok = window.save_view(args.save_view)
+        print(f"saved {args.save_view}" if ok else f"visual-lab: {window.banner.message()}",
+              file=sys.stdout if ok else sys.stderr)
+        window.close()
+        return 0 if ok else 1
     window.show()
     window.show_panel(args.panel or panel_id)
+    if args.open and not window.open_view(args.open):
+        print(f"visual-lab: {window.banner.message()}", file=sys.stderr)
+        if scripted:
+            window.close()
+            return 1
     if args.screenshot:
         return _screenshot(app, window, Path(args.screenshot), args.timeout)
-    return app.exec()
+    code = app.exec()
+    workers.exit_code = code  # what a close with a blocked worker exits with
+    return code
 
 
 def _screenshot(app: QApplication, window: MainWindow, path: Path, timeout: float) -> int:
@@ -569,7 +746,7 @@ def _screenshot(app: QApplication, window: MainWindow, path: Path, timeout: floa
         return 1
     while time.monotonic() < deadline:
         app.processEvents()
-        if panel.has_drawn():
+        if panel.has_drawn() and panel.is_idle():  # a restored view's result, not the default's
             break
         time.sleep(0.01)
     else:

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 import torch
 from torch import nn
 
-from lab.architectures import graph_display, graph_layout, graphs
+from lab.architectures import graph_display, graph_layout, graphs, source
 from lab.models import (
     CLASSIC_MODELS,
     PATTERNS,
@@ -117,10 +117,10 @@ def prepare_connectivity(params: ConnectivityParams, options: dict[str, DrawOpti
 
 def connectivity_code(params: ConnectivityParams) -> str:
     shape = ", ".join(str(s) for s in params.input_shape())
-    return f'''import torch
-import torch.fx
+    return f'''{source.IMPORTS}
 
-from lab.models import ConnectivityNet, NetConfig   # Visual Lab's plain / ResNet / DenseNet
+# Visual Lab's plain / ResNet / DenseNet nets, written out: the blocks are all here
+{source.connectivity_source()}
 
 for pattern in ("plain", "resnet", "densenet"):
     net = ConnectivityNet(NetConfig(pattern, "{params.kind}", depth={params.depth},
@@ -226,17 +226,30 @@ def relayout(key: str, title: str, graph: graphs.ModelGraph, options: DrawOption
 
 
 def classic_code(params: ClassicParams) -> str:
+    """Python that builds the model exactly as the table counts it and prints the table."""
+    usual_channels = CLASSIC_MODELS[params.model][2]
+    changes = ""
     if params.model == "lenet5":
-        imports = "from lab.models import LeNet5   # Visual Lab's LeNet-5 (with its Flatten layer)"
-        expression = f"LeNet5(in_channels={params.in_channels}, num_classes={params.num_classes})"
+        imports = ("from torch import nn\n\n# Visual Lab's LeNet-5 (with the notes' Flatten "
+                   "layer)\n"
+                   + source.lenet_source())
+        expression = f"LeNet5(in_channels={usual_channels}, num_classes={params.num_classes})"
     else:
-        imports = "import torchvision"
+        imports = "import torchvision\nfrom torch import nn\n"
         extra = ", aux_logits=False, init_weights=False" if params.model == "googlenet" else ""
         expression = (f"torchvision.models.{params.model}(weights=None, "
                       f"num_classes={params.num_classes}{extra})")
-        if params.in_channels != 3:
-            expression += (f"\n# the panel also swaps the first conv for one taking "
-                           f"{params.in_channels} channels")
+        if params.model == "googlenet":
+            imports += ("\n# torchvision's GoogLeNet keeps a 3×3 conv in each Inception block's "
+                        "third branch\n# (its pretrained weights have one); the paper, and this "
+                        "lab, use a 5×5 there:\n" + source.inception_5x5_source())
+            changes += "_inception_5x5(model)\n"
+    if params.in_channels != usual_channels:
+        imports += ("\n# the input has a different number of channels: a new first conv\n"
+                    + source.first_conv_source())
+        changes += f"_replace_first_conv(model, {params.in_channels})\n"
+    if changes:
+        expression = f"{expression}\n{changes.rstrip()}"
     return graphs.graph_code(expression, imports, params.input_shape())
 
 

@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from lab.architectures import source
 from lab.models import ACTIVATIONS, PATTERNS, ConnectivityNet, NetConfig
 
 INITS: dict[str, str] = {
@@ -163,6 +164,41 @@ def log_floor(values: list[float] | tuple[float, ...], floor: float = 1e-30) -> 
     return [v if v > floor and math.isfinite(v) else floor for v in values]
 
 
+#: first/last gradient-norm ratios beyond these read as "vanishes" / "grows"
+VANISH_RATIO = 0.1
+GROW_RATIO = 10.0
+_NAMES = {"plain": "plain net", "resnet": "ResNet", "densenet": "DenseNet"}
+
+
+def trend(profile: GradientProfile) -> str:
+    """How the gradient changes from the last body layer to layer 1 (the input side):
+    'vanishes', 'grows' or 'stays' — read off the numbers, never assumed."""
+    first, last = profile.norms[0], profile.norms[-1]
+    if not (math.isfinite(first) and math.isfinite(last)) or last <= 0:
+        return "grows" if last <= 0 < first else "stays"
+    ratio = first / last
+    return "vanishes" if ratio < VANISH_RATIO else "grows" if ratio > GROW_RATIO else "stays"
+
+
+def gradient_caption(params: GradientParams, profiles: dict[str, GradientProfile]) -> str:
+    """The caption under the per-layer plot, derived from the numbers it shows."""
+    settings = (f"{'with' if params.batchnorm else 'no'} BatchNorm, "
+                f"{'He (Kaiming)' if params.init == 'kaiming' else 'default'} init, "
+                f"{params.activation}")
+    verbs = {"vanishes": "vanishes towards the input", "grows": "grows towards the input",
+             "stays": "keeps its size through the layers"}
+    parts = []
+    for pattern in PATTERNS:
+        profile = profiles.get(pattern)
+        if profile is None:
+            continue
+        first, last = profile.norms[0], profile.norms[-1]
+        parts.append(f"{_NAMES.get(pattern, pattern)}: the gradient {verbs[trend(profile)]} "
+                     f"(layer {len(profile.norms)} {last:.1e} → layer 1 {first:.1e})")
+    head = f"Same batch, same seed, one backward pass; {settings}. "
+    return head + ("; ".join(parts) + "." if parts else "computing…")
+
+
 def gradient_code(params: GradientParams) -> str:
     """Python that reproduces the gradient-flow plot's numbers."""
     init = ""
@@ -173,11 +209,10 @@ def gradient_code(params: GradientParams) -> str:
             if m.bias is not None:
                 nn.init.zeros_(m.bias)
 '''
-    return f'''import torch
-import torch.nn.functional as F
-from torch import nn
+    return f'''{source.IMPORTS}import torch.nn.functional as F
 
-from lab.models import ConnectivityNet, NetConfig   # Visual Lab's plain / ResNet / DenseNet
+# Visual Lab's plain / ResNet / DenseNet nets, written out: the blocks are all here
+{source.connectivity_source()}
 
 generator = torch.Generator().manual_seed({params.seed + 1})
 size = {params.image_size}

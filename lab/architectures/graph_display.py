@@ -215,6 +215,10 @@ def short_label(node: LayerNode) -> str:
     return op
 
 
+#: top-level modules outside a net's counted body (lab.models.ConnectivityNet)
+ROLES = ("stem", "head")
+
+
 def _layer_tooltip(nodes: list[LayerNode]) -> str:
     lines = []
     for node in nodes:
@@ -240,6 +244,12 @@ def _layer_box(box: str, nodes: list[LayerNode]) -> ViewNode:
     title = " · ".join(labels)
     if first.kind == "concat" and len(first.inputs) > 1:
         labels[0] = f"concat {len(first.inputs)}"
+        title = " · ".join(labels)
+    role = first.module_path.split(".")[0]
+    if role in ROLES and first.kind in ("conv", "linear"):
+        # the stem and head are not among the L layers: say so on the box (depth 8 drew 9
+        # conv boxes, unexplained)
+        labels[0] = f"{role}: {labels[0]}"
         title = " · ".join(labels)
     return ViewNode(box, tuple(n.name for n in nodes), first.kind, title, shape_text(last.shape),
                     _layer_tooltip(nodes), None, 1, sum(n.params for n in nodes),

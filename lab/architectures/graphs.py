@@ -660,7 +660,8 @@ class ConnectionCounts:
 
     def summary(self) -> str:
         """Three short lines for under a graph, with the textbook formula checked."""
-        lines = [f"{self.layers} layers · {self.params:,} parameters · {self.edges} edges"]
+        lines = [f"L = {self.layers} body layers (+ stem and head) · {self.params:,} "
+                 f"parameters · {self.edges} edges"]
         if self.pattern == "plain":
             lines.append(f"connections: {self.between} between layers (L−1 = "
                          f"{self.layers - 1}) + {self.from_input} from the input")

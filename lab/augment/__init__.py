@@ -25,6 +25,7 @@ from __future__ import annotations
 import copy
 import json
 import math
+import stat
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -51,6 +52,11 @@ from lab.augment.working import WorkingCopy
 
 FORMAT = "visual-lab-augment"
 VERSION = 1
+#: a pipeline file larger than this is not a pipeline (a real one is a few kB)
+MAX_SPEC_BYTES = 1_000_000
+#: more steps than this are refused: each one is validated and drawn (10,000 froze the GUI)
+MAX_STEPS = 100
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 # =========================================================================== spec basics
 
 def make_spec(steps: Sequence[dict] = ()) -> dict:
@@ -139,6 +145,10 @@ def _range_problem(label: str, value: Any, info: ParamInfo, *, lowest: float | N
         return (f"{label} must be {sign} {_fmt(lowest)}, got [{_fmt(low)}, {_fmt(high)}]")
     if highest is not None and high > highest:
         return f"{label} must be ≤ {_fmt(highest)}, got [{_fmt(low)}, {_fmt(high)}]"
+    if not all(math.isfinite(v) and abs(v) <= FLOAT32_MAX for v in (low, high)):
+        # torchvision accepts it, then its float32 draw fails ("to is out of bounds")
+        return (f"{label} must be finite and within ±{FLOAT32_MAX:.3g} (torch draws it as a "
+                f"32-bit float), got [{_fmt(low)}, {_fmt(high)}]")
     return None
 
 
@@ -325,6 +335,9 @@ def validate_spec(spec: Any, image_shape: tuple[int, int, int] | None = None) ->
     steps = spec.get("steps")
     if not isinstance(steps, list):
         return problems + ["steps must be a list"]
+    if len(steps) > MAX_STEPS:
+        return problems + [f"a pipeline has at most {MAX_STEPS} steps (this one has "
+                           f"{len(steps):,})"]
     for number, step in enumerate(steps, start=1):
         problems += _step_problems(step, number)
     if problems or image_shape is None:
@@ -569,12 +582,22 @@ def spec_to_json(spec: dict) -> str:
 
 def spec_from_json(text: str, where: str = "the text") -> dict:
     """Parse and validate; ValueError with a message naming what is wrong."""
+    if len(text) > MAX_SPEC_BYTES:
+        raise ValueError(f"{where} is too large for an augmentation pipeline "
+                         f"({len(text):,} characters; at most {MAX_SPEC_BYTES:,})")
     try:
         spec = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ValueError(f"{where} is not valid JSON: {exc.msg} at line {exc.lineno}, "
                          f"column {exc.colno}") from exc
-    problems = validate_spec(spec)
+    except RecursionError as exc:
+        raise ValueError(f"{where} is not an augmentation pipeline: its JSON is nested too "
+                         "deeply") from exc
+    try:
+        problems = validate_spec(spec)
+    except RecursionError as exc:
+        raise ValueError(f"{where} is not an augmentation pipeline: its values are nested "
+                         "too deeply") from exc
     if problems:
         raise ValueError(f"{where} is not a usable augmentation pipeline: "
                          + "; ".join(problems))
@@ -588,7 +611,15 @@ def load_spec(path: str | Path) -> dict:
     """Read a pipeline saved by `save_spec` (or written by hand)."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):
+            raise ValueError(f"{path.name} is not a regular file")
+        if info.st_size > MAX_SPEC_BYTES:
+            raise ValueError(f"{path.name} is too large for an augmentation pipeline "
+                             f"({info.st_size:,} bytes; at most {MAX_SPEC_BYTES:,})")
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_SPEC_BYTES + 1)
+        text = data.decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ValueError(f"could not read {path.name}: {exc}") from exc
     return spec_from_json(text, path.name)

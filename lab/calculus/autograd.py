@@ -27,11 +27,12 @@ def torch_function(expr: sp.Expr) -> Callable:
     return sp.lambdify([symbol("x")], expr, modules="torch")
 
 
-def autograd_derivative(expr: sp.Expr, a: float, float32: bool = False) -> float:
-    """d f/dx at a by torch.autograd.grad (nan where torch's value is not finite)."""
+def autograd_derivative(f: sp.Expr | Callable, a: float, float32: bool = False) -> float:
+    """d f/dx at a by torch.autograd.grad (nan where torch's value is not finite); `f` is
+    the expression or its `torch_function` (built off the GUI thread: lambdify is sympy)."""
     import torch
 
-    function = torch_function(expr)
+    function = torch_function(f) if isinstance(f, sp.Basic) else f
     dtype = torch.float32 if float32 else torch.float64
     point = torch.tensor(a, dtype=dtype, requires_grad=True)
     value = function(point)
@@ -66,8 +67,8 @@ class Bridge:
     best_h: float         # the h with the smallest error
 
 
-def bridge(f_num: Callable, d1_num: Callable, expr: sp.Expr, a: float, log10_h: float,
-           float32: bool = False) -> Bridge:
+def bridge(f_num: Callable, d1_num: Callable, expr: sp.Expr | Callable, a: float,
+           log10_h: float, float32: bool = False) -> Bridge:
     with np.errstate(all="ignore"):
         exact = float(np.real_if_close(np.asarray(d1_num(np.float64(a)), dtype=complex)))
     hs = 10.0 ** LOG10_HS

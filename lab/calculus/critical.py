@@ -44,6 +44,7 @@ class CriticalPoints:
     method: str                         # how f′ = 0 was solved
     global_max: float | None            # x of the largest value on [lo, hi]
     global_min: float | None
+    derivative_text: str = ""
 
 
 def critical_points(text: str, lo: float, hi: float) -> CriticalPoints:
@@ -84,7 +85,7 @@ def critical_points(text: str, lo: float, hi: float) -> CriticalPoints:
     global_min = min(values, key=lambda c: c.value).x if values and unbounded != "below" \
         and unbounded != "both" else None
     return CriticalPoints(text, lo, hi, first, tuple(candidates), method, global_max,
-                          global_min)
+                          global_min, show(first))
 
 
 def _real(function, xv: float) -> float:

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -50,6 +51,10 @@ class CurveSet:
     d1: Callable
     d2: Callable
     preview: str      # what was understood, in one line
+    first_text: str   # f′ and f″ as shown (printed here: the GUI thread runs no sympy)
+    second_text: str
+    #: f with torch operations, when torch is loaded already (else the bridge job builds it)
+    torch_f: Callable | None = None
 
 
 @dataclass(frozen=True)
@@ -74,8 +79,13 @@ def curves(text: str) -> Iterator[CurveSet | Failed]:
         return
     first = sp.diff(f, X)
     second = sp.diff(first, X)
+    torch_f = None
+    if "torch" in sys.modules:
+        from lab.calculus.autograd import torch_function
+
+        torch_f = torch_function(f)
     yield CurveSet(text, f, first, second, numeric_function(f), numeric_function(first),
-                   numeric_function(second), show(f))
+                   numeric_function(second), show(f), show(first), show(second), torch_f)
 
 
 def in_sandbox(sandbox: Sandbox, part: str, key: tuple, function: Callable, args: tuple,

@@ -40,6 +40,8 @@ class LimitResult:
     verdict: str                # one line: how it ended and whether sympy agrees
     applications: int
     cycled: bool
+    point_value: float = 0.0            # the point as a float (±inf for ±∞)
+    answer_value: float | None = None   # sympy's limit as a float, when finite and real
 
 
 def parse_point(text: str) -> sp.Expr:
@@ -105,8 +107,10 @@ def lhopital(text: str, point_text: str, direction: Direction = "+-",
         else:
             verdict = (f"{ending} The steps give {show(value)} but sympy.limit finds "
                        f"{show(reference)}.")
+        finite = reference.is_number and reference.is_finite and reference.is_real
         return LimitResult(text, point, direction, tuple(steps), value, reference, verdict,
-                           applications, cycled)
+                           applications, cycled, float(point),
+                           float(reference) if finite else None)
 
     numerator, denominator, wrap_exp = _as_quotient(op, parts, whole, point, direction, steps)
     if numerator is None:

@@ -43,6 +43,10 @@ class Analysis:
     poles: tuple[float, ...]
     #: complex points where f is not analytic (the nearest bounds Taylor's radius)
     singular_points: tuple[complex, ...]
+    #: what the panel shows, printed in the worker (the GUI thread runs no sympy)
+    first_text: str = ""
+    second_text: str = ""
+    step_lines: tuple[str, ...] = ()
 
 
 def analyse(text: str) -> Analysis:
@@ -54,7 +58,8 @@ def analyse(text: str) -> Analysis:
     agree, check = _compare(derivation.result, first)
     poles = sorted({p for g in (f, first, second) for p in _real_poles(g)})
     return Analysis(text, f, first, second, derivation, check, agree, tuple(poles),
-                    _singular_points(f))
+                    _singular_points(f), show(first), show(second),
+                    tuple("   " * s.depth + s.text() for s in derivation.steps))
 
 
 def _simplest(expr: sp.Expr) -> sp.Expr:
@@ -170,6 +175,7 @@ class TaylorCoefficients:
     order: int
     coefficients: tuple[sp.Expr, ...]   # c_k = f⁽ᵏ⁾(a)/k!
     polynomial: sp.Expr                 # Σ c_k (x − a)^k
+    texts: tuple[str, ...] = ()         # the coefficients as shown
 
 
 def exact_centre(value: float) -> sp.Expr:
@@ -196,7 +202,8 @@ def taylor_coefficients(text: str, centre: float, order: int) -> TaylorCoefficie
             derivative = sp.diff(derivative, X)
         coefficients = tuple(values)
     polynomial = sum((c * (X - a) ** k for k, c in enumerate(coefficients)), sp.Integer(0))
-    return TaylorCoefficients(text, a, order, coefficients, polynomial)
+    return TaylorCoefficients(text, a, order, coefficients, polynomial,
+                              tuple(show(c) for c in coefficients))
 
 
 __all__ = ["Analysis", "TaylorCoefficients", "TaylorDerivatives", "analyse", "exact_centre",

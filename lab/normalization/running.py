@@ -158,6 +158,11 @@ def update_text(view: NormView, hist: RunningHistory, channel: int) -> str:
     return (f"Batch {steps}, channel {channel}: μ_B = {batch_mean:.4f}; σ²_B = {biased:.4f} "
             f"normalizes (biased, ÷m), but running_var gets the unbiased σ²_B·m/(m−1) = "
             f"{biased:.4f}·{m}/{m - 1} = {unbiased:.4f}.\n"
-            f"running_mean = (1 − {factor:.4g})·{old_mean:.4f} + {factor:.4g}·{batch_mean:.4f} "
-            f"= {new_mean:.4f};  running_var = (1 − {factor:.4g})·{old_var:.4f} + "
-            f"{factor:.4g}·{unbiased:.4f} = {new_var:.4f}   ({name})")
+            f"running_mean = (1 − {factor:.4g})·{_term(old_mean)} + {factor:.4g}·"
+            f"{_term(batch_mean)} = {new_mean:.4f};  running_var = (1 − {factor:.4g})·"
+            f"{old_var:.4f} + {factor:.4g}·{unbiased:.4f} = {new_var:.4f}   ({name})")
+
+
+def _term(value: float) -> str:
+    """A number inside a formula: negative ones in parentheses."""
+    return f"({value:.4f})".replace("-", "−") if value < 0 else f"{value:.4f}"

@@ -25,10 +25,7 @@ def _pool(source: str, side: int) -> torch.Tensor:
     elif source == "shapes":
         images = make_shapes(POOL_SIZE, side, noise=0.05, seed=0).x
     elif source == "photos":
-        from sklearn.datasets import load_sample_images
-
-        photos = [torch.from_numpy(np.array(p)).permute(2, 0, 1).float() / 255
-                  for p in load_sample_images().images]
+        photos = _photos()
         rng = np.random.default_rng(0)
         crops = []
         for i in range(POOL_SIZE):
@@ -42,6 +39,22 @@ def _pool(source: str, side: int) -> torch.Tensor:
         raise ValueError(f"no source {source!r}; choose digits, shapes or photos")
     order = torch.randperm(len(images), generator=torch.Generator().manual_seed(0))
     return images[order[:POOL_SIZE]].contiguous()
+
+
+@cache
+def _photos() -> list[torch.Tensor]:
+    """scikit-learn's two sample photos as (3, H, W) floats in [0, 1] (decoded once)."""
+    from sklearn.datasets import load_sample_images
+
+    return [torch.from_numpy(np.array(p)).permute(2, 0, 1).float() / 255
+            for p in load_sample_images().images]
+
+
+def warm_up(source: str = "digits", side: int = 6) -> None:
+    """Do the slow first-time work (scikit-learn's import, decoding the photos, the first
+    pool) so a panel can run it on a worker before its first drawing."""
+    _photos()
+    _pool(source, side)
 
 
 def conv_layer(in_channels: int, channels: int, seed: int) -> torch.nn.Conv2d:

@@ -70,6 +70,18 @@ class NormView:
     # -- which tab is shown
     tab: Literal["axes", "running", "scaling", "batches"] = "axes"
 
+    def __post_init__(self) -> None:
+        # one spelling per view: γ = 1 and β = 0 at the end are the defaults and left
+        # out; batch sizes sorted, each once (a view equals the panel's reading of it)
+        gamma, beta = list(self.gamma), list(self.beta)
+        while gamma and gamma[-1] == 1.0:
+            gamma.pop()
+        while beta and beta[-1] == 0.0:
+            beta.pop()
+        object.__setattr__(self, "gamma", tuple(float(g) for g in gamma))
+        object.__setattr__(self, "beta", tuple(float(b) for b in beta))
+        object.__setattr__(self, "experiment_sizes", tuple(sorted(set(self.experiment_sizes))))
+
     @property
     def input_channels(self) -> int:
         return 3 if self.source == "photos" else 1

@@ -46,3 +46,13 @@ def measured_rate(points: np.ndarray, minimum=(0.0, 0.0)) -> float | None:
         return None
     slope = np.polyfit(keep, np.log(errors[keep]), 1)[0]
     return float(np.exp(slope))
+
+
+def optimal_setting(condition: float) -> tuple[float, float, float]:
+    """(lr, momentum, rate) of the fastest heavy ball on curvatures 1/κ … 1 (Polyak):
+    α* = (2 / (√λ_max + √λ_min))², μ* = ((√κ − 1) / (√κ + 1))², rate √μ*."""
+    low, high = eigenvalues(condition)
+    lr = (2 / (np.sqrt(high) + np.sqrt(low))) ** 2
+    root = np.sqrt(condition)
+    momentum = ((root - 1) / (root + 1)) ** 2
+    return float(lr), float(momentum), float(np.sqrt(momentum))

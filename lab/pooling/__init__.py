@@ -454,6 +454,8 @@ def most_detailed_center(x: torch.Tensor, patch_size: int) -> tuple[float, float
     edges = (gray[..., 1:, :-1] - gray[..., :-1, :-1]).abs() + \
             (gray[..., :-1, 1:] - gray[..., :-1, :-1]).abs()
     height, width = edges.shape[-2:]
+    if height == 0 or width == 0:  # a 1-pixel-high or -wide image has no 2-D edges
+        return (0.5, 0.5)
     side = max(1, min(patch_size, height, width))
     energy = F.avg_pool2d(edges, side, stride=max(1, side // 4))
     row, col = divmod(int(energy.flatten().argmax()), energy.shape[-1])

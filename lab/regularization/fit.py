@@ -24,6 +24,7 @@ from lab.regularization.view import LAMBDA_RANGE, MAX_DEGREE, RegView, ridge_alp
 
 CD_MAX_ITER = 100_000
 CD_TOL = 1e-7
+CD_TOL_REFITS = 1e-4  # scikit-learn's default: Monte-Carlo refits need no more
 ZERO = 0.0  # lasso zeros are exact: coordinate descent writes 0.0
 
 
@@ -138,8 +139,8 @@ def ridge_batch(problems: list[tuple[np.ndarray, np.ndarray]], alphas
     return list(zip(coefs, intercepts, strict=True))
 
 
-def enet_solutions(design: np.ndarray, y: np.ndarray, lambdas: np.ndarray, ratio: float
-                   ) -> tuple[np.ndarray, np.ndarray, bool]:
+def enet_solutions(design: np.ndarray, y: np.ndarray, lambdas: np.ndarray, ratio: float,
+                   tol: float = CD_TOL) -> tuple[np.ndarray, np.ndarray, bool]:
     """Lasso / ElasticNet(alpha=λ, l1_ratio=ratio) for every λ by scikit-learn's coordinate
     descent path (warm starts from the largest λ): (coefs, intercepts, converged)."""
     from sklearn import config_context
@@ -158,15 +159,15 @@ def enet_solutions(design: np.ndarray, y: np.ndarray, lambdas: np.ndarray, ratio
         warnings.simplefilter("always", ConvergenceWarning)
         _, path, _ = enet_path(np.asfortranarray(xc), np.ascontiguousarray(yc),
                                l1_ratio=ratio, alphas=lambdas[order], max_iter=CD_MAX_ITER,
-                               tol=CD_TOL, check_input=False)
+                               tol=tol, check_input=False)
     coefs = np.empty((len(lambdas), design.shape[1]))
     coefs[order] = path.T
     converged = not any(issubclass(w.category, ConvergenceWarning) for w in caught)
     return coefs, y_mean - coefs @ x_mean, converged
 
 
-def solutions(design: np.ndarray, y: np.ndarray, penalty: str, lambdas, ratio: float
-              ) -> tuple[np.ndarray, np.ndarray]:
+def solutions(design: np.ndarray, y: np.ndarray, penalty: str, lambdas, ratio: float,
+              tol: float = CD_TOL) -> tuple[np.ndarray, np.ndarray]:
     """The view's objective solved for each λ: (coefs (L, d), intercepts (L,))."""
     lambdas = np.atleast_1d(np.asarray(lambdas, dtype=float))
     if penalty == "none":
@@ -174,7 +175,7 @@ def solutions(design: np.ndarray, y: np.ndarray, penalty: str, lambdas, ratio: f
         return np.repeat(coefs, len(lambdas), 0), np.repeat(intercepts, len(lambdas))
     if penalty == "l2":
         return ridge_solutions(design, y, ridge_alpha(1.0, len(y)) * lambdas)
-    coefs, intercepts, _ = enet_solutions(design, y, lambdas, ratio)
+    coefs, intercepts, _ = enet_solutions(design, y, lambdas, ratio, tol)
     return coefs, intercepts
 
 

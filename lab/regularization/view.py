@@ -70,6 +70,8 @@ class RegView:
     pair: tuple[int, int] = (1, 2)
     #: gradient-descent steps of the torch fit
     gd_steps: int = 2000
+    #: what the bias–variance bars vary: the degree, or λ at the current degree
+    bias_axis: Literal["degree", "lambda"] = "degree"
 
     @property
     def ratio(self) -> float:

@@ -103,21 +103,66 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
                                   "that built it; Visual Lab checkpoints keep both")
         raise CheckpointError(f"{path.name} is not a Visual Lab checkpoint")
     version = payload.get("version")
-    if not isinstance(version, int) or version > CHECKPOINT_VERSION:
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise CheckpointError(f"{path.name} is damaged: its format version is {version!r}, "
+                              "not a whole number")
+    if version > CHECKPOINT_VERSION:
         raise CheckpointError(f"{path.name} was saved by a newer Visual Lab (format version "
                               f"{version}); this one reads up to {CHECKPOINT_VERSION}")
     try:
         config = TrainConfig.from_json(payload["config"])
         state = payload["state_dict"]
-        input_shape = tuple(int(s) for s in payload["input_shape"])
-        class_names = [str(c) for c in payload["class_names"]]
+        shape = payload["input_shape"]
+        names = payload["class_names"]
+        if not isinstance(shape, list | tuple) or not all(
+                isinstance(s, int) and not isinstance(s, bool) for s in shape):
+            raise ValueError(f"input_shape must be a list of whole numbers (got {shape!r})")
+        if not isinstance(names, list | tuple):
+            raise ValueError(f"class_names must be a list (got {type(names).__name__})")
+        input_shape = tuple(shape)
+        class_names = [str(c) for c in names]
     except (KeyError, TypeError, ValueError) as exc:
         raise CheckpointError(f"{path.name} has damaged settings: {exc}") from exc
+    problems = config.validate() + _size_problems(config, input_shape, class_names)
+    if problems:
+        raise CheckpointError(f"{path.name} has settings that cannot be used: "
+                              + "; ".join(problems))
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor)
                                               for v in state.values()):
         raise CheckpointError(f"{path.name} has no usable weights")
     return Checkpoint(config, dict(state), input_shape, class_names, dict(payload.get("meta")
                                                                           or {}))
+
+
+#: the largest model a checkpoint may build (parameters): VGG-16 has 138 M
+MAX_PARAMETERS = 200_000_000
+MAX_INPUT_VALUES = 3 * 1024 * 1024
+MAX_CLASSES = 10_000
+
+
+def _size_problems(config: TrainConfig, input_shape: tuple[int, ...],
+                   class_names: list[str]) -> list[str]:
+    """What would make building the model fail or need absurd memory, found without
+    allocating it (the model is built on the meta device)."""
+    if not 1 <= len(input_shape) <= 3 or any(s < 1 for s in input_shape):
+        return [f"the input shape {list(input_shape)} is not a point or an image's shape"]
+    values = 1
+    for side in input_shape:
+        values *= side
+    if values > MAX_INPUT_VALUES:
+        return [f"the input shape {list(input_shape)} has {values:,} values per sample "
+                f"(at most {MAX_INPUT_VALUES:,})"]
+    if not 2 <= len(class_names) <= MAX_CLASSES:
+        return [f"{len(class_names)} classes (2 to {MAX_CLASSES:,} can be used)"]
+    try:
+        with torch.device("meta"):
+            model = build_model(config, input_shape, len(class_names))
+    except (ValueError, RuntimeError, TypeError) as exc:
+        return [f"the model cannot be built ({exc})"]
+    count = sum(p.numel() for p in model.parameters())
+    if count > MAX_PARAMETERS:
+        return [f"the model would have {count:,} parameters (at most {MAX_PARAMETERS:,})"]
+    return []
 
 
 def checkpointed(items: Iterator, path: str | Path, config: TrainConfig,

@@ -1,4 +1,7 @@
-"""Prepared comparisons: runs trained side by side so that one idea shows on screen.
+"""Prepared comparisons: runs trained side by side so that one idea shows on screen; and
+prepared views (EXAMPLES, by concept number of CONCEPTS.md): the form set up to show an
+idea once you press Start (a view holds settings, not runs). Concept 13 (save and load a
+checkpoint) is an action on a run, not a setting, so it has no prepared view.
 
 Each is chosen (and checked in tests/lab/training/test_examples.py, seeded, on the CPU) so
 that its lesson is unmistakable, not merely true on average:
@@ -13,10 +16,13 @@ that its lesson is unmistakable, not merely true on average:
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from lab.data import DataConfig
+from lab.params import Example
 from lab.training import TrainConfig, with_change
+from lab.training.view import TrainingView
 
 
 @dataclass(frozen=True)
@@ -82,3 +88,53 @@ L1_VS_L2 = Comparison(
 )
 
 COMPARISONS: tuple[Comparison, ...] = (DROPOUT, L1_VS_L2)
+
+
+#: the Augmentation panel's JSON format, written out (lab.training only reads it)
+_DIGITS_AUGMENT = {"format": "visual-lab-augment", "version": 1, "steps": [
+    {"name": "RandomAffine", "enabled": True,
+     "params": {"degrees": [-10, 10], "translate": [0.1, 0.1], "scale": [0.9, 1.1],
+                "interpolation": "bilinear"}}]}
+
+
+def _view(base: TrainConfig | None = None, **changes) -> TrainingView:
+    return TrainingView(dataclasses.replace(base or TrainConfig(), **changes))
+
+
+EXAMPLES: dict[int, Example] = {
+    5: Example("Little data: 80 noisy moons, half held out, and a wide net — the validation "
+               "curve parts from the training curve; add samples and compare",
+               _view(_OVERFIT)),
+    12: Example("Digits with a small random affine augmentation on 200 training images: "
+                "compare its validation curve with a run without it",
+                _view(data=DataConfig(source="digits", train_size=200), arch="small_cnn",
+                      optimizer="adam", lr=0.001, epochs=30, augment=_DIGITS_AUGMENT)),
+    13: Example("Save and load: a small CNN on digits for 10 epochs — when it ends, "
+                "Checkpoint ▸ Save… writes its weights and settings; Load… puts them back "
+                "(torch.load with weights_only=True) and the run's numbers return",
+                _view(data=DataConfig(source="digits"), arch="small_cnn", optimizer="adam",
+                      lr=0.001, epochs=10)),
+    14: Example("Dropout and BatchNorm: train() and eval() behave differently (the gap "
+                "between training and validation loss)",
+                _view(dropout=0.5, batchnorm=True, epochs=60)),
+    27: Example("Early stopping: patience 5 epochs on the validation loss, the best "
+                "epoch's weights restored",
+                _view(_OVERFIT, epochs=300, early_stopping=True, patience=5,
+                      restore_best=True)),
+    28: Example(DROPOUT.title.replace(" 0 vs 0.5", " p = 0.5") + " (torch's p drops units; "
+                "eval switches it off)", _view(DROPOUT.base, dropout=0.5)),
+    29: Example("Mini-batches of 4: each step averages only 4 gradients, so the loss is "
+                "noisy", _view(batch_size=4, lr=0.05, epochs=30)),
+    30: Example("Adam: momentum built in, a step size per weight",
+                _view(optimizer="adam", lr=0.01, epochs=40)),
+    31: Example("ReduceLROnPlateau('min'): the learning rate is cut when the validation loss "
+                "stalls (LR curve plotted)",
+                _view(scheduler="plateau", plateau_patience=3, plateau_factor=0.5,
+                      epochs=120)),
+    32: Example("Overfitting on purpose: 80 noisy samples and 3 × 128 hidden units; each "
+                "remedy is a control to try", _view(_OVERFIT, epochs=300)),
+    34: Example("L1 λ = 0.002 written into the loss (plain SGD): most weights go to exactly 0 "
+                "in the weight histogram", _view(L1_VS_L2.base, l1=0.002)),
+    35: Example("5-fold cross-validation: a curve per fold and the mean ± std",
+                _view(kfold=5, epochs=40)),
+}

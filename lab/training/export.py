@@ -1,8 +1,9 @@
 """The PyTorch script that reproduces a training run, written out so a learner can read it.
 
-Data and model come from `lab.data` / `lab.training.build_model` (plain functions, usable
-from a notebook); everything the course teaches about training is spelled out in plain
-PyTorch: the optimiser and its weight decay (L2), the L1 penalty added to the loss, the
+The script is plain PyTorch (with scikit-learn / numpy / PIL where the data needs them):
+Visual Lab's data function, split and model code are written out from their source, so it
+runs without `lab` installed. Everything the course teaches about training is spelled
+out: the optimiser and its weight decay (L2), the L1 penalty added to the loss, the
 scheduler, `model.train()` / `model.eval()`, early stopping with best-weight restore.
 On the CPU the script's numbers equal the lab's for the same settings (same seeds, same
 order of random draws).
@@ -10,7 +11,68 @@ order of random draws).
 
 from __future__ import annotations
 
+import dataclasses
+
+from lab import data as data_module
+from lab import training
+from lab.model_source import connectivity_source, small_cnn_source, source_of
 from lab.training import TrainConfig
+
+_DATASET = '''@dataclass
+class Dataset:  # what Visual Lab's data functions return
+    name: str
+    x: torch.Tensor
+    y: torch.Tensor
+    class_names: list
+    notes: list = field(default_factory=list)
+'''
+
+
+def data_code(cfg: TrainConfig) -> str:
+    """Code that makes the run's data set as `dataset` (x, y tensors)."""
+    data = cfg.data
+    source = data.source
+    if source in data_module.TOY_SOURCES:
+        return (f"TOY_SOURCES = {tuple(data_module.TOY_SOURCES)!r}\n\n\n"
+                + source_of(data_module.make_toy) + "\n\n"
+                f"dataset = make_toy({source!r}, {data.samples}, {data.noise!r}, "
+                f"{data.classes}, {data.seed})\n")
+    if source == "digits":
+        return (source_of(data_module.load_digits)
+                + f"\n\ndataset = load_digits({data.side})\n")
+    if source == "shapes":
+        return (f"SHAPE_CLASSES = {data_module.SHAPE_CLASSES!r}\n\n\n"
+                + source_of(data_module.make_shapes) + "\n\n"
+                f"dataset = make_shapes({data.samples}, {data.side}, {data.noise!r}, "
+                f"{data.seed})\n")
+    if source in data_module.TORCHVISION_SOURCES:
+        name = data_module.torchvision_class(source).__name__
+        return f'''import torchvision
+
+# the training split, read from the folder (torchvision's own layout)
+raw = torchvision.datasets.{name}({data.folder!r}, train=True, download=False)
+x = torch.as_tensor(np.asarray(raw.data), dtype=torch.uint8)
+x = x[:, None] if x.dim() == 3 else x.permute(0, 3, 1, 2).contiguous()
+y = torch.as_tensor(np.asarray(raw.targets), dtype=torch.int64)
+dataset = Dataset({source!r}, x, y, [str(c) for c in raw.classes])
+'''
+    return (source_of(data_module._is_image_file, data_module.folder_steps)
+            .replace("DataProgress(", "dict(") +
+            f"FOLDER_SUFFIXES = {data_module.FOLDER_SUFFIXES!r}\n"
+            f"MAX_FOLDER_IMAGES = {data_module.MAX_FOLDER_IMAGES}\n\n"
+            "steps = folder_steps("
+            f"{data.folder!r}, {data.side}, {data.grayscale}, {data.seed})\n"
+            "while True:\n    try:\n        next(steps)\n"
+            "    except StopIteration as done:\n        dataset = done.value\n        break\n")
+
+
+def model_code(cfg: TrainConfig) -> str:
+    """Visual Lab's nets and build_model, and the settings build_model reads."""
+    settings = {f.name: getattr(cfg, f.name) for f in dataclasses.fields(cfg)
+                if f.name not in ("data", "augment")}
+    return (connectivity_source() + "\n\n" + small_cnn_source() + "\n\n"
+            + source_of(training.set_dropout, training.build_model)
+            + f"\n\nconfig = SimpleNamespace(**{settings!r})\n")
 
 
 def training_code(cfg: TrainConfig) -> str:
@@ -58,28 +120,51 @@ def training_code(cfg: TrainConfig) -> str:
                  f"            print(f'early stop at epoch {{epoch}}, best epoch {{best_epoch}}')\n"
                  f"{restore}"
                  "            break\n")
-    augment_note = ("# Note: this run used an augmentation pipeline (lab.augment.build_transform)"
-                    " on training batches;\n# it is left out here.\n"
+    augment_note = ("# Note: this run used an augmentation pipeline (the Augmentation panel's "
+                    "code) on training\n# batches; it is left out here.\n"
                     if cfg.augment is not None else "")
-    return f'''"""Reproduces a Visual Lab training run ({cfg.arch}, {data.source})."""
+    return f'''"""Reproduces a Visual Lab training run ({cfg.arch}, {data.source}): plain PyTorch,
+with scikit-learn / numpy / PIL for the data; Visual Lab's own functions are written out."""
+from __future__ import annotations
+
 import copy
 import math
+from dataclasses import asdict, dataclass, field
+from types import SimpleNamespace
 
+import numpy as np
 import torch
 import torch.nn.functional as F
+from torch import nn
 
-from lab.data import DataConfig, as_float, holdout_split, kfold_splits, load_dataset
-from lab.training import TrainConfig, build_model
+{_DATASET}
 
-{augment_note}config = TrainConfig.from_json({cfg.dumps()!r})
-device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-dataset = load_dataset(config.data)  # {data.source}: x {{tuple(dataset.x.shape)}}
+# ------------------------------------------------------------------ the data ({data.source})
+{data_code(cfg)}
+
+def as_float(x: torch.Tensor) -> torch.Tensor:
+    """A batch as float32: uint8 images become [0, 1]; floats pass through."""
+    if x.dtype == torch.uint8:
+        return x.float().div_(255.0)
+    return x if x.dtype == torch.float32 else x.float()
+
+
+# ------------------------------------------------------------------ seeded splits
+{source_of(data_module.Split, data_module._cap, data_module.holdout_split,
+           data_module.kfold_splits)}
+MAX_KFOLD = {data_module.MAX_KFOLD}
+
+# ------------------------------------------------------------------ the model
+{model_code(cfg)}
+{augment_note}device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+print(f"{data.source}: x {{tuple(dataset.x.shape)}}, {{len(dataset.class_names)}} classes")
 x, y = dataset.x.to(device), dataset.y.to(device)  # preload once; index batches on device
 {splits}
 results = []
 for fold, split in enumerate(splits):
     torch.manual_seed({cfg.seed})
-    model = build_model(config, dataset.input_shape, dataset.num_classes).to(device)
+    model = build_model(config, tuple(dataset.x.shape[1:]), len(dataset.class_names))
+    model = model.to(device)
     if device.type == "cpu":  # channels-last memory: faster CPU convolution and pooling
         model = model.to(memory_format=torch.channels_last)  # (no-op without convolutions)
     # dropout p = {cfg.dropout!r} is torch's DROP probability (TensorFlow's keep_prob = 1 - p)
@@ -117,5 +202,6 @@ for fold, split in enumerate(splits):
             wait += 1
 {early}    results.append((best_epoch, best_loss))
 print(results)
-torch.save({{"config": config.dumps(), "state_dict": model.state_dict()}}, "checkpoint.pt")
+torch.save({{"config": {cfg.dumps()!r}, "state_dict": model.state_dict()}},
+           "checkpoint.pt")
 '''

@@ -15,6 +15,8 @@ import contextlib
 import csv
 import io
 import json
+import os
+import socket
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator
@@ -55,7 +57,7 @@ CREATE TABLE IF NOT EXISTS runs (
     config TEXT NOT NULL, status TEXT NOT NULL, message TEXT NOT NULL DEFAULT '',
     device TEXT NOT NULL DEFAULT '', best_epoch INTEGER NOT NULL DEFAULT 0,
     stop_epoch INTEGER NOT NULL DEFAULT 0, parent_id INTEGER, change TEXT NOT NULL DEFAULT '',
-    info TEXT NOT NULL DEFAULT '{}');
+    info TEXT NOT NULL DEFAULT '{}', owner TEXT NOT NULL DEFAULT '');
 CREATE TABLE IF NOT EXISTS epochs (
     run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE, fold INTEGER NOT NULL,
     epoch INTEGER NOT NULL, train_loss REAL, train_accuracy REAL, val_loss REAL,
@@ -76,6 +78,42 @@ CREATE TABLE IF NOT EXISTS artifacts (
     run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE, name TEXT NOT NULL,
     data BLOB, PRIMARY KEY (run_id, name));
 """
+
+
+def _process_start(pid: int) -> str:
+    """When process `pid` started (clock ticks since boot, from /proc), or "" where that
+    cannot be known: with the pid it names a process, even after the pid is reused."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat_file:
+            fields = stat_file.read().rsplit(")", 1)[1].split()
+        return fields[19]  # field 22 of stat: starttime
+    except (OSError, IndexError):
+        return ""
+
+
+def process_owner() -> str:
+    """Who trains a run: "<host>:<pid>:<start>" of this process."""
+    return f"{socket.gethostname()}:{os.getpid()}:{_process_start(os.getpid())}"
+
+
+def owner_alive(owner: str) -> bool:
+    """Whether the process that started a run still runs. A run without an owner (an
+    older history) or from this process's predecessor is not alive; one from another
+    machine (a shared folder) is assumed alive, since it cannot be checked."""
+    host, _, rest = (owner or "").partition(":")
+    pid_text, _, start = rest.partition(":")
+    if not pid_text.isdigit():
+        return False
+    if host != socket.gethostname():
+        return True
+    pid = int(pid_text)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        pass  # it exists, owned by another user
+    return not start or _process_start(pid) in ("", start)
 
 
 class Series:
@@ -359,6 +397,10 @@ class RunStore:
                 self.db.execute("PRAGMA journal_mode = WAL")
                 self.db.execute("PRAGMA synchronous = NORMAL")
                 self.db.executescript(_SCHEMA)
+                columns = {row[1] for row in self.db.execute("PRAGMA table_info(runs)")}
+                if "owner" not in columns:  # a history from before runs had owners
+                    self.db.execute("ALTER TABLE runs ADD COLUMN owner TEXT NOT NULL "
+                                    "DEFAULT ''")
                 self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
                 self.db.commit()
         except sqlite3.Error as exc:
@@ -384,9 +426,9 @@ class RunStore:
                    change: str = "") -> RunRecord:
         created = time.time()
         cursor = self.db.execute(
-            "INSERT INTO runs (name, created, config, status, parent_id, change) "
-            "VALUES (?, ?, ?, 'running', ?, ?)",
-            (name, created, config.dumps(), parent_id, change))
+            "INSERT INTO runs (name, created, config, status, parent_id, change, owner) "
+            "VALUES (?, ?, ?, 'running', ?, ?, ?)",
+            (name, created, config.dumps(), parent_id, change, process_owner()))
         run_id = int(cursor.lastrowid)
         if not name:
             name = f"#{run_id}"
@@ -406,13 +448,17 @@ class RunStore:
         return [r[0] for r in self.db.execute("SELECT id FROM runs ORDER BY id")]
 
     def mark_interrupted(self) -> int:
-        """Runs still "running" in the file (the app closed or crashed mid-run)."""
-        cursor = self.db.execute(
-            "UPDATE runs SET status = 'interrupted', message = 'The app closed while this "
-            "run trained; its metrics are kept up to the last finished epoch.' "
-            "WHERE status = 'running'")
+        """Runs still "running" in the file whose owner is gone (the app that trained them
+        closed or crashed mid-run); a run another live instance is training is left alone."""
+        gone = [run_id for run_id, owner in self.db.execute(
+            "SELECT id, owner FROM runs WHERE status = 'running'") if not owner_alive(owner)]
+        for run_id in gone:
+            self.db.execute(
+                "UPDATE runs SET status = 'interrupted', message = 'The app closed while this "
+                "run trained; its metrics are kept up to the last finished epoch.' "
+                "WHERE id = ? AND status = 'running'", (run_id,))
         self.db.commit()
-        return cursor.rowcount
+        return len(gone)
 
     def load_runs(self) -> list[RunRecord]:
         """Every run with its metrics; runs whose settings can no longer be read are

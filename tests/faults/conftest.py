@@ -2,8 +2,8 @@
 
 Tests run as root, and chmod does not stop root, so a full disk and a read-only folder are
 simulated where the app writes: `lab.files`' open (every atomic write: checkpoints,
-exports), SQLite's own limits (`PRAGMA max_page_count` gives a real SQLITE_FULL,
-`PRAGMA query_only` a real "readonly database") on every connection the app opens.
+exports: a short write then ENOSPC, or EROFS at open) and every SQLite connection the app
+opens (its writing statements fail with SQLite's own SQLITE_FULL / SQLITE_READONLY).
 """
 
 from __future__ import annotations
@@ -42,6 +42,56 @@ class _ShortWriter:
         return getattr(self._handle, name)
 
 
+_WRITES = ("INSERT", "UPDATE", "DELETE", "CREATE", "REPLACE", "DROP", "ALTER")
+
+
+def _writes(sql: str) -> bool:
+    text = sql.lstrip().upper()
+    return text.startswith(_WRITES) or (text.startswith("PRAGMA") and "=" in text and any(
+        name in text for name in ("JOURNAL_MODE", "USER_VERSION")))
+
+
+class _FaultyConnection:
+    """A SQLite connection whose writes fail as the disk says: "database or disk is full"
+    (SQLITE_FULL) or "attempt to write a readonly database" (SQLITE_READONLY), raised by
+    the statement that writes, as SQLite does; reads always work."""
+
+    def __init__(self, connection: sqlite3.Connection, disk: Disk) -> None:
+        self._connection = connection
+        self._disk = disk
+
+    def _check(self) -> None:
+        fault = self._disk.history_fault
+        if fault is not None:
+            text, code = (("database or disk is full", 13) if fault == "full"
+                          else ("attempt to write a readonly database", 8))
+            error = sqlite3.OperationalError(text)
+            error.sqlite_errorcode = code
+            raise error
+
+    def execute(self, sql, *args):
+        if _writes(sql):
+            self._check()
+        return self._connection.execute(sql, *args)
+
+    def executemany(self, sql, *args):
+        if _writes(sql):
+            self._check()
+        return self._connection.executemany(sql, *args)
+
+    def executescript(self, script):
+        self._check()
+        return self._connection.executescript(script)
+
+    def commit(self) -> None:
+        if self._connection.in_transaction:
+            self._check()
+        self._connection.commit()
+
+    def __getattr__(self, name):
+        return getattr(self._connection, name)
+
+
 class Disk:
     """`disk.fill()` / `disk.read_only()` / `disk.restore()` for files written through
     lab.files; `disk.fill_history()` / `disk.history_read_only()` for SQLite."""
@@ -49,7 +99,6 @@ class Disk:
     def __init__(self, monkeypatch) -> None:
         self.fault: int | None = None
         self.history_fault: str | None = None
-        self.connections: list[sqlite3.Connection] = []
         self.bytes_before_full = 200
         real_open = builtins.open
         real_connect = sqlite3.connect
@@ -64,10 +113,7 @@ class Disk:
             return handle
 
         def fake_connect(*args, **kwargs):
-            connection = real_connect(*args, **kwargs)
-            self.connections.append(connection)
-            self._apply(connection)
-            return connection
+            return _FaultyConnection(real_connect(*args, **kwargs), self)
 
         monkeypatch.setattr(lab.files, "open", fake_open, raising=False)
         monkeypatch.setattr(sqlite3, "connect", fake_connect)
@@ -81,30 +127,12 @@ class Disk:
     def restore(self) -> None:
         self.fault = None
         self.history_fault = None
-        for connection in self.connections:
-            self._apply(connection)
 
     def fill_history(self) -> None:
         self.history_fault = "full"
-        for connection in self.connections:
-            self._apply(connection)
 
     def history_read_only(self) -> None:
         self.history_fault = "read-only"
-        for connection in self.connections:
-            self._apply(connection)
-
-    def _apply(self, connection: sqlite3.Connection) -> None:
-        try:
-            if self.history_fault == "full":
-                pages = connection.execute("PRAGMA page_count").fetchone()[0]
-                connection.execute(f"PRAGMA max_page_count = {max(pages, 1)}")
-            else:
-                connection.execute("PRAGMA max_page_count = 1073741823")
-            connection.execute("PRAGMA query_only = "
-                               + ("ON" if self.history_fault == "read-only" else "OFF"))
-        except sqlite3.ProgrammingError:  # closed
-            pass
 
 
 @pytest.fixture

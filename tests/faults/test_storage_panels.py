@@ -4,7 +4,7 @@ read-only target ends in a message naming the path and the reason, and the old f
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from dataclasses import replace
 
 from lab.data import DataConfig
 from lab.training import TrainConfig
@@ -86,12 +86,11 @@ def test_a_null_metric_row_is_skipped_and_counted(qtbot):
 
 def test_a_full_disk_at_start_shows_the_history_read_only(qtbot, disk):
     saved_history()
-    disk.fill_history()
-    disk.history_read_only()  # neither "interrupted" marks nor new runs can be written
+    disk.fill_history()  # neither "interrupted" marks nor new runs can be written
     panel = training_panel(qtbot)
     try:
         message = panel.banner.message()
-        assert "read-only for now (read-only)" in message and "move it away" not in message
+        assert "read-only for now (disk full)" in message and "move it away" not in message
         assert 1 in panel.records and len(panel.records[1].epochs) == 2  # past runs shown
         assert not panel.delete_run(1) and 1 in panel.records  # nothing lost
     finally:
@@ -120,16 +119,23 @@ def test_history_full_mid_run_trains_on_says_why_and_exports_from_memory(qtbot, 
                                                                         tmp_path):
     panel = training_panel(qtbot)
     try:
-        panel.form.set_config(TrainConfig(data=DataConfig("moons", samples=60), epochs=4,
-                                          width=4))
-        disk.fill_history()  # the run's own connection opens full
-        qtbot.mouseClick(panel.start_button, Qt.MouseButton.LeftButton)
+        # full before Start: the run cannot even be created in the history
+        disk.fill_history()
+        first = train(qtbot, panel)
+        assert first.id < 0 and first.status == "completed" and len(first.epochs) == 3
+        assert "cannot be saved in the run history (disk full)" in panel.banner.message()
+        disk.restore()
+        # full in the middle of a run: it trains on, and says so
+        panel.start_config(replace(TINY, epochs=25))
+        record = panel.running
+        qtbot.waitUntil(lambda: len(record.epochs) >= 1, timeout=60_000)
+        disk.fill_history()
         qtbot.waitUntil(lambda: panel.running is None, timeout=60_000)
-        record = panel.records[max(panel.records)]
-        assert record.status == "completed" and len(record.epochs) == 4
+        assert record.status == "completed" and len(record.epochs) == 25
         assert "not being saved (disk full)" in panel.banner.message()
+        panel.run_list.set_checked(first.id)
         out = tmp_path / "metrics.csv"
-        assert panel.export_csv(out) == 4  # everything, from memory
+        assert panel.export_csv(out) == 28  # every epoch of both, from memory
     finally:
         panel.shutdown()
 

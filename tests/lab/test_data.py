@@ -183,7 +183,7 @@ def test_image_folder_reads_classes_resizes_and_skips_unreadable(tmp_path):
     d = load_dataset(DataConfig("folder", folder=str(tmp_path / "pets"), image_size=16))
     assert d.x.shape == (8, 3, 16, 16) and d.class_names == ["cats", "dogs"]
     assert d.x[d.y == 0].float().mean() == pytest.approx(40, abs=1)
-    assert any("unreadable" in note for note in d.notes)
+    assert any("could not be read safely" in note for note in d.notes)
     grey = load_dataset(DataConfig("folder", folder=str(tmp_path / "pets"), image_size=12,
                                    grayscale=True))
     assert grey.x.shape == (8, 1, 12, 12)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import sympy as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from lab.formula import FormulaError, numeric_function, parse_formula, symbol
 
@@ -129,3 +131,14 @@ def test_numeric_function_matches_sympy_and_is_cached():
     assert f is numeric_function(parse_formula("x^3 - 3x + 1"))
     xs = np.linspace(-2, 2, 9)
     assert np.allclose(f(xs), [float(expr.subs(x, v)) for v in xs])
+
+
+@settings(max_examples=150)
+@given(st.text(alphabet="x0129.+-*/^()| esinlogqrtpa,_[]'", max_size=40))
+def test_any_text_gives_an_expression_or_a_formula_error(text):
+    try:
+        expr = parse_formula(text)
+    except FormulaError as refused:
+        assert str(refused)
+    else:
+        assert isinstance(expr, sp.Expr) and expr.free_symbols <= {x}

@@ -110,7 +110,7 @@ def _measure_stall(n: int, steps: int) -> float:
 def run(options) -> dict[str, float]:
     quick = options.quick
     one, all_four = _measure_updates(3 if quick else 15)
-    n, steps = (60, 100) if quick else (200, 500)
+    n, steps = (40, 50) if quick else (200, 500)
     result = {"optim_update_ms": 1000 * one, "optim_update_all_ms": 1000 * all_four}
     result.update(_measure_basins(n, steps))
     result["optim_basin_stall_ms"] = _measure_stall(n, steps)

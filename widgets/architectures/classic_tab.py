@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 from lab import architectures as arch
 from lab.architectures import ClassicParams, DrawOptions, PreparedGraph, Progress
 from lab.architectures.graphs import human, table_csv
+from lab.architectures.view import ClassicView
 from lab.models import CLASSIC_MODELS
 from widgets.architectures.connectivity_tab import hover_text
 from widgets.architectures.graph_view import GraphView
@@ -120,7 +121,29 @@ class ClassicTab(Page):
         self.png_button.clicked.connect(self._ask_export_png)
         self.csv_button.clicked.connect(self._ask_export_csv)
 
-    def params(self) -> ClassicParams:
+    def params(self) -> ClassicView:
+        return ClassicView(self.classic_params(), self.fold.isChecked(),
+                           self.collapse.isChecked())
+
+    def apply_params(self, view: ClassicView) -> None:
+        layers = view.layers
+        self.model_choice.setValue(layers.model)  # comes with its own input: set those after
+        self.input_size.setValue(layers.input_size)
+        self.in_channels.setValue(layers.in_channels)
+        self.num_classes.setValue(layers.num_classes)
+        for box, on in ((self.fold, view.fold), (self.collapse, view.collapse)):
+            box.blockSignals(True)  # the next graph is drawn with them
+            box.setChecked(on)
+            box.blockSignals(False)
+        key = layers.model_key()
+        current = self.options.get(key)
+        if current is None or (current.fold, current.collapse) != (view.fold, view.collapse):
+            self.options[key] = DrawOptions(view.fold, view.collapse)
+            if self.requested is not None:  # shown already: draw it again with them
+                self.request_update("classic")
+
+    def classic_params(self) -> ClassicParams:
+        """The model and its input (what is traced and drawn)."""
         return ClassicParams(self.model_choice.value(), self.input_size.value(),
                              self.in_channels.value(), self.num_classes.value())
 
@@ -137,7 +160,7 @@ class ClassicTab(Page):
         self.request_update("classic")
 
     def _start(self) -> None:
-        params = self.params()
+        params = self.classic_params()
         problems = params.validate()
         self.set_problems("classic", problems)
         if problems:

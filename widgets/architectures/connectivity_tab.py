@@ -27,6 +27,7 @@ from lab import architectures as arch
 from lab.architectures import ConnectivityParams, DrawOptions, PreparedGraph, Progress
 from lab.architectures import gradient_flow as gf
 from lab.architectures.graphs import human
+from lab.architectures.view import ConnectivityView
 from lab.models import PATTERNS
 from widgets.architectures.graph_view import EDGE_COLORS, GraphView, LinkedZoom
 from widgets.kit.controls import (
@@ -61,10 +62,7 @@ GRADIENT_RULE = (
     "4). With BatchNorm or He init the plain net's gradient no longer vanishes at the start "
     "of training; deep plain nets then still train worse (degradation), which a single "
     "backward pass cannot show.")
-GRADIENT_CAPTION = (
-    "Same batch, same seed, one backward pass; no BatchNorm, default init: the plain net's "
-    "gradient vanishes towards the input, shortcuts and dense links carry it. "
-    "Hover for the details.")
+GRADIENT_CAPTION = "Same batch, same seed, one backward pass: computing…"
 
 
 class ConnectivityTab(Page):
@@ -221,7 +219,9 @@ class ConnectivityTab(Page):
                 [], [], pen=pen, symbol="o", symbolSize=6, symbolBrush=color, symbolPen=None,
                 name=name)
         self.gradient_summary = WrapLabel()
-        gradient_caption = caption(GRADIENT_CAPTION)
+        # derived from the numbers drawn (a fixed sentence said "vanishes" under a plot
+        # that grew with BatchNorm on)
+        self.gradient_caption = gradient_caption = caption(GRADIENT_CAPTION)
         gradient_caption.setToolTip(GRADIENT_RULE)
         # box layouts, not a grid: a grid gives a label spanning both columns one line's
         # height, and its wrapped lines were drawn over the plots' axes
@@ -273,7 +273,36 @@ class ConnectivityTab(Page):
         super().changeEvent(event)
 
     # ====================================================================== parameters
-    def params(self) -> ConnectivityParams:
+    def params(self) -> ConnectivityView:
+        return ConnectivityView(
+            layers=self.connectivity_params(), fold=self.fold.isChecked(),
+            collapse=self.collapse.isChecked(), gradient_depth=self.grad_depth.value(),
+            gradient_activation=self.grad_activation.value(),
+            gradient_init=self.grad_init.value(),
+            gradient_batchnorm=self.grad_batchnorm.isChecked())
+
+    def apply_params(self, view: ConnectivityView) -> None:
+        layers = view.layers
+        self.kind.setValue(layers.kind)
+        for slider, value in ((self.depth_slider, layers.depth), (self.width_slider, layers.width),
+                              (self.growth, layers.growth_rate), (self.blocks, layers.blocks),
+                              (self.grad_depth, view.gradient_depth)):
+            slider.setValue(value)
+        self.batchnorm.setChecked(layers.batchnorm)
+        self.grad_activation.setValue(view.gradient_activation)
+        self.grad_init.setValue(view.gradient_init)
+        self.grad_batchnorm.setChecked(view.gradient_batchnorm)
+        if (view.fold, view.collapse) != (self.fold.isChecked(), self.collapse.isChecked()):
+            for box, on in ((self.fold, view.fold), (self.collapse, view.collapse)):
+                box.blockSignals(True)  # drawn with the new graphs: one job, not two
+                box.setChecked(on)
+                box.blockSignals(False)
+            for pattern in PATTERNS:
+                self.options[pattern] = DrawOptions(view.fold, view.collapse)
+            self.request_update("connectivity")
+
+    def connectivity_params(self) -> ConnectivityParams:
+        """The three nets' settings (what is traced and drawn)."""
         return ConnectivityParams(self.kind.value(), self.depth_slider.value(),
                                   self.width_slider.value(), self.growth.value(),
                                   self.blocks.value(), self.batchnorm.isChecked())
@@ -287,7 +316,7 @@ class ConnectivityTab(Page):
 
     # ====================================================================== the graphs
     def _start_connectivity(self) -> None:
-        params = self.params()
+        params = self.connectivity_params()
         problems = params.validate()
         self.set_problems("connectivity", problems)
         if problems:
@@ -304,7 +333,7 @@ class ConnectivityTab(Page):
             return
         # a re-layout of the last good graphs (new drawing options) may arrive while the
         # settings are invalid: their rule stays in the banner
-        self.set_problems("connectivity", self.params().validate())
+        self.set_problems("connectivity", self.connectivity_params().validate())
         self.prepared[item.key] = item
         self.graph_views[item.key].set_graph(item.view, item.layout)
         if item.counts is not None:
@@ -428,6 +457,9 @@ class ConnectivityTab(Page):
             firsts = [self.profiles[(pattern, d)].first for d in depths]
             self.depth_curves[pattern].setData([math.log2(d) for d in depths],
                                                gf.log_floor(firsts))
+        self.gradient_caption.setText(gf.gradient_caption(params, {
+            pattern: self.profiles[(pattern, params.depth)] for pattern in PATTERNS
+            if (pattern, params.depth) in self.profiles}) + " Hover for the details.")
         missing = self.gradient_missing()
         status = f" <i>(computing {missing} more runs…)</i>" if missing else ""
         self.gradient_summary.setText((f"Depth {params.depth}: " + " · ".join(summary)

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 from lab import architectures as arch
 from lab import models
 from lab.architectures import ConnectivityParams, ModuleCounts
+from lab.architectures.view import ModuleView
 from lab.models import ChannelScale, Flatten
 from widgets.architectures.module_tree import ModuleTree
 from widgets.kit.controls import ChoiceBox, caption, group_box, row_of, scrolling
@@ -100,6 +101,16 @@ class ModuleTab(Page):
         self.find_in_tree.clicked.connect(self._find_in_tree)
         self._shown_class: type | None = Flatten
         self.show_layer_code(Flatten)
+
+    def params(self) -> ModuleView:
+        code = {Flatten: "Flatten", ChannelScale: "ChannelScale", None: "example"}
+        return ModuleView(self.choice.value(), code[self._shown_class])
+
+    def apply_params(self, view: ModuleView) -> None:
+        self.choice.setValue(view.model)
+        if self.params().code != view.code:
+            self.show_layer_code({"Flatten": Flatten, "ChannelScale": ChannelScale,
+                                  "example": None}[view.code])
 
     def _counts_table(self) -> QTableWidget:
         table = QTableWidget(4, 2)

@@ -14,12 +14,17 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QTabWidget, QVBoxLayout, QWidget
 
+from lab.architectures.examples import EXAMPLES
+from lab.architectures.view import ArchitecturesView
+from lab.params import Example
 from widgets.architectures.classic_tab import ClassicTab
 from widgets.architectures.connectivity_tab import ConnectivityTab
 from widgets.architectures.module_tab import ModuleTab
 from widgets.kit.controls import ErrorBanner
 from widgets.kit.jobs import freeze_heap
 from widgets.kit.panel import AppState, Panel
+
+TABS = ("connectivity", "classic", "modules")
 
 
 class ArchitecturesPanel(Panel):
@@ -28,7 +33,7 @@ class ArchitecturesPanel(Panel):
         self.banner = ErrorBanner()
         self.connectivity = ConnectivityTab()
         self.classic = ClassicTab()
-        self.modules = ModuleTab(self.connectivity.params)
+        self.modules = ModuleTab(self.connectivity.connectivity_params)
         self.tabs = QTabWidget()
         self.tabs.addTab(self.connectivity, "Plain · ResNet · DenseNet")
         self.tabs.addTab(self.classic, "Classic nets")
@@ -44,11 +49,28 @@ class ArchitecturesPanel(Panel):
         layout.addWidget(self.banner)
         layout.addWidget(self.tabs, 1)
         for tab in self.all_tabs():
-            tab.problemsChanged.connect(self._show_problems)
+            tab.problemsChanged.connect(self._tab_problems_changed)
             tab.drawn.connect(self.mark_drawn)
         self.tabs.currentChanged.connect(self._tab_changed)
         freeze_heap("torch and Qt")
         self.connectivity.request_update("connectivity", "gradient")
+
+    def params(self) -> ArchitecturesView:
+        return ArchitecturesView(TABS[self.tabs.currentIndex()], self.connectivity.params(),
+                                 self.classic.params(), self.modules.params())
+
+    def apply_params(self, view: ArchitecturesView) -> None:
+        self.connectivity.apply_params(view.connectivity)
+        self.classic.apply_params(view.classic)
+        self.modules.apply_params(view.modules)
+        self.tabs.setCurrentIndex(TABS.index(view.tab))
+
+    def examples(self) -> dict[int, Example]:
+        return EXAMPLES
+
+    def refuse_params(self, message: str) -> None:
+        super().refuse_params(message)
+        self._show_problems()
 
     def all_tabs(self) -> tuple[ConnectivityTab, ClassicTab, ModuleTab]:
         return self.connectivity, self.classic, self.modules
@@ -61,8 +83,16 @@ class ArchitecturesPanel(Panel):
             self.modules.request_update("tree")
         self._show_problems()
 
+    def _tab_problems_changed(self) -> None:
+        self._part_problems.pop("params", None)  # a tab computed: a refused view's note is old
+        self._show_problems()
+
     def _show_problems(self) -> None:
-        self.banner.show_problems(self.all_tabs()[self.tabs.currentIndex()].problems())
+        self.banner.show_problems(self.problems())
+
+    def problems(self) -> list[str]:
+        """A refused view's note, then the current tab's problems (what the banner says)."""
+        return self.part_problems("params") + self.all_tabs()[self.tabs.currentIndex()].problems()
 
     def flush(self) -> None:
         """Recompute whatever any tab has marked stale, now."""

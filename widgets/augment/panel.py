@@ -45,7 +45,10 @@ from lab import augment
 from lab.augment import STEP_LIST, STEP_TYPES, ChannelStats, working
 from lab.augment import draws as augment_draws
 from lab.augment.draws import Draw
+from lab.augment.examples import EXAMPLES
+from lab.augment.view import AugmentView
 from lab.images import LabImage
+from lab.params import Example
 from widgets.augment.editors import StepEditor
 from widgets.kit.controls import ChoiceBox, ErrorBanner, ParamSlider, QuietProgressBar, caption
 from widgets.kit.files import save_image
@@ -138,12 +141,7 @@ class AugmentPanel(Panel):
         self._pending: tuple[dict, int, int] | None = None
         self._input_stats: ChannelStats | None = None
         self._value_range = (0.0, 1.0)
-        self.problems: list[str] = []
-        self.compute_count = 0
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(0)
-        self._timer.timeout.connect(self.flush)
+        self.updaters = {"grid": self._update_grid}
 
         self.banner = ErrorBanner()
         controls = self._build_controls()
@@ -437,6 +435,35 @@ class AugmentPanel(Panel):
         self._show_editor()
         self.request_update()
 
+    def params(self) -> AugmentView:
+        return AugmentView(spec=self.spec(), count=int(self.count.value()),
+                           seed=int(self.seed.value()), lock=self.lock.isChecked(),
+                           input_dtype=self.input_dtype.value(), preset=self.preset.value(),
+                           selected_step=self.steps_list.currentRow())
+
+    def apply_params(self, view: AugmentView) -> None:
+        spec = view.spec
+        if not isinstance(spec.get("steps"), list):
+            raise ValueError("the pipeline has no list of steps")
+        self.preset.setValue(view.preset)
+        follows_image = spec == augment.preset(view.preset, self.image_shape(),
+                                               normalize=self._image_normalize())
+        self.set_spec(spec)
+        self._preset_untouched = view.preset if follows_image else None
+        self.steps_list.setCurrentRow(view.selected_step)
+        self.count.setValue(view.count)
+        self.seed.setValue(view.seed)
+        self._seed_touched = True  # this seed was chosen: an unlocked grid must not re-roll it
+        self.lock.setChecked(view.lock)
+        self.input_dtype.setValue(view.input_dtype)
+
+    def examples(self) -> dict[int, Example]:
+        return EXAMPLES
+
+    def refuse_params(self, message: str) -> None:
+        super().refuse_params(message)
+        self.banner.show_message(message)
+
     def _append_item(self, step: dict, row: int | None = None) -> QListWidgetItem:
         step_id = self._next_id
         self._next_id += 1
@@ -520,6 +547,13 @@ class AugmentPanel(Panel):
     def _order_changed(self) -> None:
         if not self.steps_list.signalsBlocked():  # a drag, not set_spec rebuilding the list
             self._edited()
+            # a drag moves the current row without currentRowChanged: ↑/↓ went stale
+            QTimer.singleShot(0, self._sync_move_buttons)
+
+    def _sync_move_buttons(self) -> None:
+        row = self.steps_list.currentRow()
+        self.up_button.setEnabled(row > 0)
+        self.down_button.setEnabled(0 <= row < self.steps_list.count() - 1)
 
     def apply_selected_preset(self) -> None:
         name = self.preset.value()
@@ -537,10 +571,8 @@ class AugmentPanel(Panel):
 
     def _show_editor(self) -> None:
         step_id = self.current_step_id()
-        row = self.steps_list.currentRow()
         self.remove_button.setEnabled(step_id is not None)
-        self.up_button.setEnabled(row > 0)
-        self.down_button.setEnabled(0 <= row < self.steps_list.count() - 1)
+        self._sync_move_buttons()
         if step_id == self._editor_id and self._editor is not None:
             return
         if self._editor is not None:
@@ -639,21 +671,15 @@ class AugmentPanel(Panel):
         self.request_update()
 
     # ====================================================================== computing
-    def request_update(self) -> None:
-        """Mark the grid stale; it is recomputed once, when control returns to the loop."""
-        if not self._timer.isActive():
-            self._timer.start()
-
-    def flush(self) -> None:
-        """Validate the pipeline now and, if it is good, start drawing a new grid."""
-        self._timer.stop()
-        self.compute_count += 1
+    def _update_grid(self) -> None:
+        """Validate the pipeline and, if it is good, start drawing a new grid."""
         spec = self.spec()
         shape = self.image_shape()
-        self.problems = augment.validate_spec(spec, shape)
-        if self.problems:
+        problems = augment.validate_spec(spec, shape)
+        self.set_problems("grid", problems)
+        if problems:
             self._show_json(spec)  # what the user has, problems and all
-            self.banner.show_problems(self.problems)
+            self.banner.show_problems(problems)
             self.mark_drawn()  # the banner is the result; the last good grid stays
             return
         if not self.lock.isChecked() and self._last_good_spec is not None and \
@@ -800,7 +826,7 @@ class AugmentPanel(Panel):
 
     def grid_done(self) -> bool:
         """The current grid is complete (every draw arrived, the worker ended)."""
-        return self._worker is None and not self._timer.isActive() and \
+        return self._worker is None and not self.pending_parts() and \
             (len(self._draws) == self.grid.tile_count() or self._grid_failed)
 
     def draws(self) -> list[Draw]:
@@ -911,7 +937,7 @@ class AugmentPanel(Panel):
 
     # ====================================================================== closing
     def shutdown(self) -> None:
-        self._timer.stop()
+        super().shutdown()
         self._generation += 1  # anything still queued from a worker is now stale
         for worker in [self._worker, *self._retired]:
             if worker is not None:

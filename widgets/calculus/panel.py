@@ -11,8 +11,8 @@ evaluate cached numpy functions.
 
 from __future__ import annotations
 
+import dataclasses
 import math
-import sys
 from functools import partial
 from pathlib import Path
 
@@ -37,7 +37,7 @@ from PySide6.QtWidgets import (
 from lab.calculus import jobs, sampling
 from lab.calculus.autograd import LOG10_HS
 from lab.calculus.examples import EXAMPLES, PRESETS
-from lab.calculus.notation import show, show_number
+from lab.calculus.notation import show_number
 from lab.calculus.view import CalculusView, validate
 from lab.params import Example
 from lab.progress import Progress
@@ -52,6 +52,7 @@ from widgets.calculus.tabs import (
     set_text,
 )
 from widgets.kit.controls import ElidedLabel, ErrorBanner, ProgressLine
+from widgets.kit.files import save_image
 from widgets.kit.panel import AppState, Panel
 
 TABS = ("derivative", "taylor", "limit", "critical")
@@ -73,7 +74,8 @@ class CalculusPanel(Panel):
         self._results: dict[str, tuple[tuple, object]] = {}
         self._submitted: dict[str, tuple] = {}
         self._running_since: dict[str, bool] = {}
-        self._notes: list[str] = []
+        self._shown_y: tuple[float, float] | None = None  # the f plot's y range on screen
+        self._failures: dict[str, str] = {}  # part -> why its last run gave no result
 
         self.banner = ErrorBanner()
         self.formula = QLineEdit("x^3 - 3x + 1")
@@ -220,7 +222,12 @@ class CalculusPanel(Panel):
         for spin in (self.y_lo, self.y_hi):
             spin.setEnabled(not self.y_auto.isChecked())
 
-    def _y_toggled(self, _checked: bool) -> None:
+    def _y_toggled(self, checked: bool) -> None:
+        if not checked and self._shown_y is not None:  # start from what is on screen
+            for spin, value in zip((self.y_lo, self.y_hi), self._shown_y, strict=True):
+                spin.blockSignals(True)
+                spin.setValue(round(value, 3))
+                spin.blockSignals(False)
         self._y_enabled()
         self.request_update("plots", "tangent", "taylor_draw", "critical_draw")
 
@@ -319,6 +326,7 @@ class CalculusPanel(Panel):
             if self._submitted.get(part) == key:
                 continue
             self._submitted[part] = key
+            self._failures.pop(part, None)
             function, after = functions[part]
             make = partial(self._sandbox_job, part, key, function, key, after, self._generation)
             self.jobs[part].submit(make)
@@ -340,7 +348,11 @@ class CalculusPanel(Panel):
             if self._submitted.get(part) == item.key:
                 self.set_problems(part, [f"{_PART_NAMES[part]}: {item.message}"]
                                   if item.message else [])
+                self._failures[part] = item.message
+                if part == "analysis":
+                    self.request_update("plots")
             return
+        self._failures.pop(part, None)
         self.set_problems(part, [])
         self._results[part] = (item.key, item.value)
         draw = {"analysis": ("plots", "tangent", "taylor_draw", "critical_draw"),
@@ -372,6 +384,11 @@ class CalculusPanel(Panel):
         self.cancel.setVisible(False)
         QTimer.singleShot(0, lambda: self.request_update("symbolic"))
 
+    def is_idle(self) -> bool:
+        """Nothing stale, no job running, and no symbolic work about to start (it waits
+        for the keys to rest)."""
+        return super().is_idle() and not self._symbolic_timer.isActive()
+
     def _result(self, part: str):
         """The result of `part` for the current inputs, or None."""
         wanted = self._wanted().get(part)
@@ -381,9 +398,10 @@ class CalculusPanel(Panel):
     # ====================================================================== drawing
     def _view_ranges(self, curves: list[sampling.Curve]) -> tuple[float, float]:
         chosen = self._y_range()
-        if chosen is not None and chosen[0] < chosen[1]:
-            return chosen
-        return sampling.auto_range([c.ys for c in curves])
+        if chosen is None or not chosen[0] < chosen[1]:
+            chosen = sampling.auto_range([c.ys for c in curves])
+        self._shown_y = chosen
+        return chosen
 
     def _poles(self) -> tuple[float, ...]:
         analysis = self._result("analysis")
@@ -410,24 +428,27 @@ class CalculusPanel(Panel):
                 item.setData(xs, ys)
                 plot.setXRange(lo, hi, padding=0)
                 plot.setYRange(*y_range, padding=0)
-                note = sampling.cut_note(name, curve, y_range)
-                if note:
-                    notes.append(note)
+                notes += [n for n in (sampling.gap_note(name, curve) if name == "f" else "",
+                                      sampling.cut_note(name, curve, y_range)) if n]
             analysis = self._result("analysis")
             if analysis is not None:
-                set_text(tab.derivatives, f"f′(x) = {show(analysis.first)}\n"
-                                          f"f″(x) = {show(analysis.second)}")
-                set_text(tab.steps, "\n".join("   " * s.depth + s.text()
-                                              for s in analysis.derivation.steps))
+                set_text(tab.derivatives, f"f′(x) = {analysis.first_text}\n"
+                                          f"f″(x) = {analysis.second_text}")
+                set_text(tab.steps, "\n".join(analysis.step_lines))
                 set_text(tab.check, analysis.check)
             else:
-                set_text(tab.derivatives, f"f′(x) = {show(curves.first)}\n"
-                                          f"f″(x) = {show(curves.second)}\n(simplifying…)")
+                failed = self._failures.get("analysis")
+                status = f"not simplified: {failed}" if failed \
+                    else "simplifying and working out the steps…"
+                set_text(tab.derivatives, f"f′(x) = {curves.first_text}\n"
+                                          f"f″(x) = {curves.second_text}\n({status})")
+                set_text(tab.steps, "")
+                set_text(tab.check, "")
         self._set_notes(notes)
         self.mark_drawn()
 
     def _set_notes(self, notes: list[str]) -> None:
-        text = "Cut for display: " + "; ".join(notes) if notes else ""
+        text = "; ".join(notes)
         self.note.setText(text)
         self.note.setToolTip(text)
 
@@ -446,15 +467,15 @@ class CalculusPanel(Panel):
         if math.isfinite(fa) and math.isfinite(slope):
             xs = np.array([lo, hi])
             tab.tangent_line.setData(xs, fa + slope * (xs - a))
-            tab.point.setData([a], [fa])
-            tab.slope_point.setData([a], [slope])
+            tab.point.place(a, fa)
+            tab.slope_point.place(a, slope)
             set_text(tab.tangent_text, f"a = {a:.4g}: f(a) = {show_number(fa)}, slope "
                                        f"f′(a) = {show_number(slope)}\ntangent: y = "
                                        f"{show_number(fa)} + {show_number(slope)}·(x − {a:.4g})")
         else:
             tab.tangent_line.setData([], [])
-            tab.point.setData([], [])
-            tab.slope_point.setData([], [])
+            tab.point.place(None)
+            tab.slope_point.place(None)
             set_text(tab.tangent_text, f"a = {a:.4g}: f or f′ is undefined here "
                                        "(no tangent)")
         self._draw_bridge()
@@ -462,27 +483,40 @@ class CalculusPanel(Panel):
     def _draw_bridge(self) -> None:
         curves = self._curves
         tab = self.derivative
-        args = (curves.f, curves.d1, curves.expr, float(tab.tangent_at.value()),
-                float(tab.log10_h.value()), tab.float32.isChecked())
-        if "torch" in sys.modules:  # imported already: a few hundred µs, right here
+        args = (curves.f, curves.d1, curves.torch_f or curves.expr,
+                float(tab.tangent_at.value()), float(tab.log10_h.value()),
+                tab.float32.isChecked())
+        if curves.torch_f is not None:  # torch loaded, f built: a few hundred µs, right here
             from lab.calculus.autograd import bridge
 
             self._bridge_arrived(bridge(*args))
-        else:  # the first time: torch is imported on a worker thread
-            self.jobs["bridge"].submit(lambda _stop: iter([_bridge_in_thread(args)]))
+        else:  # the first time: torch is imported (and f built) on a worker thread
+            text = curves.text
+            self.jobs["bridge"].submit(lambda _stop: iter([_bridge_in_thread(text, args)]))
 
     def _bridge_arrived(self, result) -> None:
         tab = self.derivative
-        if result is None or self._curves is None:
+        if self._curves is None:
             return
+        if isinstance(result, tuple):  # from the thread: keep the torch function it built
+            text, torch_f, result = result
+            if text == self._curves.text:
+                self._curves = dataclasses.replace(self._curves, torch_f=torch_f)
         hs = 10.0 ** LOG10_HS
         errors = finite_or_nan(np.where(result.errors > 0, result.errors, np.nan))
         tab.error_curve.setData(hs, errors)
+        if np.isfinite(errors).any():
+            top = float(np.log10(np.nanmax(errors)))
+            bottom = float(np.log10(np.nanmin(errors)))
+            low, high = tab.error_y
+            if top > high or bottom < low or top < high - 6:
+                tab.error_y = (min(-18.0, math.floor(bottom) - 1), math.ceil(top) + 1)
+                tab.error_plot.setYRange(*tab.error_y, padding=0)
         error_here = abs(result.difference - result.exact)
         if error_here > 0 and math.isfinite(error_here):
-            tab.error_point.setData([result.h], [error_here])
+            tab.error_point.place(math.log10(result.h), math.log10(error_here))
         else:
-            tab.error_point.setData([], [])
+            tab.error_point.place(None)
         kind = "float32" if tab.float32.isChecked() else "float64"
         set_text(tab.bridge_text, (
             f"exact f′(a) (sympy): {show_number(result.exact, 12)}\n"
@@ -505,7 +539,8 @@ class CalculusPanel(Panel):
         tab.f_curve.setData(xs, ys)
         tab.plot.setXRange(lo, hi, padding=0)
         tab.plot.setYRange(*y_range, padding=0)
-        self._set_notes([n for n in [sampling.cut_note("f", f_curve, y_range)] if n])
+        self._set_notes([n for n in (sampling.gap_note("f", f_curve),
+                                     sampling.cut_note("f", f_curve, y_range)) if n])
         taylor = self._result("taylor")
         if taylor is None:
             set_text(tab.summary, "computing the derivatives of f…")
@@ -521,12 +556,12 @@ class CalculusPanel(Panel):
         tx, ty = sampling.for_display(t_curve, y_range)
         tab.t_curve.setData(tx, ty)
         fa = _value(curves.f, a)
-        tab.centre_point.setData([a] if math.isfinite(fa) else [], [fa] if math.isfinite(fa)
-                                 else [])
+        tab.centre_point.place(a, fa)
         error = np.abs(f_curve.ys - t_curve.ys)
         error[~(error > 0)] = np.nan
         tab.error_curve.setData(f_curve.xs, error)
-        self._set_notes([n for n in (sampling.cut_note("f", f_curve, y_range),
+        self._set_notes([n for n in (sampling.gap_note("f", f_curve),
+                                     sampling.cut_note("f", f_curve, y_range),
                                      sampling.cut_note(f"T{_subscript(order)}", t_curve,
                                                        y_range)) if n])
         short = f" (only {available} derivatives fit in the time budget)" if order < n else ""
@@ -560,7 +595,7 @@ class CalculusPanel(Panel):
         exact = self._result("taylor_exact")
         if exact is not None:
             set_text(tab.coefficients, "\n".join(
-                f"c{k} = {show(c)}" for k, c in enumerate(exact.coefficients)))
+                f"c{k} = {text}" for k, text in enumerate(exact.texts)))
         else:
             set_text(tab.coefficients, "\n".join(f"c{k} ≈ {show_number(c, 8)}"
                                                  for k, c in enumerate(coefficients)))
@@ -571,16 +606,16 @@ class CalculusPanel(Panel):
         tab = self.limit
         found = self._result("limit")
         if found is None:
+            self._set_notes([])  # the other pages' notes are not about this plot
             return
         result, function = found
         set_text(tab.steps, "\n\n".join(f"{i + 1}. {s.title}\n   {s.detail}"
                                         for i, s in enumerate(result.steps)))
         set_text(tab.verdict, result.verdict)
-        point = complex(result.point) if result.point.is_finite else None
+        point = result.point_value if math.isfinite(result.point_value) else None
         if point is not None:
-            centre = point.real
-            lo, hi = centre - 2.0, centre + 2.0
-        elif result.point.is_extended_positive:
+            lo, hi = point - 2.0, point + 2.0
+        elif result.point_value > 0:
             lo, hi = 0.5, 60.0
         else:
             lo, hi = -60.0, -0.5
@@ -588,17 +623,17 @@ class CalculusPanel(Panel):
         y_range = sampling.auto_range([curve.ys])
         xs, ys = sampling.for_display(curve, y_range)
         tab.curve.setData(xs, ys)
+        self._set_notes([n for n in [sampling.cut_note("the expression", curve, y_range)] if n])
         tab.plot.setXRange(lo, hi, padding=0)
         tab.plot.setYRange(*y_range, padding=0)
-        value = result.sympy_answer
-        if value.is_number and value.is_finite and value.is_real:
-            tab.limit_line.setValue(float(value))
+        if result.answer_value is not None:
+            tab.limit_line.setValue(result.answer_value)
             tab.limit_line.setVisible(True)
         else:
             tab.limit_line.setVisible(False)
         tab.point_line.setVisible(point is not None)
         if point is not None:
-            tab.point_line.setValue(point.real)
+            tab.point_line.setValue(point)
 
     def _draw_critical(self) -> None:
         if self._curves is None or self.current_tab() != "critical":
@@ -611,7 +646,8 @@ class CalculusPanel(Panel):
         tab.curve.setData(xs, ys)
         tab.plot.setXRange(lo, hi, padding=0)
         tab.plot.setYRange(*y_range, padding=0)
-        self._set_notes([n for n in [sampling.cut_note("f", curve, y_range)] if n])
+        self._set_notes([n for n in (sampling.gap_note("f", curve),
+                                     sampling.cut_note("f", curve, y_range)) if n])
         result = self._result("critical")
         if result is None:
             return
@@ -620,7 +656,7 @@ class CalculusPanel(Panel):
                            brush=marker_brushes([c.kind for c in points]))
         tab.set_rows([(c.exact, c.source, c.kind, c.reason, show_number(c.value))
                       for c in result.candidates])
-        set_text(tab.method, f"f′(x) = {show(result.derivative)} = 0 solved {result.method}.")
+        set_text(tab.method, f"f′(x) = {result.derivative_text} = 0 solved {result.method}.")
         by_x = {c.x: c for c in result.candidates}
         extremes = []
         for name, where in (("maximum", result.global_max), ("minimum", result.global_min)):
@@ -633,7 +669,12 @@ class CalculusPanel(Panel):
 
     # ====================================================================== exports
     def export_png_to(self, path: str | Path) -> bool:
-        return self.tabs.currentWidget().grab().save(str(path))
+        """False, with the path and the reason in the banner, when it cannot be written."""
+        ok = save_image(self.tabs.currentWidget().grab(), path,
+                        lambda message: self.set_problems("export", [message]))
+        if ok:
+            self.set_problems("export", [])
+        return ok
 
     def _ask_export_png(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Export PNG", f"calculus-{self.current_tab()}"
@@ -665,7 +706,7 @@ class CalculusPanel(Panel):
             limit_formula=self.limit.formula.text(), limit_point=self.limit.point.text(),
             limit_direction=self.limit.direction.value())
 
-    def set_params(self, view: CalculusView) -> None:
+    def apply_params(self, view: CalculusView) -> None:
         with self.updates_held():
             self.formula.setText(view.formula)
             self.x_lo.setValue(view.x_range[0])
@@ -728,10 +769,12 @@ def _with_limit_function(result):
     return result, numeric_function(parse_formula(result.text))
 
 
-def _bridge_in_thread(args):
-    from lab.calculus.autograd import bridge
+def _bridge_in_thread(text, args):
+    from lab.calculus.autograd import bridge, torch_function
 
-    return bridge(*args)
+    f_num, d1_num, expr, *rest = args
+    torch_f = torch_function(expr)
+    return text, torch_f, bridge(f_num, d1_num, torch_f, *rest)
 
 
 __all__ = ["CalculusPanel"]

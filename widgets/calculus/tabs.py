@@ -13,6 +13,8 @@ from PySide6.QtGui import QColor, QFontDatabase
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
+    QGraphicsEllipseItem,
+    QGraphicsItem,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -27,13 +29,32 @@ from PySide6.QtWidgets import (
 
 from lab.calculus.examples import LIMIT_PRESETS
 from lab.calculus.view import MAX_ORDER
-from widgets.kit.controls import ChoiceBox, ParamSlider, caption, group_box
+from widgets.kit.controls import ChoiceBox, ParamSlider, TextLines, caption, group_box
 
 F_COLOUR = "#2f6fdb"
 D1_COLOUR = "#d9480f"
 D2_COLOUR = "#2b8a3e"
 TAYLOR_COLOUR = "#ae3ec9"
 KIND_COLOURS = {"local minimum": "#2b8a3e", "local maximum": "#d9480f", "endpoint": "#868e96"}
+
+
+class Dot(QGraphicsEllipseItem):
+    """A marker of fixed size in pixels, moved with `place(x, y)` (view coordinates):
+    moving it costs microseconds, where a ScatterPlotItem's setData costs milliseconds."""
+
+    def __init__(self, colour: str, size: float = 10.0) -> None:
+        super().__init__(-size / 2, -size / 2, size, size)
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
+        self.setBrush(pg.mkBrush(colour))
+        self.setPen(pg.mkPen(None))
+        self.setZValue(20)
+        self.setVisible(False)
+
+    def place(self, x: float | None, y: float | None = None) -> None:
+        visible = x is not None and y is not None and np.isfinite(x) and np.isfinite(y)
+        if visible:
+            self.setPos(x, y)
+        self.setVisible(bool(visible))
 
 
 def text_box(lines: int = 6, tooltip: str = "") -> QPlainTextEdit:
@@ -47,17 +68,11 @@ def text_box(lines: int = 6, tooltip: str = "") -> QPlainTextEdit:
     return box
 
 
-def fixed_label(lines: int, tooltip: str = "") -> QLabel:
-    label = QLabel()
-    label.setWordWrap(True)
-    label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
-    label.setFixedHeight(label.fontMetrics().lineSpacing() * lines + 6)
-    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-    label.setToolTip(tooltip)
-    return label
+def fixed_label(lines: int, tooltip: str = "") -> TextLines:
+    return TextLines(lines, tooltip)
 
 
-def set_text(widget: QPlainTextEdit | QLabel, text: str) -> None:
+def set_text(widget: QPlainTextEdit | TextLines, text: str) -> None:
     """Only touch a widget whose text changed."""
     current = widget.toPlainText() if isinstance(widget, QPlainTextEdit) else widget.text()
     if current != text:
@@ -83,6 +98,11 @@ class Plots(pg.GraphicsLayoutWidget):
 
     plots: tuple[pg.PlotItem, ...] = ()  # changeEvent runs inside the base __init__
 
+    def __init__(self) -> None:
+        super().__init__()
+        # the background is painted in full here: the panel beneath needs no repaint
+        self.viewport().setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
+
     def add(self, plot: pg.PlotItem) -> pg.PlotItem:
         self.addItem(plot, row=len(self.plots), col=0)
         self.plots = (*self.plots, plot)
@@ -100,6 +120,8 @@ def new_plot(title: str, y_label: str = "", axis_line: bool = True) -> pg.PlotIt
     plot.showGrid(x=False, y=False)
     plot.setMenuEnabled(False)
     plot.getAxis("left").setWidth(52)  # a changing tick width must not move the plot
+    for axis in ("left", "bottom"):  # repainted from a pixmap while the curves move
+        plot.getAxis(axis).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
     if axis_line:
         plot.addLine(y=0, pen=pg.mkPen("#adb5bd", width=1))
     if y_label:
@@ -128,12 +150,14 @@ class DerivativeTab(QWidget):
         self.f_curve = self.f_plot.plot(pen=pg.mkPen(F_COLOUR, width=2), connect="finite")
         self.d1_curve = self.d1_plot.plot(pen=pg.mkPen(D1_COLOUR, width=2), connect="finite")
         self.d2_curve = self.d2_plot.plot(pen=pg.mkPen(D2_COLOUR, width=2), connect="finite")
+        for curve in (self.f_curve, self.d1_curve, self.d2_curve):  # still while a drags
+            curve.curve.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.tangent_line = self.f_plot.plot(pen=pg.mkPen("#e67700", width=1.5,
                                                           style=Qt.PenStyle.DashLine))
-        self.point = pg.ScatterPlotItem(size=10, brush=pg.mkBrush("#e67700"), pen=None)
-        self.f_plot.addItem(self.point)
-        self.slope_point = pg.ScatterPlotItem(size=9, brush=pg.mkBrush("#e67700"), pen=None)
-        self.d1_plot.addItem(self.slope_point)
+        self.point = Dot("#e67700", 10)
+        self.f_plot.addItem(self.point, ignoreBounds=True)
+        self.slope_point = Dot("#e67700", 9)
+        self.d1_plot.addItem(self.slope_point, ignoreBounds=True)
         self.marker = pg.InfiniteLine(angle=90, movable=True,
                                       pen=pg.mkPen("#e67700", width=1,
                                                    style=Qt.PenStyle.DotLine),
@@ -168,15 +192,19 @@ class DerivativeTab(QWidget):
                                                              axis_line=False))
         self.error_plot.setLogMode(x=True, y=True)
         self.error_plot.setLabel("bottom", "h")
+        # ranges (log10 units) move only when the errors leave them: no axis redraw per frame
+        self.error_plot.disableAutoRange()
+        self.error_plot.setXRange(-16, 0, padding=0.02)
+        self.error_y = (-18.0, 2.0)
+        self.error_plot.setYRange(*self.error_y, padding=0)
         self.error_graphics.setMinimumHeight(150)
         self.error_graphics.setToolTip("Right of the dip: truncation error ∝ h. Left: rounding "
                                    "error ∝ ε/h. autograd has neither: it is exact up to "
                                    "one rounding.")
         self.error_curve = self.error_plot.plot(pen=pg.mkPen(D1_COLOUR, width=2),
                                                 connect="finite")
-        # a PlotDataItem (not a bare scatter) so that the log axes apply to it too
-        self.error_point = self.error_plot.plot(pen=None, symbol="o", symbolSize=9,
-                                                symbolBrush="#e67700", symbolPen=None)
+        self.error_point = Dot("#e67700", 9)  # placed in log10 units: the axes are log
+        self.error_plot.addItem(self.error_point, ignoreBounds=True)
 
         side = QWidget()
         column = QVBoxLayout(side)
@@ -210,9 +238,8 @@ class TaylorTab(QWidget):
         self.graphics.ci.layout.setRowStretchFactor(1, 2)
         self.f_curve = self.plot.plot(pen=pg.mkPen(F_COLOUR, width=2), connect="finite")
         self.t_curve = self.plot.plot(pen=pg.mkPen(TAYLOR_COLOUR, width=2), connect="finite")
-        self.centre_point = pg.ScatterPlotItem(size=10, brush=pg.mkBrush(TAYLOR_COLOUR),
-                                               pen=None)
-        self.plot.addItem(self.centre_point)
+        self.centre_point = Dot(TAYLOR_COLOUR, 10)
+        self.plot.addItem(self.centre_point, ignoreBounds=True)
         self.error_curve = self.error.plot(pen=pg.mkPen(TAYLOR_COLOUR, width=2),
                                            connect="finite")
         dashed = pg.mkPen("#868e96", width=1, style=Qt.PenStyle.DashLine)

@@ -2,14 +2,13 @@
 can drag, on the current image and on a grid of numbers.
 
 A thin view over `lab.conv`: controls -> `ConvParams` / `ConvTransposeParams` -> lab ->
-draw. Changes are coalesced by a zero-delay timer, so a slider drag never queues stale
-work: whatever the controls say when the timer fires is what gets computed. The exported
+draw. Changes are coalesced by the Panel base (`request_update` / `flush`), so a slider
+drag never queues stale work: whatever the controls say when it flushes is computed. The exported
 code (a few hundred numbers) is rewritten once the controls rest, not on every frame.
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -21,10 +20,8 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QGroupBox,
     QHBoxLayout,
-    QLabel,
     QPlainTextEdit,
     QPushButton,
-    QSizePolicy,
     QSplitter,
     QTabWidget,
     QVBoxLayout,
@@ -33,13 +30,17 @@ from PySide6.QtWidgets import (
 
 from lab import conv
 from lab.conv import ConvParams, ConvTransposeParams
+from lab.conv.examples import EXAMPLES
+from lab.conv.view import ConvGridView, ConvView
 from lab.device import intra_op_threads
 from lab.images import LabImage, to_display, to_tensor
+from lab.params import Example
 from widgets.conv.weight_layout import DIVERGING, WeightLayoutView
 from widgets.kit.controls import (
     ChoiceBox,
     ErrorBanner,
     ParamSlider,
+    TextLines,
     caption,
     page_with_controls,
     scrolling,
@@ -59,44 +60,23 @@ CHANNEL_NAMES = {3: ["R (red)", "G (green)", "B (blue)"], 1: ["gray"]}
 PRESET_TOOLTIPS = {name: text.split(" — ", 1)[1] for name, text in conv.PRESETS.items()}
 
 
-class TextLines(QWidget):
-    """A few lines of selectable text that change often (formula, statistics).
+def _as_rows(values: np.ndarray) -> tuple[tuple[float, ...], ...]:
+    return tuple(tuple(float(v) for v in row) for row in values)
 
-    A QLabel asks its parent layout to re-lay-out on every new text, and that request
-    climbs to the window and repaints the whole panel; hosted here, in a fixed-height
-    widget without a layout, new text repaints only these lines.
-    """
 
-    def __init__(self, lines: int, tooltip: str = "", parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.label = QLabel(self)
-        self.label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
-        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.label.setAutoFillBackground(True)  # opaque: repaints stop at the label
-        self.label.setWordWrap(True)  # a narrow panel wraps a long line into the next
-        self.setFixedHeight(lines * self.label.fontMetrics().lineSpacing() + 4)
-        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
-        self.setMinimumWidth(100)
-        self.setToolTip(tooltip)
-
-    def setText(self, text: str) -> None:  # noqa: N802 - QLabel's name
-        if self.label.text() != text:
-            self.label.setText(text)
-
-    def text(self) -> str:
-        return self.label.text()
-
-    def resizeEvent(self, event) -> None:
-        self.label.setGeometry(self.rect())
-        super().resizeEvent(event)
+def _grid_array(rows: tuple[tuple[float, ...], ...], side: int, name: str) -> np.ndarray:
+    values = np.array(rows, dtype=np.float64)
+    if values.shape != (side, side):
+        raise ValueError(f"{name} should be {side}×{side} numbers")
+    return values
 
 
 class ConvPanel(Panel):
     def __init__(self, state: AppState, parent: QWidget | None = None) -> None:
         super().__init__(state, parent)
-        self.compute_counts: Counter[str] = Counter()
-        self._dirty: set[str] = set()
-        self._problems: dict[str, list[str]] = {"image": [], "grid": []}
+        self.compute_counts = self.update_counts  # what tests and benchmarks read
+        self.updaters = {"image": self._update_image, "view": self._update_view,
+                         "display": self._show_maps, "grid": self._update_grid}
         # the kernels: a preset per output channel, cell edits over them, biases
         self._presets: list[str] = [conv.DEFAULT_PRESETS[i % len(conv.DEFAULT_PRESETS)]
                                     for i in range(MAX_KERNELS)]
@@ -131,10 +111,6 @@ class ConvPanel(Panel):
         self._grid_params: ConvParams | ConvTransposeParams | None = None
         self._pinned: tuple[str, int, int] = ("output", 0, 0)
 
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(0)
-        self._timer.timeout.connect(self.flush)
         self._code_timer = QTimer(self)
         self._code_timer.setSingleShot(True)
         self._code_timer.setInterval(150)
@@ -149,6 +125,7 @@ class ConvPanel(Panel):
         self.tabs.setTabToolTip(0, "Several kernels on your image, one feature map each")
         self.tabs.setTabToolTip(1, "Every output number as a multiply-and-add you can check")
         self.tabs.currentChanged.connect(self._tab_changed)
+        self.problemsChanged.connect(self._show_problems)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.banner)
@@ -479,6 +456,82 @@ class ConvPanel(Panel):
                           padding_mode=self.grid_padding_mode.value(),
                           dilation=self.grid_dilation.value(), presets=("identity",))
 
+    def params(self) -> ConvView:
+        size, k = self.grid_size.value(), self.grid_kernel_size.value()
+        drawn_values = conv.random_grid(size, size, self._grid_seed)
+        drawn_kernel = conv.grid_kernel(self.grid_kernel_choice.value(), k, self._kernel_seed)
+        grid = ConvGridView(
+            mode=self.grid_mode.value(), size=size, kernel_size=k,
+            stride=self.grid_stride.value(), padding=self.grid_padding.value(),
+            output_padding=self.grid_output_padding.value(),
+            dilation=self.grid_dilation.value(), padding_mode=self.grid_padding_mode.value(),
+            kernel=self.grid_kernel_choice.value(), seed=self._grid_seed,
+            kernel_seed=self._kernel_seed,
+            values=None if np.array_equal(self._grid_values, drawn_values)
+            else _as_rows(self._grid_values),
+            kernel_values=None if np.array_equal(self._grid_kernel, drawn_kernel)
+            else _as_rows(self._grid_kernel),
+            speed=self.speed.value())
+        return ConvView(tab="grid" if self.tabs.currentIndex() == 1 else "image",
+                        layer=self.conv_params(), kernel_channel=self.kernel_channel.value(),
+                        in_index=self.in_index.value(), edit_all=self.edit_all.isChecked(),
+                        link_kernel=self.link_kernel.isChecked(),
+                        scale_mode=self.scale_mode.value(), grid=grid)
+
+    def apply_params(self, view: ConvView) -> None:
+        layer, grid = view.layer, view.grid
+        modes = {3: "rgb", 1: "gray"}
+        if layer.in_channels not in modes:
+            raise ValueError(f"in_channels must be 3 (RGB) or 1 (gray), not {layer.in_channels}")
+        self.tabs.setCurrentIndex(1 if view.tab == "grid" else 0)
+        self.input_mode.setValue(modes[layer.in_channels])
+        self.link_kernel.setChecked(False)  # height and width are set one by one
+        for slider, value in ((self.out_channels, layer.out_channels),
+                              (self.kernel_h, layer.kernel_h), (self.kernel_w, layer.kernel_w),
+                              (self.stride, layer.stride), (self.dilation, layer.dilation)):
+            slider.setValue(value)
+        self.link_kernel.setChecked(view.link_kernel)
+        self.same_padding.setChecked(layer.padding == "same")
+        if layer.padding != "same":
+            self.padding.setValue(layer.padding)
+        self.padding_mode.setValue(layer.padding_mode)
+        self.groups.setValue(layer.groups)
+        for box, on in ((self.bias, layer.bias), (self.relu, layer.relu),
+                        (self.flip, layer.flip), (self.edit_all, view.edit_all)):
+            box.setChecked(on)
+        self.scale_mode.setValue(view.scale_mode)
+        # the kernels, after the sizes (a new size forgets typed cells)
+        count = len(layer.presets)
+        self._presets[:count] = layer.presets
+        self._biases[:len(layer.biases)] = [float(b) for b in layer.biases]
+        self._edits = {(o, j, r, c): float(v) for o, j, r, c, v in layer.edits}
+        self._seed = layer.seed
+        self.kernel_channel.setValue(view.kernel_channel)
+        self.in_index.setValue(view.in_index)
+        self._sync_kernel_editor_controls()
+        # the numeric grid
+        self.grid_mode.setValue(grid.mode)
+        for slider, value in ((self.grid_size, grid.size),
+                              (self.grid_kernel_size, grid.kernel_size),
+                              (self.grid_stride, grid.stride), (self.grid_padding, grid.padding),
+                              (self.grid_output_padding, grid.output_padding),
+                              (self.grid_dilation, grid.dilation), (self.speed, grid.speed)):
+            slider.setValue(value)
+        self.grid_padding_mode.setValue(grid.padding_mode)
+        self.grid_kernel_choice.setValue(grid.kernel)
+        self._grid_seed, self._kernel_seed = grid.seed, grid.kernel_seed
+        self._new_grid_values()
+        self._new_grid_kernel()
+        if grid.values is not None:
+            self._grid_values = _grid_array(grid.values, grid.size, "grid.values")
+        if grid.kernel_values is not None:
+            self._grid_kernel = _grid_array(grid.kernel_values, grid.kernel_size,
+                                            "grid.kernel_values")
+        self._sync_grid_enabled()
+
+    def examples(self) -> dict[int, Example]:
+        return EXAMPLES
+
     def _input_tensor(self):
         """The image as (1, C, H, W) floats for the current input mode (cached)."""
         mode = self.input_mode.value()
@@ -648,35 +701,18 @@ class ConvPanel(Panel):
         self.request_update("grid")
 
     # ====================================================================== computing
-    def request_update(self, *parts: str) -> None:
-        """Mark parts stale; they are recomputed once, when control returns to the loop."""
-        self._dirty.update(parts)
-        if not self._timer.isActive():
-            self._timer.start()
+    # the image update draws the view and the maps anyway; the view update the maps
+    covers = {"image": ("view", "display"), "view": ("display",)}
 
     def flush(self) -> None:
-        """Recompute whatever is stale, now."""
-        self._timer.stop()
-        dirty, self._dirty = self._dirty, set()
         # screen-sized work: one intra-op thread (see lab.device.intra_op_threads)
         with intra_op_threads(1):
-            if "image" in dirty:
-                dirty.discard("display")  # the image update draws the maps anyway
-            if "image" in dirty:
-                dirty.discard("view")
-            if "view" in dirty:
-                dirty.discard("display")
-            for part, update in (("image", self._update_image), ("view", self._update_view),
-                                 ("display", self._show_maps),
-                                 ("grid", self._update_grid)):
-                if part in dirty:
-                    self.compute_counts[part] += 1
-                    try:
-                        update()
-                    except Exception as exc:  # noqa: BLE001 - torch's own refusal, shown not raised
-                        self._problems["grid" if part == "grid" else "image"] = [
-                            f"torch refused these settings: {exc}"]
-        self._show_problems()
+            super().flush()
+
+    def update_failed(self, part: str, exc: Exception) -> None:
+        super().update_failed("grid" if part == "grid" else "image", exc)
+
+    def flushed(self, parts: set[str]) -> None:
         self.mark_drawn()
 
     def flush_code(self) -> None:
@@ -693,7 +729,7 @@ class ConvPanel(Panel):
         _, _, height, width = x.shape
         self._sync_kernel_editor(params)
         problems = params.validate(height, width)
-        self._problems["image"] = problems
+        self.set_problems("image", problems)
         if problems:
             return
         weight = self._weight_for(params)
@@ -863,8 +899,8 @@ class ConvPanel(Panel):
         params = self.grid_params()
         values, kernel = self._grid_values, self._grid_kernel
         problems = params.validate(*values.shape)
-        self._problems["grid"] = [f"numeric grid ({values.shape[0]}×{values.shape[1]}): {p}"
-                                  for p in problems]
+        self.set_problems("grid", [f"numeric grid ({values.shape[0]}×{values.shape[1]}): {p}"
+                                   for p in problems])
         if problems:
             return
         if isinstance(params, ConvTransposeParams):
@@ -892,7 +928,7 @@ class ConvPanel(Panel):
 
     def _show_problems(self) -> None:
         part = "grid" if self.tabs.currentIndex() == 1 else "image"
-        problems = self._problems[part]
+        problems = self.part_problems("params") + self.part_problems(part)
         if problems != self.banner.problems() or bool(problems) == self.banner.isHidden():
             self.banner.show_problems(problems)
 
@@ -1021,7 +1057,6 @@ class ConvPanel(Panel):
 
     def shutdown(self) -> None:
         self._rest_timer.stop()
-        super().shutdown()
         self._play_timer.stop()
-        self._timer.stop()
         self._code_timer.stop()
+        super().shutdown()

@@ -390,10 +390,22 @@ class ErrorBanner(QFrame):
             f"border-radius: 4px; }} #ErrorBanner QLabel {{ color: {foreground}; }}")
         self.icon.setText(icon)
         self.text.setText("\n".join(self._problems))
+        self.setToolTip("\n".join(self._problems))
         self.setVisible(True)
 
     def show_message(self, message: str, kind: str = "error") -> None:
         self.show_problems([message], kind)
+
+    def reserve_space(self, lines: int = 2) -> None:
+        """Keep the banner's place while it is hidden, at a fixed height of `lines` lines:
+        a message coming or going then moves nothing below it (a learner's next click
+        landed on the wrong control). A longer message is cut; its tooltip has it all."""
+        policy = self.sizePolicy()
+        policy.setRetainSizeWhenHidden(True)
+        self.setSizePolicy(policy)
+        margins = self.layout().contentsMargins()
+        self.setFixedHeight(lines * self.text.fontMetrics().lineSpacing()
+                            + margins.top() + margins.bottom() + 2)
 
     def clear(self) -> None:
         self._problems = []
@@ -408,6 +420,52 @@ class ErrorBanner(QFrame):
 
 
 # ------------------------------------------------------------------------ page furniture
+
+class TextLines(QWidget):
+    """A few lines of selectable text that change often (formula, statistics).
+
+    A QLabel asks its parent layout to re-lay-out on every new text, and that request
+    climbs to the window and repaints the whole panel; hosted here, in a fixed-height
+    widget without a layout, new text repaints only these lines.
+    """
+
+    def __init__(self, lines: int, tooltip: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.label = QLabel(self)
+        self.label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.label.setAutoFillBackground(True)  # opaque: repaints stop at the label
+        self.label.setWordWrap(True)  # a narrow panel wraps a long line into the next
+        self.setFixedHeight(lines * self.label.fontMetrics().lineSpacing() + 4)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.setMinimumWidth(100)
+        self.setToolTip(tooltip)
+
+    def setText(self, text: str) -> None:  # noqa: N802 - QLabel's name
+        if self.label.text() != text:
+            self.label.setText(text)
+
+    def text(self) -> str:
+        return self.label.text()
+
+    def resizeEvent(self, event) -> None:
+        self.label.setGeometry(self.rect())
+        super().resizeEvent(event)
+
+
+def fix_lines(label: QLabel, lines: int) -> QLabel:
+    """A label whose height never changes with its text (a height change re-lays-out and
+    repaints every plot beside it)."""
+    label.setFixedHeight(lines * label.fontMetrics().lineSpacing() + 4)
+    label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+    return label
+
+
+def set_text(label: QLabel, text: str) -> None:
+    """Change a label only when its text changes (each change may re-lay-out its parent)."""
+    if label.text() != text:
+        label.setText(text)
+
 
 class ElidedLabel(QLabel):
     """One line of text that ends in "…" when the label is narrower than it (a QLabel

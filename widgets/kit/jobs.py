@@ -83,8 +83,11 @@ class LatestJob(QObject):
     def shutdown(self) -> None:
         self._pending = None
         self._token += 1
+        # a superseded worker may still be ending: wait for it too
+        for worker in [self._worker, *self._retired]:
+            if worker is not None:
+                worker.stop_and_wait()
         if self._worker is not None:
-            self._worker.stop_and_wait()
             self._retired.append(self._worker)
             self._worker = None
 

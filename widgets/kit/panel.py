@@ -17,6 +17,7 @@ two computations, never a queue. `set_params(p)` puts every control in `p`'s sta
 from __future__ import annotations
 
 import contextlib
+from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -24,7 +25,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QWidget
 
 from lab.images import DEFAULT_SAMPLE, LabImage, load_sample
-from lab.params import Example
+from lab.params import Example, first_difference
 from widgets.kit import wheel
 from widgets.kit.jobs import LatestJob
 
@@ -82,6 +83,8 @@ class Page(QWidget):
 
     problemsChanged = Signal()
     drawn = Signal()
+    #: part -> parts whose work its updater does too (a full redraw covers a recolour)
+    covers: dict[str, tuple[str, ...]] = {}
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -89,8 +92,11 @@ class Page(QWidget):
         self._stale: set[str] = set()
         self._part_problems: dict[str, list[str]] = {}
         self._held = 0
+        self._flushing = False
         self.updaters: dict[str, Callable[[], None]] = {}
         self.jobs: dict[str, LatestJob] = {}
+        #: how often each part's updater ran (tests and benchmarks count computations)
+        self.update_counts: Counter[str] = Counter()
         self._update_timer = QTimer(self)
         self._update_timer.setSingleShot(True)
         self._update_timer.setInterval(0)
@@ -98,9 +104,9 @@ class Page(QWidget):
 
     # ------------------------------------------------------------------ coalesced updates
     def request_update(self, *parts: str) -> None:
-        """Mark `parts` stale; they are recomputed once, on the next turn of the event loop
-        (or at the end of `updates_held()`)."""
-        self._stale.update(parts)
+        """Mark `parts` (no parts: all of them) stale; they are recomputed once, on the next
+        turn of the event loop (or at the end of `updates_held()`)."""
+        self._stale.update(parts or self.updaters)
         if not self._held and not self._update_timer.isActive():
             self._update_timer.start()
 
@@ -108,10 +114,33 @@ class Page(QWidget):
         """Recompute every stale part now, reading the controls as they are."""
         self._update_timer.stop()
         dirty, self._stale = self._stale, set()
-        for part, update in self.updaters.items():
-            if part in dirty:
-                update()
+        if dirty:
+            self._part_problems.pop("params", None)  # a refused view's note is now old
+        for part in list(dirty):
+            if part in self.updaters:
+                dirty.difference_update(p for p in self.covers.get(part, ()) if p != part)
+        self._flushing = True  # the banner is told once, at the end
+        try:
+            for part, update in self.updaters.items():
+                if part in dirty:
+                    self.update_counts[part] += 1
+                    try:
+                        update()
+                    except Exception as exc:  # noqa: BLE001 - the library's refusal, shown
+                        self.update_failed(part, exc)
+            self.flushed(dirty)
+        finally:
+            self._flushing = False
         self.problemsChanged.emit()
+
+    def update_failed(self, part: str, exc: Exception) -> None:
+        """An updater raised: the library refused these settings. Shown, not raised; the
+        last good result stays on screen."""
+        self.set_problems(part, [f"torch refused these settings: {exc}"])
+
+    def flushed(self, parts: set[str]) -> None:
+        """Called after `flush` ran the updaters of `parts` (a panel marks its result drawn,
+        schedules slower follow-ups); before `problemsChanged`."""
 
     @contextlib.contextmanager
     def updates_held(self) -> Iterator[None]:
@@ -131,7 +160,11 @@ class Page(QWidget):
     # ------------------------------------------------------------------ problems
     def set_problems(self, part: str, problems: list[str]) -> None:
         self._part_problems[part] = list(problems)
-        self.problemsChanged.emit()
+        if not self._flushing:
+            self.problemsChanged.emit()
+
+    def part_problems(self, part: str) -> list[str]:
+        return list(self._part_problems.get(part, []))
 
     def problems(self) -> list[str]:
         parts = list(self.updaters) + [p for p in self._part_problems if p not in self.updaters]
@@ -163,12 +196,48 @@ class Page(QWidget):
 
     # ------------------------------------------------------------------ parameters
     def params(self) -> Any:
-        """The page's whole state as its frozen params dataclass."""
+        """The page's whole state as its frozen view dataclass (lab/<panel>/view.py)."""
         raise NotImplementedError
 
-    def set_params(self, params: Any) -> None:
-        """Put every control in `params`' state, computing once (use `updates_held()`)."""
+    def apply_params(self, params: Any) -> None:
+        """Put every control in `params`' state (called by `set_params`, updates held;
+        may raise ValueError / KeyError for settings the page cannot take)."""
         raise NotImplementedError
+
+    def set_params(self, params: Any) -> bool:
+        """Put every control in `params`' state, computing once. Settings the controls
+        cannot show (wrong kind, out of range, between steps) are refused: the banner says
+        why and nothing changes. True when the page now shows `params`."""
+        before = self.params()
+        if type(params) is not type(before):
+            self.refuse_params(f"these settings are for {type(params).__name__}, "
+                               f"not {type(before).__name__}")
+            return False
+        pages = [self, *self.findChildren(Page)]  # a panel's tabs compute once too
+        stale_before = {page: set(page._stale) for page in pages}
+        with contextlib.ExitStack() as held:
+            for page in pages:
+                held.enter_context(page.updates_held())
+            try:
+                self.apply_params(params)
+                problem = first_difference(params, self.params())
+            except (ValueError, KeyError, TypeError, IndexError) as exc:
+                problem = f"cannot show these settings: {exc}"
+            if problem:
+                self.apply_params(before)
+                for page in pages:  # the same state as before: nothing to recompute
+                    page._stale = stale_before[page]
+        if problem:
+            self.refuse_params(problem)
+            return False
+        if self._part_problems.pop("params", None):
+            self.problemsChanged.emit()
+        return True
+
+    def refuse_params(self, message: str) -> None:
+        """Say why `set_params` changed nothing (the "params" part, cleared by the next
+        computation). Pages with their own banner logic show it there."""
+        self.set_problems("params", [message])
 
     def examples(self) -> dict[int, Example]:
         """Prepared views by concept number (rows of CONCEPTS.md): the Welcome map opens the

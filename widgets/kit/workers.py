@@ -28,7 +28,9 @@ collector, not kept: when the last worker ends they are unfrozen and collected a
 
 from __future__ import annotations
 
+import atexit
 import gc
+import os
 import sys
 import threading
 import time
@@ -40,6 +42,13 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 _THREADS: weakref.WeakSet[QThread] = weakref.WeakSet()
 GIL_SWITCH_INTERVAL_S = 0.0005
+#: how long closing waits for a worker to stop before leaving it behind: a window frozen
+#: for longer is worse than a thread that finishes (or dies with the process) on its own
+CLOSE_WAIT_MS = 1000
+#: workers that did not stop in time: kept referenced, so their QThread is never
+#: destroyed while it runs (Qt aborts the process then: "QThread: Destroyed while thread
+#: is still running", SIGABRT)
+_DETACHED: list[GeneratorWorker] = []
 
 
 _heap_holders = 0  # running workers that keep the heap frozen (see the module docstring)
@@ -165,21 +174,70 @@ class GeneratorWorker(QObject):
         self._stop.set()
         self._resume.set()
 
-    def stop_and_wait(self, timeout_ms: int = 10_000) -> bool:
-        """Ask the generator to stop and join the thread. True if it has ended."""
+    def stop_and_wait(self, timeout_ms: int = CLOSE_WAIT_MS) -> bool:
+        """Ask the generator to stop and join the thread. True if it has ended; False if
+        it is still running after `timeout_ms` (blocked in a call that looks at no stop
+        flag): then it is detached — kept alive until it ends, never destroyed running."""
         self.request_stop()
+        if self in _DETACHED:
+            return not _alive(self._thread)
         ended = True
         if _alive(self._thread):
             self._thread.quit()
             ended = self._thread.wait(timeout_ms)
         if ended:
             self._let_go_of_heap()
+        else:
+            self._detach()
         return ended
+
+    def _detach(self) -> None:
+        # its panel may be deleted; this object and its thread stay until the thread ends
+        # (its last items still reach the panel if it is there)
+        self.setParent(None)
+        _DETACHED.append(self)
 
     @Slot(bool)
     def _on_done(self, stopped: bool) -> None:
+        if self in _DETACHED:
+            _DETACHED.remove(self)
         self._finished = True
         self._thread.quit()
         self._thread.wait()
         self._let_go_of_heap()
         self.finished.emit(stopped)
+
+
+def detached_workers() -> list[GeneratorWorker]:
+    """Workers left running by a close that could not wait for them."""
+    return [w for w in _DETACHED if _alive(w._thread)]
+
+
+def join_detached(timeout_ms: int) -> bool:
+    """Wait for detached workers to end (tests; the exit); True if none is left."""
+    for worker in list(_DETACHED):
+        if _alive(worker._thread):
+            worker._thread.wait(timeout_ms)
+        if not _alive(worker._thread):
+            worker._let_go_of_heap()
+            _DETACHED.remove(worker)
+    return not _DETACHED
+
+
+#: the code the process exits with when a detached worker makes it leave early (the app
+#: sets it from its event loop's result; see `leave_detached`)
+exit_code = 0
+
+
+def leave_detached() -> None:
+    """At exit: a worker still blocked after a short wait must not be destroyed by the
+    interpreter's teardown while its QThread runs (Qt aborts the process then, SIGABRT,
+    whoever holds a reference). Everything the app writes is written and synced before
+    this point, so the process ends here, normally, with `exit_code`."""
+    if _DETACHED and not join_detached(2000):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(exit_code)
+
+
+atexit.register(leave_detached)

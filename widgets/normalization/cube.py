@@ -21,7 +21,7 @@ GROUP_COLORS = np.array([(47, 111, 219), (217, 130, 43), (46, 160, 90), (200, 60
 GAP = 1          # pixels between cells
 TILE_GAP = 6     # pixels between tiles
 HEADER = 18      # room for the channel / sample labels
-MIN_NUMBER_CELL = 24
+MIN_NUMBER_CELL = 22
 
 
 def _short(value: float) -> str:
@@ -79,10 +79,18 @@ class CubeView(QWidget):
         height = self.height() - HEADER - (n - 1) * TILE_GAP
         return float(max(2, int(min(width / (c * w), height / (n * h)))))
 
+    def _left(self) -> float:
+        """Where the first tile starts: the grid is centred in the widget's width."""
+        size = self.cell_size()
+        _, c, _, w = self._values.shape
+        used = c * w * size + (c - 1) * TILE_GAP
+        return HEADER + max(0.0, (self.width() - HEADER - used) / 2)
+
     def _origin(self, n: int, c: int) -> QPointF:
         size = self.cell_size()
         _, _, h, w = self._values.shape
-        return QPointF(HEADER + c * (w * size + TILE_GAP), HEADER + n * (h * size + TILE_GAP))
+        return QPointF(self._left() + c * (w * size + TILE_GAP),
+                       HEADER + n * (h * size + TILE_GAP))
 
     def cell_rect(self, n: int, c: int, h: int, w: int) -> QRectF:
         size = self.cell_size()
@@ -95,7 +103,7 @@ class CubeView(QWidget):
         n_count, c_count, h_count, w_count = self._values.shape
         size = self.cell_size()
         tile_w, tile_h = w_count * size + TILE_GAP, h_count * size + TILE_GAP
-        x, y = pos.x() - HEADER, pos.y() - HEADER
+        x, y = pos.x() - self._left(), pos.y() - HEADER
         if x < 0 or y < 0:
             return None
         c, n = int(x // tile_w), int(y // tile_h)
@@ -193,7 +201,7 @@ class CubeView(QWidget):
         for i in range(n):
             origin = self._origin(i, 0)
             painter.save()
-            painter.translate(0, origin.y() + tile_h / 2)
+            painter.translate(origin.x() - HEADER, origin.y() + tile_h / 2)
             painter.rotate(-90)
             painter.drawText(QRectF(-tile_h / 2, 0, tile_h, HEADER),
                              Qt.AlignmentFlag.AlignCenter, f"n={i}")

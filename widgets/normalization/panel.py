@@ -15,7 +15,7 @@ from dataclasses import replace
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import (
     QCheckBox,
     QHBoxLayout,
@@ -50,6 +50,7 @@ from widgets.kit.controls import (
     ErrorBanner,
     ParamSlider,
     ProgressLine,
+    TextLines,
     WrapLabel,
     caption,
     group_box,
@@ -57,9 +58,12 @@ from widgets.kit.controls import (
     scrolling,
     with_controls,
 )
+from widgets.kit.jobs import freeze_heap
 from widgets.kit.panel import AppState, Panel
 from widgets.kit.views import CodeView, MatrixView
 from widgets.normalization.cube import GROUP_COLORS, CubeView
+from widgets.normalization.histogram import HistogramView
+from widgets.normalization.plots import ThemedPlot
 
 TABS = ("axes", "running", "scaling", "batches")
 MAX_CURVES = 8
@@ -83,18 +87,41 @@ def one_torch_thread() -> Iterator[None]:
         torch.set_num_threads(before)
 
 
-def _plot(title: str) -> pg.PlotWidget:
-    plot = pg.PlotWidget()
-    plot.setMenuEnabled(False)
-    plot.setTitle(title, size="9pt")
-    plot.setMinimumHeight(120)
-    plot.getPlotItem().getViewBox().setMouseEnabled(x=False, y=False)
-    return plot
+def _plot(title: str) -> ThemedPlot:
+    return ThemedPlot(title)
+
+
+def _fixed_label(lines: int, muted: bool = False) -> TextLines:
+    """Text that changes with every step, in a fixed height (no re-layouts)."""
+    text = TextLines(lines)
+    if muted:
+        text.label.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+    return text
 
 
 def _color(index: int) -> QColor:
     r, g, b = GROUP_COLORS[index % len(GROUP_COLORS)]
     return QColor(int(r), int(g), int(b))
+
+
+def _warm_up(source: str, side: int) -> Iterator[bool]:
+    tensors.warm_up(source, side)
+    yield True
+
+
+def _warm_up_training():
+    """Import what a training run imports, here on the GUI thread once, before the worker
+    starts: imports on the worker hold the interpreter lock for long stretches (building
+    the first optimizer imports torch._dynamo) and the window would freeze meanwhile."""
+    import torch
+
+    from lab import data as data_module
+    from lab.normalization.experiment import batch_size_experiment
+
+    data_module.warm_up()
+    torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1, momentum=0.9)
+    freeze_heap("training imports")
+    return batch_size_experiment
 
 
 class NormalizationPanel(Panel):
@@ -138,7 +165,15 @@ class NormalizationPanel(Panel):
         self._resize_affine()
         self._fill_groups(NormView().groups)
         self._sync_enabled()
-        self.request_update("tensor", "axes", "running", "scaling")
+        # the first images (scikit-learn's import, the photos) take seconds on a busy
+        # machine: prepared on a worker, then the first computation runs
+        self.add_job("warm_up", lambda _done: None, self._warmed_up)
+        source, side = self.source.value(), self.side.value()
+        self.jobs["warm_up"].submit(lambda _stop: _warm_up(source, side))
+
+    def _warmed_up(self) -> None:
+        if not self.update_counts:  # nothing computed yet (set_params may have come first)
+            self.request_update("tensor", "axes", "running", "scaling")
 
     # ====================================================================== building
     def _tensor_controls(self) -> QWidget:
@@ -199,13 +234,32 @@ class NormalizationPanel(Panel):
         self.cube = CubeView()
         self.cube.setToolTip("The batch unfolded: a row per sample n, a column per channel "
                              "c, each tile a feature map (H×W). Click a cell.")
-        self.explanation = WrapLabel(steady=True, lines=4)
-        self.explanation.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.before_plot = _plot("before: values of x")
-        self.after_plot = _plot("after: values of y")
-        self.before_curves = [self.before_plot.plot(stepMode="center") for _ in range(MAX_CURVES)]
-        self.after_curves = [self.after_plot.plot(stepMode="center") for _ in range(MAX_CURVES)]
-        self.histogram_caption = caption(small=True, steady=True, lines=2)
+        self.tile_before = MatrixView("x[n, c]")
+        self.tile_after = MatrixView("y[n, c]")
+        for opaque in (self.cube, self.tile_before, self.tile_after):
+            opaque.setAutoFillBackground(True)  # repaints stop here, not at the panel
+        for view, text in ((self.tile_before, "The clicked cell's feature map before "
+                            "normalizing, every number"),
+                           (self.tile_after, "The same feature map after the layer: "
+                            "(x − μ)/√(σ² + ε)·γ + β")):
+            view.setToolTip(text)
+            view.setMinimumSize(150, 120)
+            view.cellClicked.connect(self._tile_clicked)
+        tiles = QWidget()
+        tiles_layout = QVBoxLayout(tiles)
+        tiles_layout.setContentsMargins(0, 0, 0, 0)
+        tiles_layout.addWidget(self.tile_before)
+        tiles_layout.addWidget(self.tile_after)
+        top = QSplitter(Qt.Orientation.Horizontal)
+        top.addWidget(self.cube)
+        top.addWidget(tiles)
+        top.setStretchFactor(0, 3)
+        top.setStretchFactor(1, 1)
+        top.setChildrenCollapsible(False)
+        self.explanation = _fixed_label(4)
+        self.before_plot = HistogramView("before: values of x")
+        self.after_plot = HistogramView("after: values of y")
+        self.histogram_caption = _fixed_label(2, muted=True)
         plots = QWidget()
         plot_row = QHBoxLayout(plots)
         plot_row.setContentsMargins(0, 0, 0, 0)
@@ -219,7 +273,7 @@ class NormalizationPanel(Panel):
         middle_layout.addWidget(plots, 1)
         middle_layout.addWidget(self.histogram_caption)
         splitter = QSplitter(Qt.Orientation.Vertical)
-        for widget, stretch in ((self.cube, 5), (middle, 3), (self.code, 2)):
+        for widget, stretch in ((top, 5), (middle, 3), (self.code, 2)):
             splitter.addWidget(widget)
             splitter.setStretchFactor(splitter.count() - 1, stretch)
         splitter.setChildrenCollapsible(False)
@@ -286,12 +340,11 @@ class NormalizationPanel(Panel):
                             (self.var_plot, self.var_targets)):
             for line in lines:
                 plot.addItem(line)
-        self.update_label = WrapLabel(steady=True, lines=3)
-        self.update_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.update_label = _fixed_label(3)
         self.train_matrix = MatrixView("train(): batch statistics")
         self.eval_matrix = MatrixView("eval(): running statistics")
         self.diff_matrix = MatrixView("eval − train")
-        self.mode_caption = caption(steady=True, lines=2)
+        self.mode_caption = _fixed_label(2, muted=True)
         plots = QWidget()
         plot_row = QHBoxLayout(plots)
         plot_row.setContentsMargins(0, 0, 0, 0)
@@ -409,45 +462,51 @@ class NormalizationPanel(Panel):
 
     # ====================================================================== parameters
     def params(self) -> NormView:
+        channels = self._channel_count()
         return NormView(
             source=self.source.value(), stage=self.stage.value(), batch=self.batch.value(),
             channels=self.channels.value(), side=self.side.value(), seed=self.seed.value(),
             method=self.method.value(), groups=int(self.groups.value() or 1),
-            eps=float(self.eps.value()), gamma=tuple(self._gamma), beta=tuple(self._beta),
+            eps=float(self.eps.value()), gamma=tuple(self._gamma[:channels]),
+            beta=tuple(self._beta[:channels]),
             cell=self._cell, momentum=float(self.momentum.value()),
             cumulative=self.cumulative.isChecked(), track_running_stats=self.track.isChecked(),
             steps=self._steps, scaling_source=self.scaling_source.value(),
             experiment_sizes=self._sizes() or (), experiment_epochs=self.epochs.value(),
             tab=TABS[self.tabs.currentIndex()])
 
-    def set_params(self, params: NormView) -> None:
-        with self.updates_held():
-            self.source.setValue(params.source)
-            self.stage.setValue(params.stage)
-            self.batch.setValue(params.batch)
-            self.channels.setValue(params.channels)
-            self.side.setValue(params.side)
-            self.seed.setValue(params.seed)
-            self.method.setValue(params.method)
-            self._fill_groups(params.groups)
-            if params.eps not in self.eps.values():
-                self.eps.setChoices([*EPS_CHOICES, (params.eps, f"{params.eps:g}")])
-            self.eps.setValue(params.eps)
-            channels = params.shown_channels
-            self._gamma = [params.gamma_of(c) for c in range(channels)]
-            self._beta = [params.beta_of(c) for c in range(channels)]
-            self._resize_affine()
-            self._cell = params.cell
-            self.momentum.setValue(params.momentum)
-            self.cumulative.setChecked(params.cumulative)
-            self.track.setChecked(params.track_running_stats)
-            self._steps = params.steps
-            self.scaling_source.setValue(params.scaling_source)
-            self.sizes.setText(", ".join(map(str, params.experiment_sizes)))
-            self.epochs.setValue(params.experiment_epochs)
-            self.tabs.setCurrentIndex(TABS.index(params.tab))
-            self._sync_enabled()
-            self.request_update("tensor", "axes", "running", "scaling")
+    def apply_params(self, params: NormView) -> None:
+        n, c, h, w = params.shape
+        if not all(0 <= v < size for v, size in zip(params.cell, params.shape, strict=True)):
+            raise ValueError(f"cell {params.cell} lies outside the tensor (N, C, H, W) = "
+                             f"({n}, {c}, {h}, {w})")
+        if not 0 <= params.steps <= MAX_STEPS:
+            raise ValueError(f"steps must be between 0 and {MAX_STEPS} (got {params.steps})")
+        self.source.setValue(params.source)
+        self.stage.setValue(params.stage)
+        self.batch.setValue(params.batch)
+        self.channels.setValue(params.channels)
+        self.side.setValue(params.side)
+        self.seed.setValue(params.seed)
+        self.method.setValue(params.method)
+        self._fill_groups(params.groups)
+        if params.eps not in self.eps.values():
+            self.eps.setChoices([*EPS_CHOICES, (params.eps, f"{params.eps:g}")])
+        self.eps.setValue(params.eps)
+        self._gamma = [params.gamma_of(i) for i in range(c)]
+        self._beta = [params.beta_of(i) for i in range(c)]
+        self._resize_affine()
+        self._cell = params.cell
+        self.momentum.setValue(params.momentum)
+        self.cumulative.setChecked(params.cumulative)
+        self.track.setChecked(params.track_running_stats)
+        self._steps = params.steps
+        self.scaling_source.setValue(params.scaling_source)
+        self.sizes.setText(", ".join(map(str, params.experiment_sizes)))
+        self.epochs.setValue(params.experiment_epochs)
+        self.tabs.setCurrentIndex(TABS.index(params.tab))
+        self._sync_enabled()
+        self.request_update("tensor", "axes", "running", "scaling")
 
     def examples(self) -> dict[int, Example]:
         return norm_examples.EXAMPLES
@@ -522,6 +581,10 @@ class NormalizationPanel(Panel):
     def _cell_clicked(self, n: int, c: int, h: int, w: int) -> None:
         self.select_cell((n, c, h, w))
 
+    def _tile_clicked(self, row: int, col: int) -> None:
+        n, c, _h, _w = self._cell
+        self.select_cell((n, c, row, col))
+
     def select_cell(self, cell: tuple[int, int, int, int]) -> None:
         self._cell = cell
         self.request_update("axes")
@@ -539,12 +602,12 @@ class NormalizationPanel(Panel):
 
     # ====================================================================== computing
     def flush(self) -> None:
-        try:
-            with one_torch_thread():
-                super().flush()
-        except Exception as exc:  # noqa: BLE001 - torch's refusal, shown not raised
-            self.set_problems("axes", [f"torch refused these settings: {exc}"])
-        self.mark_drawn()
+        with one_torch_thread():
+            super().flush()
+
+    def flushed(self, parts: set[str]) -> None:
+        if self._result is not None:
+            self.mark_drawn()
 
     def _view(self) -> NormView:
         return self.params()
@@ -573,9 +636,17 @@ class NormalizationPanel(Panel):
         explanation = norm.explain_cell(result, view, cell)
         shown = result.y if self.show_output.value() else result.x
         self.cube.set_tensor(shown, result.ids, explanation.members, cell)
+        sample, channel, row, col = cell
+        for tile, values, name in ((self.tile_before, result.x, "x"),
+                                   (self.tile_after, result.y, "y")):
+            tile.set_matrix(values[sample, channel], title=f"{name}[{sample}, {channel}]")
+            tile.set_selected((row, col))
         self.explanation.setText(explanation.text)
         self._draw_histograms(view, result, cell)
-        self._code_timer.start()
+        if self.code.code():
+            self._code_timer.start()  # rewritten once the controls rest
+        else:
+            QTimer.singleShot(0, self.flush_code)  # the first: at once
 
     def _histogram_groups(self, view: NormView, result: norm.NormResult,
                           cell: tuple[int, int, int, int]) -> tuple[list[int], str]:
@@ -594,25 +665,29 @@ class NormalizationPanel(Panel):
     def _draw_histograms(self, view: NormView, result: norm.NormResult,
                          cell: tuple[int, int, int, int]) -> None:
         groups, what = self._histogram_groups(view, result, cell)
-        ids = result.ids.ravel()
+        # the shown groups' slots 0..k-1 (others -1): one bincount per plot, not one
+        # histogram per group
+        slots = np.full(len(result.mean), -1)
+        slots[groups] = np.arange(len(groups))
+        slot_of = slots[result.ids.ravel()]
+        keep = slot_of >= 0
         bins = max(8, min(30, result.count // 3))
-        for values, curves in ((result.x.ravel(), self.before_curves),
-                               (result.y.ravel(), self.after_curves)):
+        colors = [_color(g) for g in groups]
+        for values, plot in ((result.x.ravel(), self.before_plot),
+                             (result.y.ravel(), self.after_plot)):
             low, high = float(values.min()), float(values.max())
-            edges = np.linspace(low, high if high > low else low + 1, bins + 1)
-            for index, curve in enumerate(curves):
-                if index < len(groups):
-                    counts, _ = np.histogram(values[ids == groups[index]], edges)
-                    curve.setData(edges, counts, stepMode="center",
-                                  pen=pg.mkPen(_color(groups[index]), width=1.6))
-                    curve.setVisible(True)
-                else:
-                    curve.setVisible(False)
+            high = high if high > low else low + 1
+            edges = np.linspace(low, high, bins + 1)
+            index = np.minimum(((values[keep] - low) * (bins / (high - low))).astype(int),
+                               bins - 1)
+            counts = np.bincount(slot_of[keep] * bins + index,
+                                 minlength=len(groups) * bins).reshape(len(groups), bins)
+            plot.set_histograms(edges, counts, colors)
         selected = int(result.ids[cell])
-        after = result.y.ravel()[ids == selected]
+        after = result.y[result.ids == selected]
         self.histogram_caption.setText(
             f"{what} (colours as in the grid). After {MODULE_NAMES[view.method]}, "
-            f"{result.labels[selected]} has mean {after.mean():.3f} and std "
+            f"{result.labels[selected]} has mean {round(after.mean(), 3) + 0.0:.3f} and std "
             f"{after.std():.3f} — β = {view.beta_of(cell[1]):.2f} and |γ| = "
             f"{abs(view.gamma_of(cell[1])):.2f} for channel {cell[1]}.")
 
@@ -744,12 +819,12 @@ class NormalizationPanel(Panel):
         self.start_button.setEnabled(False)
         self.stop_button.setEnabled(True)
         self.batches_caption.setText("Training…")
+        batch_size_experiment = _warm_up_training()
 
         def make(should_stop):
             import torch
 
             from lab.device import describe_device, pick_device
-            from lab.normalization.experiment import batch_size_experiment
 
             torch.set_num_threads(1)  # this worker's own: the GUI keeps a core
             device = pick_device("auto")

@@ -54,6 +54,7 @@ from widgets.kit.controls import (
     page_with_controls,
     scrolling,
 )
+from widgets.kit.files import write_text
 from widgets.kit.panel import AppState, Panel
 from widgets.kit.views import CodeView
 from widgets.optimizers.views import (
@@ -278,7 +279,7 @@ class OptimizersPanel(Panel):
             row.addWidget(widget)
         row.addStretch(1)
         row.addWidget(self.show_memory)
-        self.summary = caption(steady=True, lines=3)
+        self.summary = caption(steady=True, lines=5)  # seven optimizers fit: nothing moves
         self.memory_text = caption(small=True, steady=True, lines=2)
         left = QWidget()
         left_layout = QVBoxLayout(left)
@@ -312,7 +313,7 @@ class OptimizersPanel(Panel):
             widget.valueChanged.connect(lambda _v: self._basin_settings_changed())
 
         self.rate_map = RateMap()
-        self.rate_caption = caption(steady=True, lines=4)
+        self.rate_caption = caption(steady=True, lines=5)
         rate_page = QWidget()
         page = QVBoxLayout(rate_page)
         page.setContentsMargins(0, 0, 0, 0)
@@ -361,7 +362,7 @@ class OptimizersPanel(Panel):
             basin_kind=self.basin_kind.value(), basin_resolution=self.basin_resolution.value(),
             basin_steps=self.basin_steps.value(), editing=self.editing.value())
 
-    def set_params(self, params: OptimizersView) -> None:
+    def apply_params(self, params: OptimizersView) -> None:
         with self.updates_held():
             self._play_timer.stop()
             self.play.setText("Play")
@@ -477,7 +478,7 @@ class OptimizersPanel(Panel):
         self._surface, self._surface_key = surface, key
         self._f_min = surface.f_min
         self.map.set_surface(rgba, surface.domain, surface.minima)
-        self.map.setTitle(surface.title)
+        self.map.set_title(surface.title)
         self._basin = None
         self.basin_view.image.clear()
         self._basin_stale = True
@@ -600,8 +601,7 @@ class OptimizersPanel(Panel):
                 looks.append((lx, ly, COLOURS[kind]))
             if np.all(np.isfinite(run.second[t])):
                 scale = run.step_scale(t, s.eps)
-                lines.append(f"{OPTIMIZER_KINDS[kind][0]} step scale lr/(√v+ε) at step {t}: "
-                             f"x {scale[0]:.3g}, y {scale[1]:.3g}")
+                lines.append(f"{OPTIMIZER_KINDS[kind][0]} x {scale[0]:.3g}, y {scale[1]:.3g}")
                 rects.append(scale)
                 rects_at.append(((x, y), scale))
         # one display factor for every arrow: the longest is 12 % of the domain
@@ -621,7 +621,9 @@ class OptimizersPanel(Panel):
                 boxes.append(np.array([(x - hx, y - hy), (x + hx, y - hy), (x + hx, y + hy),
                                        (x - hx, y + hy), (x - hx, y - hy)]))
         self.map.set_memory(heads, grads, vels, looks, boxes)
-        self.memory_text.setText("; ".join(lines) if show else "")
+        shown = min(step, self.steps.value() - 1)
+        self.memory_text.setText(f"Per-axis step scale lr/(√v+ε) at step {shown}: "
+                                 + "; ".join(lines) if show and lines else "")
 
     def _write_summary(self) -> None:
         surface = self._surface
@@ -637,13 +639,14 @@ class OptimizersPanel(Panel):
             x, y = run.points[-1]
             where = _nearest_minimum(surface, (x, y))
             gap = run.losses[-1] - self._f_min
-            parts.append(f"{title} → ({x:.3g}, {y:.3g}){where}, f − f_min = {gap:.2g}")
+            parts.append(f"{title} → ({x:.3g}, {y:.3g}){where}, f − f* {gap:.2g}")
         view = self.params()
         noise = trajectories.noise_std(view)
         self.noise_caption.setText(
             f"gradient noise std per axis σ/√B = {view.noise:g}/√{view.batch_size} = "
             f"{noise:.3g}" if view.batch_size else "full batch: exact gradients, no noise")
-        self.summary.setText(f"After {self.steps.value()} steps: " + "; ".join(parts) + ".")
+        self.summary.setText(f"After {self.steps.value()} steps (f* = {self._f_min:.4g}, the "
+                             f"lowest minimum): " + "; ".join(parts) + ".")
 
     # ================================================================== basins
     def _tab_changed(self) -> None:
@@ -661,8 +664,10 @@ class OptimizersPanel(Panel):
             return
         self._basin_stale = False
         from lab.device import pick_device
-        device = pick_device()
-        self.basin_job.submit(basins.basin_job(self._surface, view, device=str(device)))
+        device = pick_device().type
+        # float64 starts: MPS has no float64, so a Mac maps on the CPU
+        self.basin_job.submit(basins.basin_job(self._surface, view,
+                                               device=device if device == "cuda" else "cpu"))
 
     def _basin_item(self, item) -> None:
         if isinstance(item, Progress):
@@ -703,6 +708,8 @@ class OptimizersPanel(Panel):
         grid = rates.rate_map(view.condition, RATE_LRS, RATE_MOMENTA)
         self.rate_map.set_map(grid, np.log10(RATE_LRS), RATE_MOMENTA)
         self.rate_map.set_marker(s.lr, s.momentum)
+        best_lr, best_momentum, best_rate = rates.optimal_setting(view.condition)
+        self.rate_map.set_best(best_lr, best_momentum)
         predicted = float(rates.predicted_rate(s.lr, s.momentum, view.condition))
         run = self._runs.get("momentum")
         measured = rates.measured_rate(run.points) if run is not None else None
@@ -718,9 +725,11 @@ class OptimizersPanel(Panel):
             text += f", measured {measured:.4f} ({100 * (measured / predicted - 1):+.1f} %)"
             if not exact:
                 text += " — noise, a schedule or weight decay change the measured rate"
-        self.rate_caption.setText(text + ". Rate = max over the curvatures 1/κ and 1 of the "
-                                         "larger |root| of z² − (1 + μ − α·λ)z + μ; dark = "
-                                         "fast, bright = slow, grey = diverges.")
+        self.rate_caption.setText(
+            text + f". Fastest possible (☆): lr {best_lr:.3g}, μ {best_momentum:.3g}, rate "
+                   f"{best_rate:.4f}. Rate = max over the curvatures 1/κ and 1 of the larger "
+                   "|root| of z² − (1 + μ − α·λ)z + μ; dark = fast, bright = slow, grey = "
+                   "diverges.")
 
     # ================================================================== code, CSV
     def _update_code(self) -> None:
@@ -743,7 +752,19 @@ class OptimizersPanel(Panel):
         path, _ = QFileDialog.getSaveFileName(self, "Save trajectories", "optimizers.csv",
                                               "CSV (*.csv)")
         if path:
-            Path(path).write_text(self.trajectories_csv(), encoding="utf-8")
+            self.export_trajectories(path)
+
+    def export_trajectories(self, path: str | Path) -> bool:
+        """False, with the path and the reason in the banner, when it cannot be written."""
+        return self._exported(write_text(path, self.trajectories_csv(), self._export_report))
+
+    def _export_report(self, message: str) -> None:
+        self.set_problems("export", [message])
+
+    def _exported(self, ok: bool) -> bool:
+        if ok:
+            self.set_problems("export", [])
+        return ok
 
     # ================================================================== lifetime
     def shutdown(self) -> None:
@@ -760,8 +781,8 @@ def _nearest_minimum(surface: surfaces.Surface, point) -> str:
     index = int(np.argmin(distances))
     if distances[index] < 0.03 * surface.span:
         a, b = surface.minima[index]
-        return f" at the minimum ({a:.3g}, {b:.3g})"
-    return " (not at a minimum)"
+        return f" = minimum ({a:.3g}, {b:.3g})"
+    return " (no minimum)"
 
 
 def _surface_job(key: tuple, sandbox):

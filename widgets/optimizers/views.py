@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
@@ -43,7 +43,51 @@ def contour_bands(values: np.ndarray, f_min: float, levels: int = 14) -> tuple[n
     return rgba, edges
 
 
-class SurfaceMap(pg.PlotWidget):
+def follow_palette(plot: pg.PlotWidget) -> None:
+    """The theme's Base behind the plot, its Text for axes, title and legend."""
+    palette = plot.palette()
+    text = palette.color(palette.ColorRole.Text)
+    plot.setBackground(palette.color(palette.ColorRole.Base))
+    faint = QColor(text)
+    faint.setAlpha(140)
+    for name in ("left", "bottom"):
+        plot.getAxis(name).setPen(pg.mkPen(faint))
+        plot.getAxis(name).setTextPen(pg.mkPen(text))
+    title = plot.getPlotItem().titleLabel
+    title.setText(title.text, color=text)
+    legend = plot.getPlotItem().legend
+    if legend is not None:
+        base = QColor(palette.color(palette.ColorRole.Base))
+        base.setAlpha(210)
+        legend.setBrush(pg.mkBrush(base))
+        legend.setLabelTextColor(text)
+        for _sample, label in legend.items:
+            label.setText(label.text, color=text)
+
+
+class ThemedPlot(pg.PlotWidget):
+    """A PlotWidget that follows the light / dark theme."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        self._ready = False  # Qt sends palette events while pyqtgraph is still building
+        super().__init__(parent)
+        self.setMenuEnabled(False)
+        self._ready = True
+        follow_palette(self)
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt name
+        if self._ready and event.type() in (QEvent.Type.PaletteChange,
+                                            QEvent.Type.ApplicationPaletteChange):
+            follow_palette(self)
+        super().changeEvent(event)
+
+    def set_title(self, text: str) -> None:
+        """The title in the theme's text colour."""
+        self.getPlotItem().setTitle(text)
+        follow_palette(self)
+
+
+class SurfaceMap(ThemedPlot):
     """f's contour bands, its minima (white stars), trajectories and the current step."""
 
     startClicked = Signal(float, float)
@@ -64,8 +108,8 @@ class SurfaceMap(pg.PlotWidget):
                                                pen=pg.mkPen("k", width=2))
         self.start_marker.setZValue(6)
         self.addItem(self.start_marker)
-        self.legend = self.addLegend(offset=(5, 5), labelTextColor="#202020",
-                                     brush=pg.mkBrush(255, 255, 255, 210))
+        self.legend = self.addLegend(offset=(5, 5))
+        follow_palette(self)
         self.paths: dict[str, pg.PlotDataItem] = {}
         self.heads = pg.ScatterPlotItem(size=10, pen=pg.mkPen("k", width=1))
         self.heads.setZValue(8)
@@ -150,14 +194,15 @@ class LossAndRate(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.loss = pg.PlotWidget()
+        self.loss = ThemedPlot()
         self.loss.setMenuEnabled(False)
         self.loss.setLogMode(y=True)
         self.loss.setLabel("left", "f − f_min")
-        self.lr = pg.PlotWidget()
+        self.lr = ThemedPlot()
         self.lr.setMenuEnabled(False)
         self.lr.setLabel("left", "learning rate")
-        self.lr.getAxis("left").enableAutoSIPrefix(False)
+        for plot in (self.loss, self.lr):  # "×1e+12" on a log axis reads as nonsense
+            plot.getAxis("left").enableAutoSIPrefix(False)
         self.lr.setLabel("bottom", "step")
         self.lr.setXLink(self.loss)
         self.lr.setMaximumHeight(170)
@@ -201,7 +246,7 @@ class LossAndRate(QWidget):
             line.setValue(step)
 
 
-class BasinView(pg.PlotWidget):
+class BasinView(ThemedPlot):
     """Each start coloured by the minimum it reached; grey: not converged; black: diverged."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -235,7 +280,7 @@ class BasinView(pg.PlotWidget):
         self.start.setData([start[0]], [start[1]])
 
 
-class RateMap(pg.PlotWidget):
+class RateMap(ThemedPlot):
     """Predicted convergence rate ρ of SGD + momentum over (log10 lr, momentum); the current
     setting marked. Coloured by −log10(1 − ρ), so that
     dark = fast (ρ small), bright = slow (ρ near 1); grey: no convergence."""
@@ -250,6 +295,13 @@ class RateMap(pg.PlotWidget):
         self.marker = pg.ScatterPlotItem(symbol="+", size=18, pen=pg.mkPen("#d62728", width=3))
         self.marker.setZValue(5)
         self.addItem(self.marker)
+        self.best = pg.ScatterPlotItem(symbol="star", size=16, brush="w",
+                                       pen=pg.mkPen("k", width=1))
+        self.best.setZValue(5)
+        self.addItem(self.best)
+
+    def set_best(self, lr: float, momentum: float) -> None:
+        self.best.setData([np.log10(lr)], [momentum])
 
     def set_map(self, rates: np.ndarray, log_lrs: np.ndarray, momenta: np.ndarray) -> None:
         lut = pg.colormap.get("magma").getLookupTable(0.0, 1.0, 256, alpha=False)

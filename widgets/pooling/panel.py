@@ -1,13 +1,12 @@
 """Pooling & Upsampling panel (concepts 23, 24): windows you can see, sizes you can compute.
 
 A thin view over `lab.pooling`: controls -> `PoolParams` / `UpsampleParams` -> lab ->
-draw. Changes are coalesced by a zero-delay timer, so a slider drag never queues stale
-work: whatever the controls say when the timer fires is what gets computed.
+draw. Changes are coalesced by the Panel base (`request_update` / `flush`), so a slider
+drag never queues stale work: whatever the controls say when it flushes is computed.
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -28,11 +27,15 @@ from PySide6.QtWidgets import (
 from lab import pooling
 from lab.device import intra_op_threads
 from lab.images import LabImage, to_display, to_tensor
+from lab.params import Example
 from lab.pooling import PoolParams, UpsampleParams
+from lab.pooling.examples import EXAMPLES
+from lab.pooling.view import PoolingView
 from widgets.kit.controls import (
     ChoiceBox,
     ErrorBanner,
     ParamSlider,
+    TextLines,
     caption,
     page_with_controls,
     scrolling,
@@ -59,9 +62,11 @@ POOL_TOOLTIPS = {
 class PoolingPanel(Panel):
     def __init__(self, state: AppState, parent: QWidget | None = None) -> None:
         super().__init__(state, parent)
-        self.compute_counts: Counter[str] = Counter()
-        self._dirty: set[str] = set()
-        self._problems: dict[str, list[str]] = {"pool_image": [], "pool_grid": [], "upsample": []}
+        self.compute_counts = self.update_counts  # what tests and benchmarks read
+        self.updaters = {"pool_image": self._update_pool_image,
+                         "pool_view": self._update_pool_image,
+                         "pool_grid": self._update_pool_grid,
+                         "upsample": self._update_upsample}
         self._grid_seed = 0
         self._grid_values = pooling.random_grid(8, 0)
         self._grid_result: pooling.GridResult | None = None
@@ -82,10 +87,6 @@ class PoolingPanel(Panel):
         #: (export, benchmarks): (params, image tensor, output)
         self._full_pool: tuple[PoolParams, object, object] | None = None
         self._full_job = self.add_job("pool_full", self._full_pool_arrived)
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(0)
-        self._timer.timeout.connect(self.flush)
 
         self.banner = ErrorBanner()
         self.tabs = QTabWidget()
@@ -94,6 +95,7 @@ class PoolingPanel(Panel):
         self.tabs.setTabToolTip(0, "Shrink a feature map by summarising windows")
         self.tabs.setTabToolTip(1, "Enlarge an image: copy, interpolate, or learn it")
         self.tabs.currentChanged.connect(lambda _i: self._show_problems())
+        self.problemsChanged.connect(self._show_problems)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.banner)
@@ -181,17 +183,9 @@ class PoolingPanel(Panel):
         for view, stretch in ((self.input_matrix, 3), (self.output_matrix, 2),
                               (self.index_matrix, 2), (self.unpool_matrix, 3)):
             row.addWidget(view, stretch)
-        self.explanation = QLabel()
-        self.explanation.setWordWrap(True)
-        self.explanation.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.formula = QLabel()
-        self.formula.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.formula.setToolTip("The output-size formula torch uses, with your numbers")
-        # Fixed heights: new text must not re-lay-out (and repaint) the whole panel.
-        line = self.formula.fontMetrics().lineSpacing()
-        self.formula.setFixedHeight(3 * line + 4)
-        self.explanation.setFixedHeight(2 * line + 4)
-        self.explanation.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        # fixed heights: new text must not re-lay-out (and repaint) the whole panel
+        self.explanation = TextLines(2)
+        self.formula = TextLines(3, "The output-size formula torch uses, with your numbers")
         self.code = CodeView()
 
         middle = QWidget()
@@ -309,6 +303,38 @@ class PoolingPanel(Panel):
             transposed_init=self.transposed_init.value(),
             center=(self.patch_y.value() / 100, self.patch_x.value() / 100))
 
+    def params(self) -> PoolingView:
+        return PoolingView(tab="upsample" if self.tabs.currentIndex() == 1 else "pool",
+                           pool=self.pool_params(), upsample=self.upsample_params(),
+                           grid_side=self.grid_size.value(), grid_seed=self._grid_seed)
+
+    def apply_params(self, view: PoolingView) -> None:
+        pool, up = view.pool, view.upsample
+        self.tabs.setCurrentIndex(1 if view.tab == "upsample" else 0)
+        self.kind.setValue(pool.kind)
+        for slider, value in ((self.kernel, pool.kernel_size), (self.stride, pool.stride),
+                              (self.padding, pool.padding), (self.dilation, pool.dilation),
+                              (self.norm_type, pool.norm_type),
+                              (self.output_size, pool.output_size),
+                              (self.scale, up.scale_factor), (self.patch, up.patch_size),
+                              (self.patch_y, round(up.center[0] * 100)),
+                              (self.patch_x, round(up.center[1] * 100))):
+            slider.setValue(value)
+        self.ceil_mode.setChecked(pool.ceil_mode)
+        self.count_include_pad.setChecked(pool.count_include_pad)
+        self.use_target.setChecked(up.target_size is not None)
+        if up.target_size is not None:
+            self.target.setValue(up.target_size)
+        self.align_corners.setChecked(up.align_corners)
+        self.transposed_init.setValue(up.transposed_init)
+        self._grid_seed = view.grid_seed
+        self.grid_size.setValue(view.grid_side)
+        self._new_grid()
+        self._sync_enabled()
+
+    def examples(self) -> dict[int, Example]:
+        return EXAMPLES
+
     def _sync_enabled(self) -> None:
         params = self.pool_params()
         adaptive = params.is_adaptive
@@ -347,42 +373,29 @@ class PoolingPanel(Panel):
         self._new_grid()
 
     # ====================================================================== computing
-    def request_update(self, *parts: str) -> None:
-        """Mark parts stale; they are recomputed once, when control returns to the loop."""
-        self._dirty.update(parts)
-        if not self._timer.isActive():
-            self._timer.start()
+    covers = {"pool_image": ("pool_view",)}  # the image update draws the view anyway
 
     def flush(self) -> None:
-        """Recompute whatever is stale, now."""
-        self._timer.stop()
-        dirty, self._dirty = self._dirty, set()
         # screen-sized work: one intra-op thread (see lab.device.intra_op_threads)
         with intra_op_threads(1):
-            if "pool_image" in dirty:
-                dirty.discard("pool_view")  # the image update draws the view anyway
-            for part, update in (("pool_image", self._update_pool_image),
-                                 ("pool_view", self._update_pool_image),
-                                 ("pool_grid", self._update_pool_grid),
-                                 ("upsample", self._update_upsample)):
-                if part in dirty:
-                    self.compute_counts[part] += 1
-                    try:
-                        update()
-                    except Exception as exc:  # noqa: BLE001 - torch's own refusal, shown not raised
-                        self._problems[part] = [f"torch refused these settings: {exc}"]
+            super().flush()
+
+    def update_failed(self, part: str, exc: Exception) -> None:
+        super().update_failed("pool_image" if part == "pool_view" else part, exc)
+
+    def flushed(self, parts: set[str]) -> None:
         if self._code_stale:
             if self.code.code():
                 self._code_timer.start()
             else:
                 self.flush_code()
-        self._show_problems()
         self.mark_drawn()
 
     def flush_code(self) -> None:
         """Write the pooling view's code now (it is otherwise written once a drag rests)."""
         self._code_timer.stop()
-        if self._code_stale and not (self._problems["pool_image"] or self._problems["pool_grid"]):
+        if self._code_stale and not (self.part_problems("pool_image")
+                                     or self.part_problems("pool_grid")):
             _, channels, height, width = self._image_tensor.shape
             self.code.set_code(pooling.pooling_code(self.pool_params(), (channels, height, width),
                                                     self._grid_values))
@@ -392,7 +405,7 @@ class PoolingPanel(Panel):
         params = self.pool_params()
         _, channels, height, width = self._image_tensor.shape
         problems = params.validate(height, width)
-        self._problems["pool_image"] = problems
+        self.set_problems("pool_image", problems)
         if problems:
             return
         shown = self._shown_for(params)
@@ -416,8 +429,8 @@ class PoolingPanel(Panel):
         params = self.pool_params()
         values = self._grid_values
         problems = params.validate(*values.shape)
-        self._problems["pool_grid"] = [
-            f"numeric grid ({values.shape[0]}×{values.shape[1]}): {p}" for p in problems]
+        self.set_problems("pool_grid", [
+            f"numeric grid ({values.shape[0]}×{values.shape[1]}): {p}" for p in problems])
         if problems:
             return
         result = pooling.pool_grid(values, params)
@@ -441,7 +454,7 @@ class PoolingPanel(Panel):
         params = self.upsample_params()
         _, channels, height, width = self._image_tensor.shape
         problems = params.validate(height, width)
-        self._problems["upsample"] = problems
+        self.set_problems("upsample", problems)
         if problems:
             return
         result = pooling.upsample_all(self._image_tensor[0], params)
@@ -461,13 +474,17 @@ class PoolingPanel(Panel):
         self.up_code.set_code(pooling.upsample_code(params, (channels, height, width)))
 
     def _show_problems(self) -> None:
+        self.banner.show_problems(self.shown_problems())
+
+    def shown_problems(self) -> list[str]:
+        """The current tab's problems (what the banner says)."""
+        refused = self.part_problems("params")
         if self.tabs.currentIndex() == 1:
-            self.banner.show_problems(self._problems["upsample"])
-        else:
-            # the image's problem and the grid's are usually the same rule: say it once
-            grid = [p for p in self._problems["pool_grid"]
-                    if p.split(": ", 1)[-1] not in self._problems["pool_image"]]
-            self.banner.show_problems(self._problems["pool_image"] + grid)
+            return refused + self.part_problems("upsample")
+        # the image's problem and the grid's are usually the same rule: say it once
+        image = self.part_problems("pool_image")
+        grid = [p for p in self.part_problems("pool_grid") if p.split(": ", 1)[-1] not in image]
+        return refused + image + grid
 
     # ====================================================================== interaction
     def _hovered(self, row: int, col: int) -> None:
@@ -529,6 +546,8 @@ class PoolingPanel(Panel):
         if self._pool_shown is None:
             return
         params, shown = self._pool_shown
+        if params.validate(*self._image_tensor.shape[-2:]):
+            return  # drawn for another image these settings do not fit: the banner says why
         if not shown.contains(self._shown_for(params)):
             self.request_update("pool_view")
 

@@ -9,6 +9,7 @@ hidden wait until it is shown, and each part recomputes only when its inputs cha
 from __future__ import annotations
 
 import csv
+import io
 import math
 from collections import Counter
 from pathlib import Path
@@ -63,6 +64,7 @@ from widgets.kit.controls import (
     scrolling,
     with_controls,
 )
+from widgets.kit.files import write_text
 from widgets.kit.panel import AppState, Panel
 from widgets.kit.views import CodeView
 from widgets.regularization.plots import COLORS, Plot, cursor, curve, key, points, positive
@@ -274,6 +276,11 @@ class RegularizationPanel(Panel):
                                        pen=pg.mkPen("#000000"))
         self.stack_plot.addItem(self.mc_bars)
         self.stack_cursor = cursor(self.stack_plot)
+        self.bias_axis = ChoiceBox("Bars against", [
+            ("degree", "degree (at the current λ)", "Refit every degree 0…20 with the "
+             "current penalty"), ("lambda", "λ (at the current degree)", "Refit the current "
+                                  "degree at λ = 1e-4…10 (L2 when no penalty is chosen)")],
+            "degree", tooltip=f"What the {REFITS} refits vary")
         self.bias_caption = caption(steady=True, lines=3)
         self.bias_progress = ProgressLine()
         row = QSplitter(Qt.Orientation.Horizontal)
@@ -281,6 +288,7 @@ class RegularizationPanel(Panel):
         row.addWidget(self.stack_plot)
         page = QWidget()
         layout = QVBoxLayout(page)
+        layout.addWidget(self.bias_axis)
         layout.addWidget(row, 1)
         layout.addWidget(self.bias_caption)
         layout.addWidget(self.bias_progress)
@@ -371,7 +379,7 @@ class RegularizationPanel(Panel):
     def _connect(self) -> None:
         for control in (self.truth, self.samples, self.noise, self.seed, self.degree,
                         self.basis, self.penalty, self.lam, self.l1_ratio, self.folds,
-                        self.pair_i, self.pair_j, self.gd_steps):
+                        self.pair_i, self.pair_j, self.gd_steps, self.bias_axis):
             control.valueChanged.connect(lambda _v: self.request_update("model"))
         self.penalty.valueChanged.connect(lambda _v: self._sync_enabled())
         self.log_bars.toggled.connect(lambda _v: self._draw_bars())
@@ -396,9 +404,9 @@ class RegularizationPanel(Panel):
                        basis=self.basis.value(), folds=self.folds.value(),
                        log_bars=self.log_bars.isChecked(),
                        pair=(self.pair_i.value(), self.pair_j.value()),
-                       gd_steps=self.gd_steps.value())
+                       gd_steps=self.gd_steps.value(), bias_axis=self.bias_axis.value())
 
-    def set_params(self, params: RegView) -> None:
+    def apply_params(self, params: RegView) -> None:
         with self.updates_held():
             self.truth.setValue(params.truth)
             self.samples.setValue(params.samples)
@@ -414,6 +422,7 @@ class RegularizationPanel(Panel):
             self.pair_i.setValue(params.pair[0])
             self.pair_j.setValue(params.pair[1])
             self.gd_steps.setValue(params.gd_steps)
+            self.bias_axis.setValue(params.bias_axis)
             self.request_update("model")
 
     def examples(self) -> dict[int, Example]:
@@ -633,12 +642,14 @@ class RegularizationPanel(Panel):
         if self.result is None or not self._visible("bias"):
             return
         view = self.result.view
-        key = (degree_key(view)[0], view.penalty, view.strength, view.ratio, view.basis)
+        axis = view.bias_axis
+        key = (degree_key(view)[0], view.penalty, view.ratio, view.basis, axis,
+               view.strength if axis == "degree" else view.degree)
         if self._keys.get("bias") == key and self.bias is not None:
             self._draw_bias()
             return
         self._keys["bias"] = key
-        self.jobs["bias"].submit(lambda stop: bias_variance(view, stop))
+        self.jobs["bias"].submit(lambda stop: bias_variance(view, stop, axis=axis))
 
     def _bias_item(self, item) -> None:
         if isinstance(item, Progress):
@@ -647,48 +658,62 @@ class RegularizationPanel(Panel):
         self.bias = item
         self.compute_counts["bias"] += 1
         self.refit_truth.setData(self.result.data.grid, self.result.data.grid_truth)
-        d = item.degrees
-        self.stack_bias.setOpts(x=d, height=item.bias2, y0=np.zeros(len(d)))
-        self.stack_variance.setOpts(x=d, height=item.variance, y0=item.bias2)
-        self.stack_noise.setOpts(x=d, height=np.full(len(d), item.noise),
+        by_lambda = item.axis == "lambda"
+        x = np.log10(item.values) if by_lambda else item.values
+        width = 0.7 * (x[1] - x[0]) if len(x) > 1 else 0.7
+        for bar in (self.stack_bias, self.stack_variance, self.stack_noise):
+            bar.setOpts(width=width)
+        self.stack_bias.setOpts(x=x, height=item.bias2, y0=np.zeros(len(x)))
+        self.stack_variance.setOpts(x=x, height=item.variance, y0=item.bias2)
+        self.stack_noise.setOpts(x=x, height=np.full(len(x), item.noise),
                                  y0=item.bias2 + item.variance)
-        self.mc_points.setData(d, item.mc_error)
-        self.mc_bars.setData(x=d, y=item.mc_error, height=2 * 2 * item.mc_stderr)
+        self.mc_points.setData(x, item.mc_error)
+        self.mc_bars.setData(x=x, y=item.mc_error, height=2 * 2 * item.mc_stderr,
+                             beam=width / 3)
         total = item.bias2 + item.variance + item.noise
-        top = min(float(np.max(total)), 3.0 * float(total[0]), 4.0 * float(np.min(total)))
-        self.stack_plot.setRange(xRange=(-0.6, d[-1] + 0.6), yRange=(0, max(top, 1e-3)),
-                                 padding=0.02)
+        top = min(float(np.max(total)), 3.0 * float(total[0] if not by_lambda else total[-1]),
+                  4.0 * float(np.min(total)))
+        self.stack_plot.setRange(xRange=(x[0] - width, x[-1] + width),
+                                 yRange=(0, max(top, 1e-3)), padding=0.02)
+        self.stack_plot.plotItem.setLabel("bottom", "log₁₀ λ" if by_lambda else "degree")
         self._draw_bias()
 
     def _draw_bias(self) -> None:
         item, view = self.bias, self.result.view
-        degree = min(view.degree, len(item.degrees) - 1)
-        curves = item.curves[degree]
+        by_lambda = item.axis == "lambda"
+        k = item.nearest(view.lam if by_lambda else view.degree)
+        where = f"λ = {_g(item.values[k])}" if by_lambda else f"degree {int(item.values[k])}"
+        curves = item.curves[k]
         xs = np.tile(np.append(item.grid, np.nan), len(curves))
         ys = np.column_stack([curves, np.full(len(curves), np.nan)]).ravel()
         self.refit_curves.setData(xs, ys)
-        self.refit_mean.setData(item.grid, item.mean_curves[degree])
+        self.refit_mean.setData(item.grid, item.mean_curves[k])
         data = self.result.data
         low = min(data.y.min(), data.grid_truth.min())
         high = max(data.y.max(), data.grid_truth.max())
         pad = 0.35 * (high - low) + 0.1
         self.refits_plot.setRange(xRange=(-1.05, 1.05), yRange=(low - pad, high + pad),
                                   padding=0)
-        self.refits_plot.set_title(f"degree {degree}: " + key(
+        self.refits_plot.set_title(f"{where}: " + key(
             (f"{len(curves)}/{item.refits} fits", COLORS["fit"]),
             ("mean", COLORS["bias"]), ("truth", COLORS["truth"])))
-        self.stack_cursor.setPos(degree)
-        gap = item.identity_gap()[degree]
-        stderr = item.mc_stderr[degree]
+        self.stack_cursor.setPos(math.log10(item.values[k]) if by_lambda else item.values[k])
+        gap = item.identity_gap()[k]
+        stderr = item.mc_stderr[k]
+        best = item.values[int(np.argmin(item.bias2 + item.variance))]
+        lesson = (f"Small λ: the fits scatter (variance); large λ: they flatten towards the "
+                  f"mean (bias). The best total is at λ ≈ {_g(best)} (degree {view.degree}"
+                  + (", L2: no penalty chosen" if view.penalty == "none" else "") + ")."
+                  if by_lambda else
+                  f"Low degrees miss the truth (bias); high degrees chase the noise "
+                  f"(variance); the best total is at degree {int(best)}.")
         self.bias_caption.setText(
-            f"Degree {degree}: bias² {_g(item.bias2[degree])} + variance "
-            f"{_g(item.variance[degree])} + σ² {_g(item.noise)} = "
-            f"{_g(item.bias2[degree] + item.variance[degree] + item.noise)}; Monte-Carlo "
-            f"test MSE over {item.refits} refits {_g(item.mc_error[degree])} ± "
+            f"{where if by_lambda else where.capitalize()}: bias² {_g(item.bias2[k])} + variance "
+            f"{_g(item.variance[k])} + σ² {_g(item.noise)} = "
+            f"{_g(item.bias2[k] + item.variance[k] + item.noise)}; Monte-Carlo "
+            f"test MSE over {item.refits} refits {_g(item.mc_error[k])} ± "
             f"{_g(stderr)} (difference {abs(gap) / stderr:.1f} standard errors).\n"
-            f"Low degrees miss the truth (bias); high degrees chase the noise (variance); "
-            f"the best total is at degree {int(np.argmin(item.bias2 + item.variance))}. "
-            f"Bars above the plot's top are cut (variance explodes without a penalty).")
+            f"{lesson} Bars above the plot's top are cut.")
 
     # ====================================================================== geometry
     def _update_geometry(self) -> None:
@@ -850,9 +875,20 @@ class RegularizationPanel(Panel):
                                                             curves.cv_std, strict=True)]
         return rows
 
-    def export_numbers(self, path: str | Path) -> None:
-        with open(path, "w", newline="", encoding="utf-8") as handle:
-            csv.writer(handle).writerows(self.numbers_csv_rows())
+    def export_numbers(self, path: str | Path) -> bool:
+        """False, with the path and the reason among the panel's problems, when it cannot
+        be written."""
+        out = io.StringIO()
+        csv.writer(out).writerows(self.numbers_csv_rows())
+        return self._exported(write_text(path, out.getvalue(), self._export_report))
+
+    def _export_report(self, message: str) -> None:
+        self.set_problems("export", [message])
+
+    def _exported(self, ok: bool) -> bool:
+        if ok:
+            self.set_problems("export", [])
+        return ok
 
     def _ask_export_csv(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Save numbers", "regularization.csv",

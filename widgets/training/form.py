@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from lab import data as data_module
-from lab import training
+from lab import optim, training
 from lab.data import DataConfig
 from lab.training import TrainConfig
 from widgets.kit.controls import (
@@ -39,6 +39,11 @@ BATCH_SIZES = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
 ACTIVATION_TEXT = {"relu": "ReLU", "tanh": "tanh", "sigmoid": "sigmoid", "gelu": "GELU",
                    "leaky_relu": "leaky ReLU"}
 LIVE_NOTE = " Changes while a run trains apply at the next batch, without resetting it."
+
+
+def name_of(optimizer: str) -> str:
+    """'Adam' for 'adam': the name before the dash in the optimiser's description."""
+    return training.OPTIMIZERS[optimizer].split(" — ")[0]
 
 
 class TrainForm(QWidget):
@@ -155,8 +160,11 @@ class TrainForm(QWidget):
                                     tooltip="Samples per step. SGD averages the gradients of "
                                             "a batch: small batches give noisy loss curves.")
         self.epochs = ParamSlider("Epochs", 1, 1000, 40, tooltip="Passes over the training set")
-        return group_box("Optimiser", self.optimizer, self.lr, self.momentum, self.nesterov,
-                         self.batch_size, self.epochs)
+        # says what switching the optimiser did to the learning rate (Adam at SGD's 0.1
+        # diverges, silently)
+        self.lr_hint = caption(small=True)
+        return group_box("Optimiser", self.optimizer, self.lr, self.lr_hint, self.momentum,
+                         self.nesterov, self.batch_size, self.epochs)
 
     def _regularisation_group(self) -> QGroupBox:
         self.l1 = LogSlider("L1 λ", 1e-6, 0.1, 0.0, allow_zero=True, tooltip=(
@@ -231,6 +239,8 @@ class TrainForm(QWidget):
                        self.min_delta, self.seed, self.source, self.arch, self.activation,
                        self.optimizer, self.batch_size, self.scheduler, self.device):
             widget.valueChanged.connect(self._edited)
+        self._optimizer_shown = self.optimizer.value()
+        self.optimizer.valueChanged.connect(self._optimizer_switched)
         for box in (self.download, self.grayscale, self.batchnorm, self.nesterov, self.early,
                     self.restore):
             box.toggled.connect(self._edited)
@@ -241,6 +251,25 @@ class TrainForm(QWidget):
         self.browse.clicked.connect(self._browse)
         self.augment_button.clicked.connect(self.augmentLoadRequested)
         self.augment_clear.clicked.connect(lambda: self.set_augment(None))
+
+    def _optimizer_switched(self, name: str) -> None:
+        """Suggest the new optimiser's usual learning rate: take it when the rate was the
+        old one's usual (the learner had not chosen one), else only say it."""
+        before, self._optimizer_shown = self._optimizer_shown, name
+        if self._loading or name == before:
+            return
+        usual, title = optim.USUAL_LR[name], name_of(name)
+        if self.lr.value() == optim.USUAL_LR.get(before):
+            self._loading = True  # not a live change of a running run's rate
+            try:
+                self.lr.setValue(usual)
+            finally:
+                self._loading = False
+            self.lr_hint.setText(f"Learning rate set to {title}'s usual {usual:g}.")
+        else:
+            self.lr_hint.setText(f"{title} usually starts at lr {usual:g}; yours is "
+                                 f"{self.lr.value():g}.")
+        self.changed.emit()
 
     def _edited(self, *_args) -> None:
         if self._loading:

@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
 
 from lab import data as data_module
 from lab import files
+from lab.params import Example
 from lab.training import (
     DataProgress,
     RunEvent,
@@ -58,7 +59,7 @@ from lab.training.checkpoints import (
     load_checkpoint,
     save_checkpoint,
 )
-from lab.training.examples import COMPARISONS, DROPOUT, Comparison
+from lab.training.examples import COMPARISONS, DROPOUT, EXAMPLES, Comparison
 from lab.training.runs import (
     HistoryDamagedError,
     HistoryError,
@@ -69,14 +70,22 @@ from lab.training.runs import (
     records_csv,
     storage_reason,
 )
-from widgets.kit.controls import ElidedLabel, ErrorBanner, QuietProgressBar, WrapLabel
+from lab.training.view import TrainingView
+from widgets.kit.controls import (
+    ElidedLabel,
+    ErrorBanner,
+    QuietProgressBar,
+    WrapLabel,
+    fix_lines,
+    set_text,
+)
 from widgets.kit.files import write_text
 from widgets.kit.panel import AppState, Panel
 from widgets.kit.settings import data_dir
 from widgets.kit.views import CodeView
 from widgets.kit.workers import GeneratorWorker
 from widgets.training.form import TrainForm
-from widgets.training.plots import TrainingPlots, fix_lines, run_colour, set_text
+from widgets.training.plots import TrainingPlots, run_colour
 from widgets.training.runs import DuplicateDialog, RunList
 
 REDRAW_INTERVAL_S = 0.175  # at most ~6 redraws a second, whatever the worker sends
@@ -132,6 +141,7 @@ class TrainingPanel(Panel):
 
         data_module.warm_up()
         self.banner = ErrorBanner()
+        self.banner.reserve_space(2)  # warnings come and go mid-run: nothing may move
         self.form = TrainForm()
         self.plots = TrainingPlots()
         self.run_list = RunList()
@@ -174,9 +184,13 @@ class TrainingPanel(Panel):
             action.setToolTip(comparison.lesson)
         examples_menu.setToolTipsVisible(True)
         self.examples_button.setMenu(examples_menu)
-        self.warm_start = QCheckBox("Start from the loaded checkpoint's weights")
+        # short, and its place kept while hidden: loading a checkpoint widened the window
+        self.warm_start = QCheckBox("From checkpoint")
         self.warm_start.setToolTip("Continue training the loaded checkpoint instead of "
                                    "starting from random weights")
+        keep_place = self.warm_start.sizePolicy()
+        keep_place.setRetainSizeWhenHidden(True)
+        self.warm_start.setSizePolicy(keep_place)
         self.warm_start.setVisible(False)
         self.progress = QuietProgressBar()
         self.progress.setMaximumHeight(10)
@@ -506,8 +520,9 @@ class TrainingPanel(Panel):
             self._stopped_on_leave = ""
 
     def _pause_toggled(self, paused: bool) -> None:
-        if self.worker is None:
+        if self.worker is None:  # e.g. the run ended while paused: the button reads Pause
             self.pause_button.setChecked(False)
+            self.pause_button.setText("Pause")
             return
         if paused:
             self.worker.pause()
@@ -730,8 +745,23 @@ class TrainingPanel(Panel):
         self.request_redraw()
 
     # ====================================================================== the form
+    def params(self) -> TrainingView:
+        return TrainingView(self.form.config())
+
+    def apply_params(self, view: TrainingView) -> None:
+        self.form.set_config(view.config)
+
+    def examples(self) -> dict[int, Example]:
+        return EXAMPLES
+
+    def refuse_params(self, message: str) -> None:
+        super().refuse_params(message)
+        self.banner.show_message(message)
+
     def _form_changed(self) -> None:
         problems = self.form.config().validate()
+        self._part_problems.pop("params", None)  # the form changed: a refused view's note is old
+        self.set_problems("form", problems)
         if problems:
             self.banner.show_problems(problems)
         elif self.banner.problems() and not self.is_training():

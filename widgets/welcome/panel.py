@@ -10,6 +10,7 @@ from PySide6.QtCore import QTimer, QUrl, Signal
 from PySide6.QtWidgets import QTextBrowser, QVBoxLayout
 
 from lab.concepts import load_concepts
+from lab.welcome.view import WelcomeView
 from widgets.kit.panel import AppState, Panel
 
 
@@ -20,6 +21,8 @@ def _inline_code(text: str) -> str:
 
 class WelcomePanel(Panel):
     openPanel = Signal(str)
+    #: (panel id, concept number): open the panel on its prepared view of that concept
+    openExample = Signal(str, int)
 
     def __init__(self, state: AppState, specs: Sequence, parent=None) -> None:
         super().__init__(state, parent)
@@ -33,6 +36,12 @@ class WelcomePanel(Panel):
         self.browser.setHtml(self.page_html())
         QTimer.singleShot(0, self.mark_drawn)
 
+    def params(self) -> WelcomeView:
+        return WelcomeView()
+
+    def apply_params(self, view: WelcomeView) -> None:
+        """The concept map has no settings: nothing to put back."""
+
     def panels_for(self, number: int) -> list:
         return [s for s in self.specs if number in s.concepts]
 
@@ -41,8 +50,9 @@ class WelcomePanel(Panel):
         for concept in load_concepts():
             panels = self.panels_for(concept.number)
             if panels:
-                where = ", ".join(f'<a href="panel:{s.id}">{html.escape(s.title)}</a>'
-                                  for s in panels)
+                where = ", ".join(
+                    f'<a href="example:{s.id}:{concept.number}">{html.escape(s.title)}</a>'
+                    for s in panels)
             else:
                 where = f'<span style="color:#888">{html.escape(concept.where)}</span>'
             rows.append(f"<tr><td align='right'>{concept.number}</td>"
@@ -61,7 +71,8 @@ switch panels with <b>Ctrl+1…9</b>.</p>
 <h3>Panels</h3><ul>{panel_list}</ul>
 <h3>The concept map</h3>
 <p>Each idea of the course notes and where the lab shows it. Linked names open the
-panel; grey names are parts of the course the lab does not cover yet.</p>
+panel on a prepared view that shows the idea; grey names are parts of the course the lab
+does not cover yet.</p>
 <table border="0" cellspacing="0" cellpadding="4" width="100%">
 <tr><th>#</th><th align="left">Idea in the notes</th><th align="left">Where</th>
 <th align="left">What you do and see</th></tr>
@@ -72,3 +83,6 @@ panel; grey names are parts of the course the lab does not cover yet.</p>
         target = url.toString()
         if target.startswith("panel:"):
             self.openPanel.emit(target.removeprefix("panel:"))
+        elif target.startswith("example:"):
+            panel_id, _, number = target.removeprefix("example:").rpartition(":")
+            self.openExample.emit(panel_id, int(number))

@@ -96,3 +96,34 @@ def test_notes_example_and_module_counts():
 def test_every_tree_choice_builds(choice):
     model = arch.build_tree_model(choice, arch.ConnectivityParams(depth=3))
     assert len(list(model.modules())) >= 6
+
+
+@pytest.mark.slow
+def test_exported_architecture_code_is_plain_pytorch_and_reproduces_the_numbers(tmp_path):
+    """No `lab` import (issue 19): the blocks themselves are in the script, and the numbers
+    it prints are the panel's — GoogLeNet's count included (the paper's 5×5 is done in the
+    code too, not silently)."""
+    from lab.architectures import gradient_flow as gf
+    from tests.plain_python import run_plain
+
+    dense = arch.ConnectivityParams(kind="dense", depth=3, width=4, growth_rate=2, blocks=1)
+    conv = arch.ConnectivityParams(depth=4, width=3, growth_rate=2, blocks=2, batchnorm=False)
+    classics = [arch.ClassicParams("lenet5", 32, 3, 10),
+                arch.ClassicParams("googlenet", 64, 3, 1000),
+                arch.ClassicParams("resnet18", 32, 1, 10)]
+    gradient = gf.GradientParams(depth=5, width=4, growth_rate=2, init="kaiming")
+    printed = run_plain([arch.connectivity_code(dense), arch.connectivity_code(conv),
+                         *(arch.classic_code(p) for p in classics), gf.gradient_code(gradient)],
+                        tmp_path)
+    for params, text in ((dense, printed[0]), (conv, printed[1])):
+        for pattern in ("plain", "resnet", "densenet"):
+            net = arch.build_connectivity(params, pattern, "cpu")
+            assert f"{sum(p.numel() for p in net.parameters()):,} parameters" in text
+    for params, text in zip(classics, printed[2:5], strict=True):
+        model = classic_model(params.model, params.num_classes, params.in_channels)
+        assert f"parameters: {sum(p.numel() for p in model.parameters())}\n" in text
+    assert "parameters: 7005832" in printed[3]  # the paper's 5×5: torchvision's is 6,624,904
+    lines = dict(line.split(" ", 1) for line in printed[5].splitlines())
+    for pattern in ("plain", "resnet", "densenet"):
+        norms = gf.gradient_profile(gradient, pattern).norms
+        assert lines[pattern] == " ".join(f"{n:.1e}" for n in norms)

@@ -78,3 +78,15 @@ def test_exported_code_reproduces_the_numbers(init):
     for pattern in ("plain", "resnet", "densenet"):
         norms = gf.gradient_profile(params, pattern).norms
         assert printed[pattern] == " ".join(f"{n:.1e}" for n in norms)
+
+
+def test_caption_reads_the_trend_off_the_numbers():
+    params = gf.GradientParams(batchnorm=True)
+    profiles = {"plain": gf.GradientProfile("plain", 3, (4.0, 1.0, 0.2), 2.3),
+                "resnet": gf.GradientProfile("resnet", 3, (1e-4, 1e-2, 1.0), 2.3),
+                "densenet": gf.GradientProfile("densenet", 3, (0.5, 0.6, 0.7), 2.3)}
+    assert [gf.trend(p) for p in profiles.values()] == ["grows", "vanishes", "stays"]
+    text = gf.gradient_caption(params, profiles)
+    assert "with BatchNorm" in text
+    assert "plain net: the gradient grows towards the input (layer 3 2.0e-01 → layer 1" in text
+    assert "ResNet: the gradient vanishes" in text and "DenseNet: the gradient keeps" in text

@@ -66,6 +66,7 @@ def test_connection_summary_states_the_formula():
     texts = {p.key: p.counts.summary() for p in prepare_connectivity(params, {})
              if isinstance(p, PreparedGraph)}
     assert "7 between layers (L−1 = 7) + 1 from the input" in texts["plain"]
+    assert texts["plain"].startswith("L = 8 body layers (+ stem and head)")
     assert "2 identity shortcuts (+)" in texts["resnet"]
     assert "connections per block: 10, 10 (L = 4: 4·5/2 = 10)" in texts["densenet"]
 
@@ -302,6 +303,10 @@ def test_folding_puts_bn_and_relu_into_their_layer():
                            params.input_shape())
     folded = graph_display.view_graph(graph)
     assert [n.title for n in folded.nodes][2:5] == ["Conv 3×3, 16 · BN · ReLU"] * 3
+    # the stem is marked, so depth L = 3 reads as 3 unmarked conv boxes (issue 19)
+    assert folded.nodes[1].title == "stem: Conv 3×3, 16 · ReLU"
+    assert sum(n.title.startswith("Conv") for n in folded.nodes) == 3
+    assert folded.nodes[-2].title.startswith("head: Linear")
     assert folded.nodes[2].members == ("body_0_0", "body_0_1", "body_0_2")
     plain = graph_display.view_graph(graph, fold=False)
     assert len(plain.nodes) == len(graph.nodes)

@@ -1,7 +1,5 @@
 import dataclasses
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -20,6 +18,7 @@ from lab.regularization.view import (
     torch_weight_decay,
     weight_decay_from_ridge_alpha,
 )
+from tests.plain_python import run_plain
 
 
 def descend(view: RegView):
@@ -82,6 +81,16 @@ def test_bias_variance_identity_holds_within_monte_carlo_error():
     assert ridge.bias2[1] >= result.bias2[1] - 1e-12  # and never less bias
 
 
+def test_bias_variance_against_lambda():
+    view = RegView(truth="cos", penalty="l1", samples=20, degree=10)
+    result = list(bias_variance(view, refits=40, axis="lambda"))[-1]
+    assert result.axis == "lambda" and result.values[0] == pytest.approx(1e-4)
+    assert np.all(np.abs(result.identity_gap()) < 4 * result.mc_stderr)
+    assert result.variance[0] > 3 * result.variance[-1]  # a strong penalty: little scatter
+    assert result.bias2[-1] > 3 * result.bias2[0]        # … and a flat, biased fit
+    assert result.nearest(1e-3) == int(np.argmin(np.abs(np.log10(result.values) + 3)))
+
+
 def test_geometry_lasso_corner_and_constrained_optima():
     view = RegView(truth="sin", penalty="l1", degree=6, lam=2e-2)
     data = make_data(view)
@@ -105,28 +114,25 @@ def test_geometry_lasso_corner_and_constrained_optima():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("penalty", ["l2", "l1"])
-def test_exported_code_reproduces_the_panel_without_lab(tmp_path, penalty):
-    view = RegView(penalty=penalty, degree=6, lam=5e-3,
-                   gd_steps=300, truth="sin")
-    data = make_data(view)
-    fit = fits.fit_sklearn(data.x, data.y, view)
-    curves = fits.degree_curves(data, view, max_degree=8)
-    result = list(gradient_descent(data.x, data.y, view))[-1]
-    for name, code in (("fit_sklearn.py", export.sklearn_code(view)),
-                       ("fit_torch.py", export.torch_code(view))):
-        path = tmp_path / name
-        path.write_text(code)
-        done = subprocess.run([sys.executable, "-I", str(path)], capture_output=True,
-                              text=True, timeout=120, cwd=tmp_path)
-        assert done.returncode == 0, done.stderr
-        numbers = json.loads(done.stdout.strip().splitlines()[-1])
-        if name == "fit_sklearn.py":
-            assert np.allclose(numbers["coef"], fit.coef, atol=1e-9)
-            assert numbers["intercept"] == pytest.approx(fit.intercept, abs=1e-9)
-            assert numbers["exact_zeros"] == fit.zeros
-            assert numbers["test_mse"] == pytest.approx(curves.test[view.degree], rel=1e-7)
-            assert numbers["cv_mse"] == pytest.approx(curves.cv[view.degree], rel=1e-6)
-        else:
-            assert np.allclose(numbers["coef"], result.coef, atol=1e-10)
-            assert numbers["intercept"] == pytest.approx(result.intercept, abs=1e-10)
+def test_exported_code_reproduces_the_panel_without_lab(tmp_path):
+    """The scikit-learn and torch scripts of an L2 and an L1 view, in one plain
+    interpreter (no `lab`), print the panel's numbers."""
+    views = [RegView(penalty=penalty, degree=6, lam=5e-3, gd_steps=300, truth="sin")
+             for penalty in ("l2", "l1")]
+    codes = [code for view in views for code in (export.sklearn_code(view),
+                                                export.torch_code(view))]
+    outputs = run_plain(codes, tmp_path)
+    for k, view in enumerate(views):
+        data = make_data(view)
+        fit = fits.fit_sklearn(data.x, data.y, view)
+        curves = fits.degree_curves(data, view, max_degree=8)
+        result = list(gradient_descent(data.x, data.y, view))[-1]
+        fitted = json.loads(outputs[2 * k].strip().splitlines()[-1])
+        assert np.allclose(fitted["coef"], fit.coef, atol=1e-9)
+        assert fitted["intercept"] == pytest.approx(fit.intercept, abs=1e-9)
+        assert fitted["exact_zeros"] == fit.zeros
+        assert fitted["test_mse"] == pytest.approx(curves.test[view.degree], rel=1e-7)
+        assert fitted["cv_mse"] == pytest.approx(curves.cv[view.degree], rel=1e-6)
+        descended = json.loads(outputs[2 * k + 1].strip().splitlines()[-1])
+        assert np.allclose(descended["coef"], result.coef, atol=1e-10)
+        assert descended["intercept"] == pytest.approx(result.intercept, abs=1e-10)

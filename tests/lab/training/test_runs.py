@@ -83,6 +83,11 @@ def test_interrupted_runs_are_marked_on_the_next_start(tmp_path):
     db = tmp_path / "runs.sqlite"
     store = RunStore(db)
     run = store.create_run(CFG)
+    # its owner is gone (the app that trained it crashed): pid 999999999 runs nowhere
+    owner = store.db.execute("SELECT owner FROM runs").fetchone()[0]
+    host = owner.split(":")[0]
+    store.db.execute("UPDATE runs SET owner = ?", (f"{host}:999999999:1",))
+    store.commit()
     assert RunStore(db).mark_interrupted() == 1
     loaded = RunStore(db).load_run(run.id)
     assert loaded.status == "interrupted" and "closed while this run trained" in loaded.message

@@ -161,12 +161,20 @@ def test_gradient_plots_show_the_three_patterns(panel, qtbot):
     values = [conn.profiles[("plain", d)].first for d in gf.SWEEP_DEPTHS]
     assert values == sorted(values, reverse=True)
     assert "Plain" in conn.gradient_summary.text()
+    assert "no BatchNorm" in conn.gradient_caption.text()
+    assert "plain net: the gradient vanishes towards the input" in conn.gradient_caption.text()
     conn.grad_depth.setValue(8)
     settle(qtbot, panel)
     assert len(conn.layer_curves["resnet"].getData()[0]) == 8
     conn.grad_batchnorm.setChecked(True)
     settle(qtbot, panel)
     assert conn.profiles[("plain", 8)].first > 1e-3
+    # the caption follows the numbers: with BatchNorm the plain net's gradient does not vanish
+    plain = conn.profiles[("plain", 8)]
+    assert gf.trend(plain) != "vanishes"
+    text = conn.gradient_caption.text()
+    assert "with BatchNorm" in text and "plain net: the gradient vanishes" not in text
+    assert f"layer 1 {plain.norms[0]:.1e}" in text
     assert "batchnorm=True" in conn.gradient_code.code()
 
 
@@ -297,14 +305,14 @@ def test_any_control_values_never_raise(qtbot):
         panel.flush()
         qtbot.wait(5)
         if tab == 0:  # the banner names a rule exactly when the settings are invalid
-            invalid = bool(conn.params().validate())
+            invalid = bool(conn.connectivity_params().validate())
             assert invalid == any("cannot exceed depth" in p for p in panel.banner.problems())
 
     try:
         drive()
         settle(qtbot, panel)
-        params = conn.params()
+        params = conn.connectivity_params()
         if not params.validate():
-            assert f"{params.depth} layers" in conn.count_labels["plain"].text()
+            assert f"L = {params.depth} body layers" in conn.count_labels["plain"].text()
     finally:
         panel.shutdown()

@@ -96,7 +96,11 @@ def test_add_remove_reorder_and_toggle_through_the_ui(panel, qtbot):
 
     # drag and drop ends in a row move of the list's model
     model = panel.steps_list.model()
+    panel.steps_list.setCurrentRow(0)
     assert model.moveRow(QModelIndex(), 0, QModelIndex(), 3)
+    # the dragged step is now third: both ↑ and ↓ apply to it (they were stale: ↑ disabled)
+    qtbot.waitUntil(lambda: panel.up_button.isEnabled())
+    assert panel.steps_list.currentRow() == 2 and panel.down_button.isEnabled()
     assert panel.step_names()[:3] == ["RandomVerticalFlip", "RandomRotation",
                                       "RandomHorizontalFlip"]
     settle(qtbot, panel)
@@ -299,7 +303,7 @@ def test_a_4096_image_is_transformed_at_full_size_and_shown_small(qtbot):
     big = LabImage("big", np.full((4096, 4096), 77, np.uint8), "test")
     panel = AugmentPanel(AppState(big))
     qtbot.addWidget(panel)
-    panel._timer.stop()
+    panel._update_timer.stop()
     panel.set_spec(augment.make_spec([augment.make_step("RandomHorizontalFlip", {"p": 0.5}),
                                       augment.make_step("CenterCrop", {"size": 4000})]))
     panel.count.setValue(2)
@@ -418,7 +422,7 @@ def test_any_pipeline_edits_never_raise(qtbot):
         qtbot.waitUntil(panel.grid_done, timeout=30_000)
         spec = panel.spec()
         problems = augment.validate_spec(spec, panel.image_shape())
-        assert panel.problems == problems
+        assert panel.problems() == problems
         if problems:
             assert not panel.banner.isHidden() and panel.banner.message().startswith("step")
         else:

@@ -61,16 +61,24 @@ def test_typed_formula_draws_f_its_derivatives_the_tangent_and_the_named_steps(p
     assert panel.banner.isVisible()
 
 
-def test_dragging_the_tangent_marker_moves_the_point(panel):
+def test_dragging_the_tangent_marker_moves_the_point_and_the_y_range_can_be_typed(panel):
     panel.derivative.marker.setValue(-1.5)
     panel.flush()
     assert panel.derivative.tangent_at.value() == pytest.approx(-1.5)
-    (px,), (py,) = panel.derivative.point.getData()
-    assert (px, py) == pytest.approx((-1.5, (-1.5) ** 3 + 4.5 + 1))
+    point = panel.derivative.point
+    assert point.isVisible()
+    assert (point.pos().x(), point.pos().y()) == pytest.approx((-1.5, (-1.5) ** 3 + 4.5 + 1))
+    shown = panel.derivative.f_plot.viewRange()[1]
+    panel.y_auto.setChecked(False)  # the typed range starts from what was on screen
+    assert (panel.y_lo.value(), panel.y_hi.value()) == pytest.approx(shown, abs=1e-3)
+    panel.y_hi.setValue(2.0)
+    panel.flush()
+    assert panel.derivative.f_plot.viewRange()[1][1] == pytest.approx(2.0)
+    assert "f leaves the y range" in panel.note.text()
 
 
 def test_examples_show_taylor_limit_and_critical_points(panel, qtbot):
-    panel.set_params(EXAMPLES[2].params)  # Taylor of sin at 0, order 5
+    assert panel.set_params(EXAMPLES[2].params)  # Taylor of sin at 0, order 5
     _idle(panel, qtbot)
     panel.flush()
     coefficients = panel.taylor.coefficients.toPlainText().splitlines()
@@ -84,12 +92,12 @@ def test_examples_show_taylor_limit_and_critical_points(panel, qtbot):
     _, ty7 = panel.taylor.t_curve.getData()
     assert np.allclose(ty7[inside], (tx - tx**3 / 6 + tx**5 / 120 - tx**7 / 5040)[inside])
 
-    panel.set_params(EXAMPLES[3].params)  # sin(x)/x at 0
+    assert panel.set_params(EXAMPLES[3].params)  # sin(x)/x at 0
     _idle(panel, qtbot)
     assert "sympy.limit agrees" in panel.limit.verdict.text()
     assert "L'Hôpital #1" in panel.limit.steps.toPlainText()
 
-    panel.set_params(EXAMPLES[4].params)  # x^3 - 3x + 1 on [-3, 3]
+    assert panel.set_params(EXAMPLES[4].params)  # x^3 - 3x + 1 on [-3, 3]
     _idle(panel, qtbot)
     table = panel.critical.table
     rows = [[table.item(r, c).text() for c in range(table.columnCount())]
@@ -110,17 +118,27 @@ def test_cancel_kills_a_slow_limit_and_the_panel_keeps_working(panel, qtbot):
     panel.limit.formula.setText("(1 - cos x)/x^2")
     qtbot.waitUntil(lambda: "agrees" in panel.limit.verdict.text(), timeout=30_000)
     assert not any("stopped" in p for p in panel.problems())
+    # past the time limit: killed, and the banner says what to try
+    panel.sandbox.time_limit = 0.5
+    panel.limit.formula.setText(SLOW_LIMIT)
+    qtbot.waitUntil(lambda: any("took too long" in p for p in panel.problems()),
+                    timeout=30_000)
+    message = next(p for p in panel.problems() if "took too long" in p)
+    assert message.startswith("limit: ") and "try a simpler expression" in message
+    assert "agrees" in panel.limit.verdict.text()  # the last good result stays
 
 
-def test_saved_view_round_trip_and_code_export(panel, qtbot):
+def test_saved_view_round_trip_and_exports(panel, qtbot, tmp_path):
     view = CalculusView(formula="x^2 e^-x", tab="critical", x_range=(-1.0, 6.0),
                         y_range=(-1.0, 2.0), tangent_at=2.0, log10_h=-7.0, float32=True,
                         taylor_centre=1.0, taylor_order=3, limit_formula="x ln x",
                         limit_point="0", limit_direction="+")
-    panel.set_params(view)
+    assert panel.set_params(view)
     assert panel.params() == view
     assert from_data(CalculusView, json.loads(json.dumps(to_data(panel.params())))) == view
     panel.request_code()
     qtbot.waitUntil(lambda: hasattr(panel, "last_code"), timeout=20_000)
     assert "f = x**2*exp(-x)" in panel.last_code
+    target = tmp_path / "calculus.png"
+    assert panel.export_png_to(target) and target.stat().st_size > 1000
     assert parse_formula(view.formula) == x**2 * sp.exp(-x)

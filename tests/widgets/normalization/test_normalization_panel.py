@@ -58,7 +58,7 @@ def test_gamma_and_beta_scale_and_shift_the_channel(panel, qtbot):
     panel.flush()
     y = panel._result.y[:, 2].astype(np.float64)
     assert y.mean() == pytest.approx(0.5, abs=1e-4) and y.std() == pytest.approx(2.0, abs=1e-3)
-    assert panel.params().gamma == (1.0, 1.0, 2.0, 1.0)
+    assert panel.params().gamma == (1.0, 1.0, 2.0)  # trailing γ = 1 are the default
     panel.affine_channel.setValue(0)
     assert panel.gamma.value() == 1.0
 
@@ -69,14 +69,16 @@ def test_saved_view_restores_every_control(panel, qtbot):
                     beta=(0.0, 0.0, 1.0, 0.0, 0.0, 0.0), cell=(2, 5, 4, 1), momentum=0.3,
                     track_running_stats=False, steps=4, scaling_source="digits",
                     experiment_sizes=(2, 8), experiment_epochs=2, tab="running")
-    panel.set_params(view)
+    assert panel.set_params(view)
     panel.flush()
     assert panel.params() == view and panel.problems() == []
     assert panel.tabs.currentIndex() == 1 and panel.cube.selected() == (2, 5, 4, 1)
     for number, example in panel.examples().items():
-        panel.set_params(example.params)
+        assert panel.set_params(example.params), number
         panel.flush()
         assert panel.problems() == [], number
+    assert not panel.set_params(NormView(cell=(9, 0, 0, 0)))
+    assert "outside the tensor" in panel.problems()[0]
 
 
 def test_running_statistics_step_and_eval_differs(panel, qtbot):

@@ -19,15 +19,28 @@ from widgets.kit.panel import AppState
 from widgets.optimizers.panel import OptimizersPanel
 
 
-@pytest.fixture
-def panel(qtbot):
+@pytest.fixture(scope="module")
+def shared_panel(qapp):
+    """One panel for the module (building it is most of a test's time); each test starts
+    from the default view, whose trajectories are cached by then."""
     widget = OptimizersPanel(AppState())
-    qtbot.addWidget(widget)
     widget.resize(1280, 740)
     widget.show()
-    qtbot.waitUntil(lambda: widget.has_drawn() and widget.is_idle(), timeout=30000)
     yield widget
     widget.shutdown()
+    widget.close()
+    widget.deleteLater()
+    qapp.processEvents()
+
+
+@pytest.fixture
+def panel(shared_panel, qtbot):
+    shared_panel.set_params(OptimizersView())
+    shared_panel.tabs.setCurrentIndex(0)
+    qtbot.waitUntil(lambda: shared_panel.has_drawn() and shared_panel.is_idle()
+                    and not shared_panel.pending_parts()
+                    and len(shared_panel._runs) == len(shared_panel._wanted), timeout=30000)
+    return shared_panel
 
 
 def settle(panel, qtbot):
@@ -38,7 +51,7 @@ def test_first_view_shows_sgd_stuck_and_momentum_through(panel):
     assert set(panel._runs) == {"sgd", "momentum", "adam"}
     xs, ys = panel.map.paths["momentum"].getData()
     assert xs[-1] == pytest.approx(-1.5257, abs=0.01)
-    assert "SGD → (1.27" in panel.summary.text()
+    assert "SGD → (1.27, 0.0176) = minimum (1.27, 0)" in panel.summary.text()
     assert "SGD + momentum → (-1.53" in panel.summary.text()
     view = panel.params()
     expected = trajectories.run(surfaces.preset("local_minimum"), view, view.settings("sgd"))
@@ -79,7 +92,7 @@ def test_step_reset_and_memory_arrows(panel, qtbot):
     gx, _ = panel.map.arrows["gradient"].getData()
     vx, _ = panel.map.arrows["velocity"].getData()
     assert len(gx) == 6 and len(vx) == 4
-    assert "Adam step scale" in panel.memory_text.text()
+    assert "step scale lr/(√v+ε) at step 2: Adam x" in panel.memory_text.text()
     panel.step_slider.setValue(190)
     panel.play.click()
     qtbot.waitUntil(lambda: panel.step_label.text() == "step 200 / 200", timeout=20000)

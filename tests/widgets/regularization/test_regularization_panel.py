@@ -80,7 +80,7 @@ def test_past_the_interpolation_threshold_says_minimum_norm(panel, qtbot):
     assert len(panel.bars.opts["height"]) == 15
 
 
-@settings(max_examples=6)
+@settings(max_examples=4)
 @given(degree=st.integers(0, 20), penalty=st.sampled_from(["none", "l2", "l1", "elastic"]),
        lam=st.sampled_from([1e-6, 1e-3, 0.1, 10.0]), basis=st.sampled_from(["legendre", "raw"]),
        samples=st.integers(5, 60), truth=st.sampled_from(["cubic", "sin", "cos", "step"]))
@@ -137,6 +137,11 @@ def test_bias_variance_tab(panel, qtbot):
     settle(panel, qtbot)
     assert panel.compute_counts["bias"] == before
     assert panel.stack_cursor.value() == 5 and "Degree 5:" in panel.bias_caption.text()
+    panel.bias_axis.setValue("lambda")
+    settle(panel, qtbot, 60_000)
+    assert panel.bias.axis == "lambda" and panel.compute_counts["bias"] == before + 1
+    assert panel.stack_cursor.value() == pytest.approx(-3)  # log₁₀ of λ = 1e-3
+    assert "λ = 0.001: bias²" in panel.bias_caption.text()
 
 
 def test_prepared_views_and_csv(panel, qtbot, tmp_path):

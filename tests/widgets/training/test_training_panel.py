@@ -238,8 +238,14 @@ def test_checkpoint_round_trip_and_errors(qtbot, panel, tmp_path):
     path = tmp_path / "moons.pt"
     assert panel.save_checkpoint_of(record.id, path)
     panel.form.set_config(TrainConfig())
+    width_before = panel.minimumSizeHint().width()
+    start_before = panel.start_button.mapTo(panel, panel.start_button.rect().topLeft())
     assert panel.load_checkpoint_file(path)
     assert panel.form.config() == TINY and panel.warm_start.isVisible()
+    # the checkbox that appears widens nothing (the window grew 34 px) and moves nothing
+    qtbot.wait(20)
+    assert panel.minimumSizeHint().width() <= width_before
+    assert panel.start_button.mapTo(panel, panel.start_button.rect().topLeft()) == start_before
     assert "Start continues from its weights" in panel.banner.message()
     warm = train_tiny(qtbot, panel, TINY)
     assert warm.epochs[0].train_loss < record.epochs[0].train_loss
@@ -521,3 +527,49 @@ def test_examples_menu_trains_a_prepared_comparison_in_the_form(qtbot, panel):
     assert panel.live_note.toolTip() == L1_VS_L2.lesson
     panel.stop()
     wait_idle(qtbot, panel)
+
+
+def test_pause_stop_start_leaves_a_button_that_pauses(qtbot, panel):
+    """Pause → Stop → Start: the new run's button read "Resume" and clicking it paused."""
+    start_long_run(qtbot, panel)
+    qtbot.mouseClick(panel.pause_button, Qt.MouseButton.LeftButton)
+    panel.stop()
+    wait_idle(qtbot, panel)
+    record = start_long_run(qtbot, panel)
+    assert panel.pause_button.text() == "Pause" and not panel.pause_button.isChecked()
+    qtbot.mouseClick(panel.pause_button, Qt.MouseButton.LeftButton)
+    assert panel.worker.is_paused() and panel.pause_button.text() == "Resume"
+    panel.stop()
+    wait_idle(qtbot, panel)
+    assert record.status == "stopped"
+
+
+def test_switching_optimiser_suggests_its_usual_learning_rate(qtbot):
+    from widgets.training.form import TrainForm
+
+    form = TrainForm()
+    qtbot.addWidget(form)
+    assert form.config().optimizer == "sgd" and form.lr.value() == 0.1
+    form.optimizer.setValue("adam")  # SGD's 0.1 untouched: Adam's usual rate replaces it
+    assert form.config().lr == 0.001
+    assert "Adam's usual 0.001" in form.lr_hint.text()
+    form.lr.setValue(0.005)  # the learner's own choice is kept, the usual one only said
+    form.optimizer.setValue("rmsprop")
+    assert form.config().lr == 0.005
+    assert "RMSprop usually starts at lr 0.01" in form.lr_hint.text()
+
+
+def test_a_banner_coming_and_going_moves_no_control(qtbot, panel):
+    """A NaN / warning banner pushed the panel down ~40 px: clicks landed on the wrong
+    control. Its place is kept: Start and the form stay where they are."""
+    def positions():
+        return [w.mapTo(panel, w.rect().topLeft()) for w in
+                (panel.start_button, panel.form.optimizer, panel.run_list)]
+
+    before = positions()
+    panel.banner.show_message("the loss became NaN at epoch 3: lower the learning rate")
+    qtbot.wait(20)
+    assert panel.banner.isVisible() and positions() == before
+    panel.banner.clear()
+    qtbot.wait(20)
+    assert positions() == before
