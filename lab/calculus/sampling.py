@@ -107,4 +107,12 @@ def cut_note(name: str, curve: Curve, y_range: tuple[float, float]) -> str:
             f"{show_number(float(ys[index]), 3)} at x = {show_number(float(curve.xs[index]), 4)})")
 
 
-__all__ = ["Curve", "auto_range", "cut_note", "evaluate", "for_display", "sample"]
+def gap_note(name: str, curve: Curve) -> str:
+    """'' or "f is undefined on 50 % of the x range (the gaps)": where numpy found no real
+    value (ln x for x ≤ 0, √x for x < 0)."""
+    if curve.undefined <= 0.002 or curve.undefined >= 1:
+        return ""
+    return f"{name} is undefined (not real) on {100 * curve.undefined:.0f} % of the x range"
+
+
+__all__ = ["Curve", "auto_range", "cut_note", "evaluate", "for_display", "gap_note", "sample"]

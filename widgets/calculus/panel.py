@@ -428,9 +428,8 @@ class CalculusPanel(Panel):
                 item.setData(xs, ys)
                 plot.setXRange(lo, hi, padding=0)
                 plot.setYRange(*y_range, padding=0)
-                note = sampling.cut_note(name, curve, y_range)
-                if note:
-                    notes.append(note)
+                notes += [n for n in (sampling.gap_note(name, curve) if name == "f" else "",
+                                      sampling.cut_note(name, curve, y_range)) if n]
             analysis = self._result("analysis")
             if analysis is not None:
                 set_text(tab.derivatives, f"f′(x) = {analysis.first_text}\n"
@@ -449,7 +448,7 @@ class CalculusPanel(Panel):
         self.mark_drawn()
 
     def _set_notes(self, notes: list[str]) -> None:
-        text = "Cut for display: " + "; ".join(notes) if notes else ""
+        text = "; ".join(notes)
         self.note.setText(text)
         self.note.setToolTip(text)
 
@@ -540,7 +539,8 @@ class CalculusPanel(Panel):
         tab.f_curve.setData(xs, ys)
         tab.plot.setXRange(lo, hi, padding=0)
         tab.plot.setYRange(*y_range, padding=0)
-        self._set_notes([n for n in [sampling.cut_note("f", f_curve, y_range)] if n])
+        self._set_notes([n for n in (sampling.gap_note("f", f_curve),
+                                     sampling.cut_note("f", f_curve, y_range)) if n])
         taylor = self._result("taylor")
         if taylor is None:
             set_text(tab.summary, "computing the derivatives of f…")
@@ -560,7 +560,8 @@ class CalculusPanel(Panel):
         error = np.abs(f_curve.ys - t_curve.ys)
         error[~(error > 0)] = np.nan
         tab.error_curve.setData(f_curve.xs, error)
-        self._set_notes([n for n in (sampling.cut_note("f", f_curve, y_range),
+        self._set_notes([n for n in (sampling.gap_note("f", f_curve),
+                                     sampling.cut_note("f", f_curve, y_range),
                                      sampling.cut_note(f"T{_subscript(order)}", t_curve,
                                                        y_range)) if n])
         short = f" (only {available} derivatives fit in the time budget)" if order < n else ""
@@ -645,7 +646,8 @@ class CalculusPanel(Panel):
         tab.curve.setData(xs, ys)
         tab.plot.setXRange(lo, hi, padding=0)
         tab.plot.setYRange(*y_range, padding=0)
-        self._set_notes([n for n in [sampling.cut_note("f", curve, y_range)] if n])
+        self._set_notes([n for n in (sampling.gap_note("f", curve),
+                                     sampling.cut_note("f", curve, y_range)) if n])
         result = self._result("critical")
         if result is None:
             return

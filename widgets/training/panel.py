@@ -184,9 +184,13 @@ class TrainingPanel(Panel):
             action.setToolTip(comparison.lesson)
         examples_menu.setToolTipsVisible(True)
         self.examples_button.setMenu(examples_menu)
-        self.warm_start = QCheckBox("Start from the loaded checkpoint's weights")
+        # short, and its place kept while hidden: loading a checkpoint widened the window
+        self.warm_start = QCheckBox("From checkpoint")
         self.warm_start.setToolTip("Continue training the loaded checkpoint instead of "
                                    "starting from random weights")
+        keep_place = self.warm_start.sizePolicy()
+        keep_place.setRetainSizeWhenHidden(True)
+        self.warm_start.setSizePolicy(keep_place)
         self.warm_start.setVisible(False)
         self.progress = QuietProgressBar()
         self.progress.setMaximumHeight(10)
@@ -209,7 +213,6 @@ class TrainingPanel(Panel):
         for button in (self.start_button, self.pause_button, self.stop_button,
                        self.code_button, self.examples_button):
             run_bar.addWidget(button)
-        run_bar.addWidget(self.warm_start)
         run_bar.addWidget(self.progress_label, 1)
         header = QWidget()
         header_layout = QVBoxLayout(header)
@@ -257,7 +260,7 @@ class TrainingPanel(Panel):
         buttons = QHBoxLayout()
         buttons.setContentsMargins(0, 0, 0, 0)
         for button in (self.duplicate_button, self.settings_button, self.delete_button,
-                       self.export_button, self.checkpoint_button):
+                       self.export_button, self.checkpoint_button, self.warm_start):
             buttons.addWidget(button)
         buttons.addStretch(1)
         runs = QWidget()

@@ -211,6 +211,9 @@ def test_sampling_breaks_at_poles_and_says_what_the_range_cuts():
     tan = sampling.sample(numeric_function(parse_formula("tan x")), -3, 3)
     _, drawn = sampling.for_display(tan, sampling.auto_range([tan.ys]))
     assert np.isnan(drawn).sum() >= 2  # two poles in [-3, 3], found from the jumps alone
+    log = sampling.sample(numeric_function(parse_formula("ln x")), -1, 1)
+    assert sampling.gap_note("f", log) == "f is undefined (not real) on 50 % of the x range"
+    assert sampling.gap_note("f", curve) == ""  # one sample at a pole is no gap
 
 
 def test_view_round_trips_and_examples_are_valid():

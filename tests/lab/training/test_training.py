@@ -317,7 +317,7 @@ def test_out_of_memory_is_caught_with_advice(monkeypatch):
     def explode(_model):
         raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
 
-    monkeypatch.setattr(training, "l1_penalty", explode)
+    monkeypatch.setattr(training.loop, "l1_penalty", explode)
     items = run(tiny(l1=0.01, batch_size=64))
     finished = items[-1]
     assert finished.status == "out_of_memory"
@@ -547,13 +547,13 @@ def test_steps_reported_in_groups_give_the_same_numbers(monkeypatch):
     and penalties as measured one by one."""
     cfg = tiny(epochs=3, l1=0.001, batch_size=24)  # 128 samples: batches of 24 and 8
     one_by_one = of(run(cfg), StepMetrics)
-    original = training._Run.__init__
+    original = training.loop._Run.__init__
 
     def grouped(self, *args, **kwargs):
         original(self, *args, **kwargs)
         self.sync_every = 4
 
-    monkeypatch.setattr(training._Run, "__init__", grouped)
+    monkeypatch.setattr(training.loop._Run, "__init__", grouped)
     in_groups = of(run(cfg), StepMetrics)
     assert [(s.step, s.loss, s.accuracy, s.penalty) for s in in_groups] == \
         [(s.step, s.loss, s.accuracy, s.penalty) for s in one_by_one]

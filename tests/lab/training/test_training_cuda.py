@@ -83,7 +83,7 @@ def test_real_cuda_out_of_memory_is_caught_with_advice(monkeypatch):
     def huge(_model):
         return torch.empty(4 * total, dtype=torch.uint8, device="cuda").sum()
 
-    monkeypatch.setattr(training, "l1_penalty", huge)
+    monkeypatch.setattr(training.loop, "l1_penalty", huge)
     finished = list(train(cnn(l1=0.01)))[-1]
     assert isinstance(finished, RunFinished) and finished.status == "out_of_memory"
     assert "GPU ran out of memory" in finished.message

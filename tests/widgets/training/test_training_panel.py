@@ -238,8 +238,14 @@ def test_checkpoint_round_trip_and_errors(qtbot, panel, tmp_path):
     path = tmp_path / "moons.pt"
     assert panel.save_checkpoint_of(record.id, path)
     panel.form.set_config(TrainConfig())
+    width_before = panel.minimumSizeHint().width()
+    start_before = panel.start_button.mapTo(panel, panel.start_button.rect().topLeft())
     assert panel.load_checkpoint_file(path)
     assert panel.form.config() == TINY and panel.warm_start.isVisible()
+    # the checkbox that appears widens nothing (the window grew 34 px) and moves nothing
+    qtbot.wait(20)
+    assert panel.minimumSizeHint().width() <= width_before
+    assert panel.start_button.mapTo(panel, panel.start_button.rect().topLeft()) == start_before
     assert "Start continues from its weights" in panel.banner.message()
     warm = train_tiny(qtbot, panel, TINY)
     assert warm.epochs[0].train_loss < record.epochs[0].train_loss
@@ -567,3 +573,9 @@ def test_a_banner_coming_and_going_moves_no_control(qtbot, panel):
     panel.banner.clear()
     qtbot.wait(20)
     assert positions() == before
+
+
+def test_panel_fits_a_1280_pixel_window(panel):
+    """Beside the navigation list (about 240 px), the panel needs at most the rest of a
+    1280-pixel screen: the Examples button and the warm-start box must not widen it."""
+    assert panel.minimumSizeHint().width() <= 1280 - 240
