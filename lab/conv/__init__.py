@@ -445,7 +445,7 @@ def convolve_shown(x: torch.Tensor, params: ConvParams, weight: torch.Tensor | N
 
 
 def map_ranges(x: torch.Tensor, params: ConvParams, weight: torch.Tensor | None = None,
-               should_stop=lambda: False, budget_values: int = 64_000_000
+               should_stop=lambda: False, budget_values: int = 128_000_000
                ) -> list[tuple[float, float]] | None:
     """Each feature map's (min, max) over every pixel, without keeping the maps: kernels
     a few at a time, at most about `budget_values` floats of maps at once (16 maps of a

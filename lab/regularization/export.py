@@ -41,6 +41,12 @@ _PENALTY_TEXT = {
 }
 
 
+def _num(value: float) -> str:
+    """A number as code, without float noise (30 · 0.01 is written 0.3, not
+    0.30000000000000004)."""
+    return repr(float(f"{value:.12g}"))
+
+
 def _data(view: RegView) -> str:
     legendre = view.basis == "legendre"
     return _DATA.format(
@@ -67,16 +73,16 @@ def sklearn_code(view: RegView) -> str:
         model = ("from sklearn.linear_model import Ridge\n\n"
                  f"# {_PENALTY_TEXT['l2']} with λ = {lam!r}\n"
                  "# Ridge minimises Σ(y − ŷ)² + alpha·‖w‖², so alpha = n·λ\n"
-                 f"model = Ridge(alpha={ridge_alpha(lam, n)!r})")
+                 f"model = Ridge(alpha={_num(ridge_alpha(lam, n))})")
     elif view.penalty == "l1":
         model = ("from sklearn.linear_model import Lasso\n\n"
                  f"# {_PENALTY_TEXT['l1']} with λ = {lam!r}: Lasso's alpha is λ\n"
-                 f"model = Lasso(alpha={lam!r}, max_iter=100_000, tol=1e-7)")
+                 f"model = Lasso(alpha={lam!r}, max_iter=10_000, tol=1e-7)")
     else:
         model = ("from sklearn.linear_model import ElasticNet\n\n"
                  f"# {_PENALTY_TEXT['elastic']} with λ = {lam!r}, r = {view.l1_ratio!r}\n"
                  f"model = ElasticNet(alpha={lam!r}, l1_ratio={view.l1_ratio!r}, "
-                 "max_iter=100_000, tol=1e-7)")
+                 "max_iter=10_000, tol=1e-7)")
     x_design = "np.zeros((len(x), 0))" if view.degree == 0 else "design(x)"
     test_design = "np.zeros((len(x_test), 0))" if view.degree == 0 else "design(x_test)"
     return (_data(view) + "\n\n" + model + f'''
@@ -109,8 +115,8 @@ import torch
 # The panel's λ = {lam!r}, L1 share r = {r!r}. Doubling J gives MSELoss (a mean, no ½) +
 # (weight_decay/2)·‖w‖² + l1_weight·Σ|w| with weight_decay = 2λ(1 − r), l1_weight = 2λr.
 # (So sklearn's Ridge(alpha) is weight_decay = 2·alpha/n.)
-weight_decay = {2.0 * lam * (1.0 - r)!r}
-l1_weight = {2.0 * lam * r!r}
+weight_decay = {_num(2.0 * lam * (1.0 - r))}
+l1_weight = {_num(2.0 * lam * r)}
 steps = {view.gd_steps}
 
 inputs = torch.tensor(design(x), dtype=torch.float64)

@@ -33,7 +33,7 @@ ODD_IMAGES = [
     LabImage("1x37.png", np.arange(37, dtype=np.uint8)[None, :] * 6),
     LabImage("41x1.png", np.full((41, 1, 3), 90, np.uint8)),
     LabImage("2x3.png", np.arange(18, dtype=np.uint8).reshape(2, 3, 3) * 10),
-    LabImage("700x500.png", np.random.default_rng(0).integers(0, 255, (500, 700, 3),
+    LabImage("480x320.png", np.random.default_rng(0).integers(0, 255, (320, 480, 3),
                                                               dtype=np.uint8)),
 ]
 

@@ -226,3 +226,20 @@ def test_png_exports_never_fail_silently(qtbot, disk, tmp_path):
     assert QImage(str(tmp_path / "grid.png")).size() == image.size()
     assert not save_image(QImage(), tmp_path / "none.png", messages.append)
     assert "nothing to draw" in messages[-1]
+
+
+def test_a_full_disk_at_the_final_save_keeps_the_run_completed_and_says_why(qtbot, disk):
+    panel = training_panel(qtbot)
+    try:
+        disk.bytes_before_full = 500
+        disk.fill()
+        record = train(qtbot, panel)
+        assert record.status == "completed" and len(record.epochs) == 3
+        assert "could not save the weights: disk full (" in panel.banner.message()
+        assert "MB needed)" in panel.banner.message()
+        assert not panel.checkpoint_path(record.id).exists()
+        assert list(panel.checkpoint_path(record.id).parent.glob(".*.tmp")) == []
+        saved = RunStore(default_db_path(data_dir())).load_run(record.id)
+        assert saved.status == "completed" and len(saved.epochs) == 3
+    finally:
+        panel.shutdown()

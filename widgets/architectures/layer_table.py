@@ -8,8 +8,8 @@ never stall the GUI.
 from __future__ import annotations
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
-from PySide6.QtGui import QFont
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
+from PySide6.QtGui import QFont, QFontMetrics
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QStyle, QTableView, QWidget
 
 from lab.architectures.graphs import ModelGraph, TableRow, layer_table
 
@@ -106,9 +106,30 @@ class LayerTable(QTableView):
         self.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         header = self.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setStretchLastSection(True)
-        for column, width in enumerate((150, 84, 96, 84, 106)):
-            self.setColumnWidth(column, width)
+        # the layer path takes what is left (elided in the middle, whole in its tooltip);
+        # every other column is as wide as its widest cell, totals row included
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header.setStretchLastSection(False)
+        self.fit_columns()
 
     def set_graph(self, graph: ModelGraph | None) -> None:
         self.table_model.set_graph(graph)
+        self.fit_columns()
+
+    def fit_columns(self) -> None:
+        """Columns 1… as wide as their widest text ("132,863,336" in bold, "BatchNorm2d",
+        the header): the view's own sizing looks at visible rows only and cut them."""
+        model = self.table_model
+        plain = self.fontMetrics()
+        bold_font = QFont(self.font())
+        bold_font.setBold(True)
+        bold = QFontMetrics(bold_font)
+        header = self.horizontalHeader()
+        padding = 2 * self.style().pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin) + 12
+        for column in range(1, len(COLUMNS)):
+            widest = header.fontMetrics().horizontalAdvance(COLUMNS[column]) + 8
+            for row in range(model.rowCount()):
+                text = model.data(model.index(row, column)) or ""
+                metrics = bold if model._row(row) is model.total() else plain
+                widest = max(widest, metrics.horizontalAdvance(str(text)))
+            self.setColumnWidth(column, widest + padding)

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from lab import pooling
+from lab.device import intra_op_threads
 from lab.images import LabImage, to_display, to_tensor
 from lab.params import Example
 from lab.pooling import PoolParams, UpsampleParams
@@ -353,7 +354,8 @@ class PoolingPanel(Panel):
         self.request_update("pool_image", "pool_grid")
 
     def _image_changed(self, image: LabImage) -> None:
-        self._image_tensor = to_tensor(image)[None]
+        # NCHW in memory: pooling a channels-last photo reads every value whatever the stride
+        self._image_tensor = to_tensor(image)[None].contiguous()
         self._input_display = image.pixels
         self.move_patch_to_detail()
         self.request_update("pool_image", "pool_grid", "upsample")
@@ -373,6 +375,11 @@ class PoolingPanel(Panel):
 
     # ====================================================================== computing
     covers = {"pool_image": ("pool_view",)}  # the image update draws the view anyway
+
+    def flush(self) -> None:
+        # screen-sized work: one intra-op thread (see lab.device.intra_op_threads)
+        with intra_op_threads(1):
+            super().flush()
 
     def update_failed(self, part: str, exc: Exception) -> None:
         super().update_failed("pool_image" if part == "pool_view" else part, exc)

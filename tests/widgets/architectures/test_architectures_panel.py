@@ -316,3 +316,28 @@ def test_any_control_values_never_raise(qtbot):
             assert f"L = {params.depth} body layers" in conn.count_labels["plain"].text()
     finally:
         panel.shutdown()
+
+
+def test_layer_table_cuts_no_number_or_type(qtbot):
+    """Totals were cut to "132,…,336", BatchNorm2d to "Batc…rm2d" (issue 19)."""
+    from PySide6.QtGui import QFont, QFontMetrics
+
+    from lab.architectures import graphs
+    from lab.models import classic_model
+    from widgets.architectures.layer_table import COLUMNS, LayerTable
+
+    table = LayerTable()
+    qtbot.addWidget(table)
+    table.resize(700, 400)
+    table.show()
+    graph = graphs.analyse(graphs.trace(classic_model("resnet18", 1000)), (3, 32, 32))
+    table.set_graph(graph)
+    model = table.table_model
+    bold_font = QFont(table.font())
+    bold_font.setBold(True)
+    for column in range(1, len(COLUMNS)):
+        for row in range(model.rowCount()):
+            is_total = row == model.rowCount() - 1
+            metrics = QFontMetrics(bold_font) if is_total else table.fontMetrics()
+            text = str(model.data(model.index(row, column)) or "")
+            assert metrics.horizontalAdvance(text) < table.columnWidth(column), text

@@ -113,13 +113,22 @@ def test_tabs_compute_their_views_when_shown(panel, qtbot):
     text = panel.torch_caption.text()
     assert "weight_decay = 2λ(1 − r) = 0" in text and "2λr·Σ|w| = 0.02" in text
     assert "hover within" in text and "Lasso(alpha = λ = 0.01)" in text
+    panel.penalty.setValue("l2")
+    panel.degree.setValue(4)
+    panel.gd_steps.setValue(300)
+    settle(panel, qtbot, 60_000)
+    text = panel.torch_caption.text()
+    assert "Ridge(alpha = n·λ = 0.3)" in text and "weight_decay = 2λ(1 − r) = 0.02" in text
+    assert "agree within 0.0001" in text
+    loss = panel.loss_curve.getData()[1][-1]  # log axis: log₁₀ of the last loss
+    assert loss == pytest.approx(panel.loss_target.getData()[1][0], abs=1e-6)
     panel.tabs.setCurrentIndex(TABS.index("conditioning"))
     settle(panel, qtbot)
     assert "κ(raw powers)" in panel.kappa_caption.text()
     panel.tabs.setCurrentIndex(TABS.index("code"))
     settle(panel, qtbot)
-    assert "Lasso(alpha=0.01" in panel.sklearn_code.code()
-    assert "l1_weight = 0.02" in panel.torch_code.code()
+    assert "model = Ridge(alpha=0.3)" in panel.sklearn_code.code()
+    assert "weight_decay = 0.02\nl1_weight = 0.0\n" in panel.torch_code.code()
 
 
 def test_bias_variance_tab(panel, qtbot):
