@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -114,3 +116,19 @@ def library_versions() -> dict[str, str]:
     import torchvision
 
     return {"torch": torch.__version__, "torchvision": torchvision.__version__}
+
+
+@contextlib.contextmanager
+def intra_op_threads(count: int = 1) -> Iterator[None]:
+    """Run the calling thread's torch work on `count` intra-op threads, then restore the
+    count (it is per thread). For a GUI thread's small, screen-sized work: on a loaded
+    2-core machine OpenMP's extra threads only fight the workers for the cores (a 0.3 ms
+    conversion took 70 ms)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)

@@ -100,10 +100,13 @@ def _pool_axis(size: int, sampling: Sampling, kernel: int, stride: int, padding:
     span = dilation * (kernel - 1) + 1
     first = sampling.start * stride - padding
     end = sampling.last * stride - padding + span
-    if first >= 0 and end <= size:
+    # a crop is a strided view that torch copies whole before pooling: worth it only for a
+    # small region (a zoomed-in view), not for most of the axis (a fitted one)
+    small = 2 * (end - first) < size
+    if first >= 0 and end <= size and (small or sampling.start % sampling.step):
         # the windows lie inside the input: their input alone, no padding
         return _AxisPlan(first, end, 0, sampling.step, 0, 1)
-    if padding == 0:
+    if padding == 0 and (small or sampling.start % sampling.step):
         # nothing to the left; torch clips a window hanging over the right edge at the
         # input's end (ceil_mode), which this crop keeps
         return _AxisPlan(max(first, 0), size, 0, sampling.step, 0, 1)
@@ -130,6 +133,31 @@ def pool_sampled(x: torch.Tensor, pool: PoolCall, kernel: int, stride: int, padd
                (plan_r.padding, plan_c.padding))
     return out[..., plan_r.skip::plan_r.every, plan_c.skip::plan_c.every][
         ..., :rows.count, :cols.count]
+
+
+def _window_cells(size: int, sampling: Sampling, kernel: int, stride: int):
+    """The input index of each cell of each sampled window (k per window, in order); a last
+    window hanging over the edge (ceil_mode) keeps only its cells inside, as torch clips it.
+    """
+    import torch
+
+    starts = torch.arange(sampling.start, sampling.stop, sampling.step) * stride
+    cells = (starts[:, None] + torch.arange(kernel)).reshape(-1)
+    return cells[cells < size]
+
+
+def pool_gathered(x: torch.Tensor, pool: PoolCall, kernel: int, stride: int, rows: Sampling,
+                  cols: Sampling) -> torch.Tensor:
+    """Like `pool_sampled`, for windows without padding or dilation whose call would touch
+    every input value first (LP pooling raises the whole input to the power p): the cells
+    under the shown windows are gathered, k per window, and pooled with stride k — the same
+    windows, clipped at the input's edge as before. Returns (N, C, rows.count, cols.count).
+    """
+    height, width = x.shape[-2:]
+    row_cells = _window_cells(height, rows, kernel, stride)
+    col_cells = _window_cells(width, cols, kernel, stride)
+    gathered = x[..., row_cells[:, None], col_cells[None, :]]
+    return pool(gathered, (kernel, kernel), (0, 0))[..., :rows.count, :cols.count]
 
 
 # --------------------------------------------------------------------------- convolution

@@ -296,6 +296,10 @@ class ConvParams:
             lines.append(f"padding='same': torch pads d·(k−1) cells in all — top {top}, "
                          f"bottom {bottom}, left {left}, right {right} — so the output keeps "
                          f"the input's size")
+        elif self.dilation > 1:  # the dilated kernel's reach, said explicitly
+            d, k = self.dilation, self.kernel_h
+            lines.append(f"dilated kernel: k′ = k + (k−1)(d−1) = {k} + {k - 1}·{d - 1} = "
+                         f"{self.span(k)} (H); H_out = ⌊(H + 2p − k′) / s⌋ + 1")
         else:
             lines.append("general: H_out = ⌊(H + 2p − d·(k−1) − 1) / s⌋ + 1")
         return "\n".join(lines)
@@ -445,7 +449,7 @@ def convolve_shown(x: torch.Tensor, params: ConvParams, weight: torch.Tensor | N
 
 
 def map_ranges(x: torch.Tensor, params: ConvParams, weight: torch.Tensor | None = None,
-               should_stop=lambda: False, budget_values: int = 64_000_000
+               should_stop=lambda: False, budget_values: int = 128_000_000
                ) -> list[tuple[float, float]] | None:
     """Each feature map's (min, max) over every pixel, without keeping the maps: kernels
     a few at a time, at most about `budget_values` floats of maps at once (16 maps of a

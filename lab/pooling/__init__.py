@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from lab.display_resolution import Sampling, pool_sampled
+from lab.display_resolution import Sampling, pool_gathered, pool_sampled
 from lab.geometry import adaptive_window, pooled_length  # re-exported: callers read them here too
 
 if TYPE_CHECKING:
@@ -219,6 +219,9 @@ def pool_shown(x: torch.Tensor, params: PoolParams, rows: Sampling, cols: Sampli
         if params.is_adaptive:
             return pool(x, params)[..., rows.start:rows.stop:rows.step,
                                    cols.start:cols.stop:cols.step]
+        if params.kind == "lp":  # lp_pool2d raises every input value to p first
+            return pool_gathered(x, pool_call(params), params.kernel_size, params.stride,
+                                 rows, cols)
         return pool_sampled(x, pool_call(params), params.kernel_size, params.stride,
                             params.effective_padding, params.effective_dilation, rows, cols)
 

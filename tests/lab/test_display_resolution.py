@@ -13,6 +13,7 @@ from lab.display_resolution import (
     Sampling,
     conv_sampled,
     display_step,
+    pool_gathered,
     pool_sampled,
     visible_sampling,
 )
@@ -57,6 +58,24 @@ def test_pooled_pixels_equal_the_full_pooling(data, kind, kernel, stride, dilati
     assert full.shape[-2:] == (out_h, out_w)
     rows, cols = data.draw(samplings(out_h)), data.draw(samplings(out_w))
     shown = pool_sampled(x, call, kernel, stride, padding, dilation, rows, cols)
+    torch.testing.assert_close(shown, _sliced(full, rows, cols), rtol=1e-6, atol=1e-7)
+
+
+@given(data=st.data(), kernel=st.integers(1, 5), stride=st.integers(1, 4),
+       ceil_mode=st.booleans(), norm_type=st.sampled_from([1.0, 2.0, 3.0]),
+       height=st.integers(1, 30), width=st.integers(1, 30))
+def test_gathered_lp_pooling_equals_the_full_pooling(data, kernel, stride, ceil_mode,
+                                                     norm_type, height, width):
+    out_h, out_w = (pooled_length(n, kernel, stride, 0, 1, ceil_mode) for n in (height, width))
+    assume(out_h >= 1 and out_w >= 1)
+    x = torch.rand(1, 2, height, width)
+
+    def call(tensor, strides, _paddings):
+        return F.lp_pool2d(tensor, norm_type, kernel, strides, ceil_mode)
+
+    full = call(x, (stride, stride), None)
+    rows, cols = data.draw(samplings(out_h)), data.draw(samplings(out_w))
+    shown = pool_gathered(x, call, kernel, stride, rows, cols)
     torch.testing.assert_close(shown, _sliced(full, rows, cols), rtol=1e-6, atol=1e-7)
 
 

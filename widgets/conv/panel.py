@@ -32,6 +32,7 @@ from lab import conv
 from lab.conv import ConvParams, ConvTransposeParams
 from lab.conv.examples import EXAMPLES
 from lab.conv.view import ConvGridView, ConvView
+from lab.device import intra_op_threads
 from lab.images import LabImage, to_display, to_tensor
 from lab.params import Example
 from widgets.conv.weight_layout import DIVERGING, WeightLayoutView
@@ -702,6 +703,11 @@ class ConvPanel(Panel):
     # ====================================================================== computing
     # the image update draws the view and the maps anyway; the view update the maps
     covers = {"image": ("view", "display"), "view": ("display",)}
+
+    def flush(self) -> None:
+        # screen-sized work: one intra-op thread (see lab.device.intra_op_threads)
+        with intra_op_threads(1):
+            super().flush()
 
     def update_failed(self, part: str, exc: Exception) -> None:
         super().update_failed("grid" if part == "grid" else "image", exc)

@@ -869,6 +869,12 @@ class NormalizationPanel(Panel):
             change_gn = 100 * (gn[small] - gn[large])
             text += (f" From batch {large} down to {small}, BatchNorm's error changed by "
                      f"{change_bn:+.1f} points and GroupNorm's by {change_gn:+.1f}.")
+            if bn[large] > bn[small] and gn[large] > gn[small]:
+                text += (f" Both do worse at batch {large}: in {self.epochs.value()} epochs a "
+                         f"large batch makes {large // small}× fewer updates and is still "
+                         "under-trained — raise Epochs to compare the methods closer to "
+                         "convergence, where Wu & He saw BatchNorm fall behind at small "
+                         "batches.")
         return text
 
     def _experiment_idle(self) -> None:

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from lab import pooling
+from lab.device import intra_op_threads
 from lab.images import LabImage, to_display, to_tensor
 from lab.params import Example
 from lab.pooling import PoolParams, UpsampleParams
@@ -183,8 +184,9 @@ class PoolingPanel(Panel):
                               (self.index_matrix, 2), (self.unpool_matrix, 3)):
             row.addWidget(view, stretch)
         # fixed heights: new text must not re-lay-out (and repaint) the whole panel
-        self.explanation = TextLines(2)
-        self.formula = TextLines(3, "The output-size formula torch uses, with your numbers")
+        self.explanation = TextLines(2, opaque=False)
+        self.formula = TextLines(3, "The output-size formula torch uses, with your numbers",
+                                 opaque=False, top=False)
         self.code = CodeView()
 
         middle = QWidget()
@@ -352,7 +354,8 @@ class PoolingPanel(Panel):
         self.request_update("pool_image", "pool_grid")
 
     def _image_changed(self, image: LabImage) -> None:
-        self._image_tensor = to_tensor(image)[None]
+        # NCHW in memory: pooling a channels-last photo reads every value whatever the stride
+        self._image_tensor = to_tensor(image)[None].contiguous()
         self._input_display = image.pixels
         self.move_patch_to_detail()
         self.request_update("pool_image", "pool_grid", "upsample")
@@ -372,6 +375,11 @@ class PoolingPanel(Panel):
 
     # ====================================================================== computing
     covers = {"pool_image": ("pool_view",)}  # the image update draws the view anyway
+
+    def flush(self) -> None:
+        # screen-sized work: one intra-op thread (see lab.device.intra_op_threads)
+        with intra_op_threads(1):
+            super().flush()
 
     def update_failed(self, part: str, exc: Exception) -> None:
         super().update_failed("pool_image" if part == "pool_view" else part, exc)

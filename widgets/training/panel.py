@@ -213,7 +213,6 @@ class TrainingPanel(Panel):
         for button in (self.start_button, self.pause_button, self.stop_button,
                        self.code_button, self.examples_button):
             run_bar.addWidget(button)
-        run_bar.addWidget(self.warm_start)
         run_bar.addWidget(self.progress_label, 1)
         header = QWidget()
         header_layout = QVBoxLayout(header)
@@ -261,7 +260,7 @@ class TrainingPanel(Panel):
         buttons = QHBoxLayout()
         buttons.setContentsMargins(0, 0, 0, 0)
         for button in (self.duplicate_button, self.settings_button, self.delete_button,
-                       self.export_button, self.checkpoint_button):
+                       self.export_button, self.checkpoint_button, self.warm_start):
             buttons.addWidget(button)
         buttons.addStretch(1)
         runs = QWidget()

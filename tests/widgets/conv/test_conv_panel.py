@@ -603,3 +603,30 @@ def test_weight_diagram_header_wraps_and_the_kernels_start_below_it(qtbot):
     line = view.fontMetrics().lineSpacing()
     assert narrow >= wide + 2 * line and narrow >= 5 * line
     assert view.kernel_rect(0, 0).top() >= narrow
+
+
+def test_a_drag_storm_on_a_photo_leaves_only_the_newest_statistics_running(qtbot):
+    from widgets.kit.workers import running_threads
+
+    rng = np.random.default_rng(5)
+    photo = LabImage("photo", rng.integers(0, 255, (1200, 1600, 3), dtype=np.uint8))
+    panel = ConvPanel(AppState(photo))
+    qtbot.addWidget(panel)
+    panel.resize(1300, 900)
+    panel.show()
+    qtbot.waitUntil(panel.has_drawn)
+    most = 0
+    for i in range(12):  # each change asks for every pixel's statistics at once
+        panel.padding.setValue(i % 3)
+        panel.flush()
+        panel.request_full_result()
+        QApplication.processEvents()
+        most = max(most, len(running_threads()))
+    assert most <= 2  # the newest, and at most one stale run finishing its chunk
+    qtbot.waitUntil(lambda: panel.full_result_ready() and "≈" not in panel.stats.text(),
+                    timeout=60_000)
+    full = torch_maps(to_tensor(photo)[None], panel.conv_params())
+    expected = [value for m in full for value in (float(m.min()), float(m.max()))]
+    got = [value for pair in panel.full_ranges() for value in pair]
+    assert got == pytest.approx(expected, abs=1e-5)
+    panel.shutdown()

@@ -573,3 +573,9 @@ def test_a_banner_coming_and_going_moves_no_control(qtbot, panel):
     panel.banner.clear()
     qtbot.wait(20)
     assert positions() == before
+
+
+def test_panel_fits_a_1280_pixel_window(panel):
+    """Beside the navigation list (about 240 px), the panel needs at most the rest of a
+    1280-pixel screen: the Examples button and the warm-start box must not widen it."""
+    assert panel.minimumSizeHint().width() <= 1280 - 240
