@@ -184,8 +184,9 @@ class PoolingPanel(Panel):
                               (self.index_matrix, 2), (self.unpool_matrix, 3)):
             row.addWidget(view, stretch)
         # fixed heights: new text must not re-lay-out (and repaint) the whole panel
-        self.explanation = TextLines(2)
-        self.formula = TextLines(3, "The output-size formula torch uses, with your numbers")
+        self.explanation = TextLines(2, opaque=False)
+        self.formula = TextLines(3, "The output-size formula torch uses, with your numbers",
+                                 opaque=False, top=False)
         self.code = CodeView()
 
         middle = QWidget()
