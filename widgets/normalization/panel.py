@@ -614,7 +614,7 @@ class NormalizationPanel(Panel):
 
     def _update_tensor(self) -> None:
         view = self._view()
-        problems = [p for p in view.validate() if "GroupNorm" not in p]
+        problems = view.tensor_problems()
         self.set_problems("tensor", problems)
         if problems:
             self._x = None
@@ -623,7 +623,7 @@ class NormalizationPanel(Panel):
 
     def _update_axes(self) -> None:
         view = self._view()
-        problems = [p for p in view.validate() if "GroupNorm" in p or "ε" in p or "γ" in p]
+        problems = view.layer_problems()
         self.set_problems("axes", problems)
         if problems or self._x is None:
             return
@@ -701,7 +701,7 @@ class NormalizationPanel(Panel):
     # -- running statistics ------------------------------------------------------------
     def _update_running(self) -> None:
         view = self._view()
-        if self._x is None or [p for p in view.validate() if "momentum" in p]:
+        if self._x is None or view.running_problems():
             return
         bn, hist = running.history(view)
         channel = min(self.running_channel.value(), view.shown_channels - 1)
