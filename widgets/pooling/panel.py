@@ -268,6 +268,9 @@ class PoolingPanel(Panel):
         self.up_formula = QLabel()
         self.up_formula.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.up_code = CodeView()
+        # at least 9 lines of the script in view (it showed four at a time)
+        self.up_code.editor.setMinimumHeight(
+            9 * self.up_code.editor.fontMetrics().lineSpacing() + 8)
         splitter = QSplitter(Qt.Orientation.Vertical)
         bottom = QWidget()
         bottom_layout = QVBoxLayout(bottom)

@@ -302,3 +302,10 @@ def test_formula_covers_the_numeric_grid_in_view(panel, qtbot):
     panel.grid_size.setValue(10)
     qtbot.waitUntil(lambda: "numeric grid: 10×10" in panel.formula.text())
     assert "H_out = ⌊(256" in panel.formula.text()
+
+
+def test_upsampling_code_shows_more_than_a_few_lines(panel, qtbot):
+    panel.tabs.setCurrentIndex(1)  # Upsampling
+    editor = panel.up_code.editor
+    qtbot.waitUntil(lambda: editor.isVisible())
+    assert editor.viewport().height() >= 9 * editor.fontMetrics().lineSpacing()
