@@ -167,7 +167,7 @@ def log_floor(values: list[float] | tuple[float, ...], floor: float = 1e-30) -> 
 #: first/last gradient-norm ratios beyond these read as "vanishes" / "grows"
 VANISH_RATIO = 0.1
 GROW_RATIO = 10.0
-_NAMES = {"plain": "plain net", "resnet": "ResNet", "densenet": "DenseNet"}
+_NAMES = {"plain": "Plain net", "resnet": "ResNet", "densenet": "DenseNet"}
 
 
 def trend(profile: GradientProfile) -> str:

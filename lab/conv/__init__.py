@@ -296,6 +296,10 @@ class ConvParams:
             lines.append(f"padding='same': torch pads d·(k−1) cells in all — top {top}, "
                          f"bottom {bottom}, left {left}, right {right} — so the output keeps "
                          f"the input's size")
+        elif self.dilation > 1:  # the dilated kernel's reach, said explicitly
+            d, k = self.dilation, self.kernel_h
+            lines.append(f"dilated kernel: k′ = k + (k−1)(d−1) = {k} + {k - 1}·{d - 1} = "
+                         f"{self.span(k)} (H); H_out = ⌊(H + 2p − k′) / s⌋ + 1")
         else:
             lines.append("general: H_out = ⌊(H + 2p − d·(k−1) − 1) / s⌋ + 1")
         return "\n".join(lines)

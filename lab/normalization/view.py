@@ -117,12 +117,21 @@ class NormView:
         return None if self.cumulative else self.momentum
 
     def validate(self) -> list[str]:
+        """Every problem of the view (the panel asks each part's own below)."""
+        return (self.tensor_problems() + self.layer_problems() + self.running_problems()
+                + self.experiment_problems())
+
+    def tensor_problems(self) -> list[str]:
         problems = []
         for name, value, low, high in (("batch size N", self.batch, 1, MAX_BATCH),
                                        ("channels C", self.channels, 1, MAX_CHANNELS),
                                        ("side H = W", self.side, 2, MAX_SIDE)):
             if not low <= value <= high:
                 problems.append(f"{name} must be between {low} and {high} (got {value})")
+        return problems
+
+    def layer_problems(self) -> list[str]:
+        problems = []
         channels = self.shown_channels
         if self.method == "group" and (not 1 <= self.groups <= channels
                                        or channels % self.groups):
@@ -132,13 +141,21 @@ class NormView:
                 f"{self.groups})")
         if not 0 < self.eps <= 1:
             problems.append(f"ε must be above 0 and at most 1 (got {self.eps:g})")
-        if not 0 <= self.momentum <= 1:
-            problems.append(f"momentum must be between 0 and 1 (got {self.momentum:g})")
         if any(abs(g) > MAX_GAMMA for g in self.gamma) or any(abs(b) > MAX_BETA
                                                               for b in self.beta):
             problems.append(f"γ and β must lie within ±{MAX_GAMMA:g}")
+        return problems
+
+    def running_problems(self) -> list[str]:
+        problems = []
+        if not 0 <= self.momentum <= 1:
+            problems.append(f"momentum must be between 0 and 1 (got {self.momentum:g})")
         if self.steps < 0:
             problems.append(f"steps must be 0 or more (got {self.steps})")
+        return problems
+
+    def experiment_problems(self) -> list[str]:
+        problems = []
         if not self.experiment_sizes or any(not 1 <= s <= 256 for s in self.experiment_sizes):
             problems.append("the experiment's batch sizes must be between 1 and 256")
         if not 1 <= self.experiment_epochs <= 50:

@@ -47,23 +47,40 @@ def lambda_key(view: RegView) -> tuple:
     return (data_key(view), view.penalty, view.degree, view.ratio, view.basis, view.folds)
 
 
-def model_job(view: RegView, have: set[tuple]) -> Callable[[Callable[[], bool]], Iterator]:
-    """The job for `view`; `have` holds the curve keys already on screen."""
+def model_result(view: RegView, data: Dataset | None = None) -> ModelResult:
+    """The data, the scikit-learn fit and its facts."""
+    data = make_data(view) if data is None else data
+    fit = fits.fit_sklearn(data.x, data.y, view)
+    return ModelResult(view, data, fit, fits.mse(data.y, fit.predict(data.x)),
+                       fits.mse(data.y_test, fit.predict(data.x_test)),
+                       fits.effective_dof(data.x, fit, view),
+                       condition_number(data.x, view.degree, "raw"),
+                       condition_number(data.x, view.degree, "legendre"))
+
+
+def is_quick(view: RegView) -> bool:
+    """The fit is a closed form (no penalty / L2): a few ms, fine on the GUI thread once
+    scikit-learn is imported. L1 / elastic net run coordinate descent: a job."""
+    return view.penalty in ("none", "l2")
+
+
+def model_job(view: RegView, have: set[tuple], data: Dataset | None = None
+              ) -> Callable[[Callable[[], bool]], Iterator]:
+    """The job for `view`; `have` holds the curve keys already on screen. Given `data`
+    (the fit was computed already), only the missing curves."""
 
     def run(should_stop: Callable[[], bool]) -> Iterator:
-        data = make_data(view)
-        fit = fits.fit_sklearn(data.x, data.y, view)
-        yield ModelResult(view, data, fit, fits.mse(data.y, fit.predict(data.x)),
-                          fits.mse(data.y_test, fit.predict(data.x_test)),
-                          fits.effective_dof(data.x, fit, view),
-                          condition_number(data.x, view.degree, "raw"),
-                          condition_number(data.x, view.degree, "legendre"))
+        sample = data
+        if sample is None:
+            result = model_result(view)
+            sample = result.data
+            yield result
         for key, compute in ((degree_key(view), fits.degree_curves),
                              (lambda_key(view), fits.lambda_curves)):
             if should_stop():
                 return
             if key not in have:
-                yield CurvesResult(key, compute(data, view))
+                yield CurvesResult(key, compute(sample, view))
 
     return run
 

@@ -429,12 +429,16 @@ class TextLines(QWidget):
     widget without a layout, new text repaints only these lines.
     """
 
-    def __init__(self, lines: int, tooltip: str = "", parent: QWidget | None = None) -> None:
+    def __init__(self, lines: int, tooltip: str = "", parent: QWidget | None = None, *,
+                 opaque: bool = True, top: bool = True) -> None:
+        """`opaque`: fill the window colour, so repaints stop at the label (off: the parent's
+        background shows through); `top`: text at the top (off: centred vertically)."""
         super().__init__(parent)
         self.label = QLabel(self)
-        self.label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        self.label.setAlignment(Qt.AlignmentFlag.AlignLeft | (
+            Qt.AlignmentFlag.AlignTop if top else Qt.AlignmentFlag.AlignVCenter))
         self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.label.setAutoFillBackground(True)  # opaque: repaints stop at the label
+        self.label.setAutoFillBackground(opaque)
         self.label.setWordWrap(True)  # a narrow panel wraps a long line into the next
         self.setFixedHeight(lines * self.label.fontMetrics().lineSpacing() + 4)
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)

@@ -1,4 +1,4 @@
-"""Background jobs of the Architectures panel (usable by any panel).
+"""Background jobs for any page (`Page.add_job` makes them): newest request wins.
 
 `LatestJob` runs one lab generator at a time on a `GeneratorWorker`; a new request
 replaces the one waiting and asks the running one to stop, so a slider storm never

@@ -184,8 +184,9 @@ class PoolingPanel(Panel):
                               (self.index_matrix, 2), (self.unpool_matrix, 3)):
             row.addWidget(view, stretch)
         # fixed heights: new text must not re-lay-out (and repaint) the whole panel
-        self.explanation = TextLines(2)
-        self.formula = TextLines(3, "The output-size formula torch uses, with your numbers")
+        self.explanation = TextLines(2, opaque=False)
+        self.formula = TextLines(3, "The output-size formula torch uses, with your numbers",
+                                 opaque=False, top=False)
         self.code = CodeView()
 
         middle = QWidget()
@@ -267,6 +268,9 @@ class PoolingPanel(Panel):
         self.up_formula = QLabel()
         self.up_formula.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.up_code = CodeView()
+        # at least 9 lines of the script in view (it showed four at a time)
+        self.up_code.editor.setMinimumHeight(
+            9 * self.up_code.editor.fontMetrics().lineSpacing() + 8)
         splitter = QSplitter(Qt.Orientation.Vertical)
         bottom = QWidget()
         bottom_layout = QVBoxLayout(bottom)
@@ -422,8 +426,13 @@ class PoolingPanel(Panel):
                       to_display(out[0], low, high), shown.rect),
         ], fit=False)
         self.image_zoom.follow(QRectF(0, 0, width, height))
-        self.formula.setText(params.formula_text(height, width))
+        self._show_formula(params)
         self._code_stale = True
+
+    def _show_formula(self, params: PoolParams) -> None:
+        """The formula for the image and for the numeric grid: both are on screen."""
+        height, width = self._image_tensor.shape[-2:]
+        self.formula.setText(params.formula_text(height, width, self.grid_size.value()))
 
     def _update_pool_grid(self) -> None:
         params = self.pool_params()
@@ -435,6 +444,7 @@ class PoolingPanel(Panel):
             return
         result = pooling.pool_grid(values, params)
         self._grid_result, self._grid_params = result, params
+        self._show_formula(params)
         pad_text = "−∞" if params.kind == "max" else "0"
         self.input_matrix.set_matrix(values, padding=params.effective_padding, pad_text=pad_text)
         self.output_matrix.set_matrix(result.output)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -40,8 +41,10 @@ from lab.regularization.jobs import (
     ModelResult,
     conditioning,
     degree_key,
+    is_quick,
     lambda_key,
     model_job,
+    model_result,
 )
 from lab.regularization.view import (
     BASES,
@@ -459,6 +462,12 @@ class RegularizationPanel(Panel):
             self.jobs["model"].cancel()
             return
         have = set(self._curve_keys.values())
+        if is_quick(view) and "sklearn.linear_model" in sys.modules:
+            # the fit and bars follow the slider at once; the curves come from the job
+            result = model_result(view)
+            self.jobs["model"].submit(model_job(view, have, result.data))
+            self._model_item(result)
+            return
         self.jobs["model"].submit(model_job(view, have))
 
     def _model_item(self, item) -> None:
@@ -528,8 +537,10 @@ class RegularizationPanel(Panel):
             self.bars.setOpts(x=k, height=coef, y0=np.zeros(len(k)), brushes=brushes)
             self.zero_marks.setData(k[zero], np.zeros(int(zero.sum())))
             self.bars_plot.plotItem.setLabel("left", "w")
-        self.bars_plot.setXRange(0.3, max(len(coef), 1) + 0.7, padding=0)
-        self.bars_plot.enableAutoRange(axis="y")
+        if self._keys.get("bars_width") != len(coef):
+            self._keys["bars_width"] = len(coef)
+            self.bars_plot.setXRange(0.3, max(len(coef), 1) + 0.7, padding=0)
+            self.bars_plot.enableAutoRange(axis="y")
         total = len(coef)
         self.bars_plot.set_title(f"coefficients w₁…w_{total}: {int(zero.sum())} of {total} "
                                  f"exactly 0 (✕)")
@@ -537,7 +548,9 @@ class RegularizationPanel(Panel):
     def _draw_curves(self) -> None:
         view = self.result.view if self.result else self.params()
         curves = self.degree_curves
-        if curves is not None and self._curve_keys.get("degree") == degree_key(view):
+        if curves is not None and self._curve_keys.get("degree") == degree_key(view) \
+                and self._keys.get("drawn_degree_curves") is not curves:
+            self._keys["drawn_degree_curves"] = curves  # a new degree alone moves the cursor
             for item, values in ((self.degree_train, curves.train),
                                  (self.degree_test, curves.test),
                                  (self.degree_cv, curves.cv)):
@@ -550,7 +563,9 @@ class RegularizationPanel(Panel):
                       ("CV", COLORS["cv"])))
         self.degree_cursor.setPos(view.degree)
         curves = self.lambda_curves
-        if curves is not None and self._curve_keys.get("lambda") == lambda_key(view):
+        if curves is not None and self._curve_keys.get("lambda") == lambda_key(view) \
+                and self._keys.get("drawn_lambda_curves") is not curves:
+            self._keys["drawn_lambda_curves"] = curves
             for item, values in ((self.lambda_train, curves.train),
                                  (self.lambda_test, curves.test),
                                  (self.lambda_cv, curves.cv)):

@@ -213,7 +213,6 @@ class TrainingPanel(Panel):
         for button in (self.start_button, self.pause_button, self.stop_button,
                        self.code_button, self.examples_button):
             run_bar.addWidget(button)
-        run_bar.addWidget(self.warm_start)
         run_bar.addWidget(self.progress_label, 1)
         header = QWidget()
         header_layout = QVBoxLayout(header)
@@ -261,7 +260,7 @@ class TrainingPanel(Panel):
         buttons = QHBoxLayout()
         buttons.setContentsMargins(0, 0, 0, 0)
         for button in (self.duplicate_button, self.settings_button, self.delete_button,
-                       self.export_button, self.checkpoint_button):
+                       self.export_button, self.checkpoint_button, self.warm_start):
             buttons.addWidget(button)
         buttons.addStretch(1)
         runs = QWidget()
@@ -667,8 +666,13 @@ class TrainingPanel(Panel):
         if part == 0:
             self.plots.sync_epoch_views(records, force)
         elif part == 1:
-            self._show_points(focus)
-            self.plots.sync_snapshot_views(records, focus, force)
+            shown, preview = self._boundary_subject(focus)
+            self._show_points(shown)
+            if force:
+                self.plots.weights.drawn.reset()
+                self.plots.boundary.drawn.reset()
+            self.plots.weights.sync(records, focus)
+            self.plots.boundary.sync(records if shown is not None else [], shown, preview)
         else:
             self.run_list.set_runs(self._sorted_records(), labels if len(records) > 1 else {})
             self._show_legend(records, labels)
@@ -680,6 +684,22 @@ class TrainingPanel(Panel):
         self.redraw_count += 1
         if not self._hold_drawn:
             self.mark_drawn()
+
+    def _boundary_subject(self, focus: RunRecord | None) -> tuple[RunRecord | None, str]:
+        """The run whose boundary to draw, or None and a caption about the form's data:
+        when the form names another data source (Digits after a moons run) and nothing trains,
+        the view previews the form's data instead of a stale boundary."""
+        data = self.form.config().data
+        if focus is not None and (self.is_training() or focus.config.data.source == data.source):
+            return focus, ""
+        title = data_module.SOURCES.get(data.source, data.source).split(" — ")[0]
+        if data.is_points:
+            return None, (f"{title}, as the form sets it. Press Start to train: the "
+                          "background will show which class the model predicts everywhere "
+                          "in the plane.")
+        return None, (f"{title} are images, not points in a plane: there is no boundary to "
+                      "draw. Press Start: this view then shows the model's predictions on "
+                      "validation images, in train() or eval() mode.")
 
     def _show_points(self, focus: RunRecord | None) -> None:
         """The data behind the boundary: the focused run's, or the form's (a preview)."""

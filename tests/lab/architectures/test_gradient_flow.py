@@ -88,5 +88,5 @@ def test_caption_reads_the_trend_off_the_numbers():
     assert [gf.trend(p) for p in profiles.values()] == ["grows", "vanishes", "stays"]
     text = gf.gradient_caption(params, profiles)
     assert "with BatchNorm" in text
-    assert "plain net: the gradient grows towards the input (layer 3 2.0e-01 → layer 1" in text
+    assert "Plain net: the gradient grows towards the input (layer 3 2.0e-01 → layer 1" in text
     assert "ResNet: the gradient vanishes" in text and "DenseNet: the gradient keeps" in text

@@ -130,6 +130,8 @@ def test_formula_shows_live_numbers():
     text = params.formula_text(256, 128)
     assert "H_out = ⌊(256 + 2·1 − 2·(5−1) − 1) / 2⌋ + 1 = 125" in text
     assert "W_out = ⌊(128 + 2·1 − 2·(3−1) − 1) / 2⌋ + 1 = 63" in text
+    # the dilated kernel size appears explicitly (issue 19): k′ = 5 + 4·1 = 9
+    assert "k′ = k + (k−1)(d−1) = 5 + 4·1 = 9" in text
     assert params.output_shape(256, 128) == F.conv2d(
         torch.zeros(1, 3, 256, 128), torch.zeros(8, 3, 5, 3), None, 2, 1, 2).shape[-2:]
     same = ConvParams(kernel_h=4, kernel_w=4, padding="same").formula_text(10, 12)

@@ -162,7 +162,7 @@ def test_gradient_plots_show_the_three_patterns(panel, qtbot):
     assert values == sorted(values, reverse=True)
     assert "Plain" in conn.gradient_summary.text()
     assert "no BatchNorm" in conn.gradient_caption.text()
-    assert "plain net: the gradient vanishes towards the input" in conn.gradient_caption.text()
+    assert "Plain net: the gradient vanishes towards the input" in conn.gradient_caption.text()
     conn.grad_depth.setValue(8)
     settle(qtbot, panel)
     assert len(conn.layer_curves["resnet"].getData()[0]) == 8
@@ -173,7 +173,7 @@ def test_gradient_plots_show_the_three_patterns(panel, qtbot):
     plain = conn.profiles[("plain", 8)]
     assert gf.trend(plain) != "vanishes"
     text = conn.gradient_caption.text()
-    assert "with BatchNorm" in text and "plain net: the gradient vanishes" not in text
+    assert "with BatchNorm" in text and "Plain net: the gradient vanishes" not in text
     assert f"layer 1 {plain.norms[0]:.1e}" in text
     assert "batchnorm=True" in conn.gradient_code.code()
 

@@ -30,6 +30,12 @@ def test_method_and_groups_change_the_shared_statistics(panel, qtbot):
     panel.flush()
     assert panel.groups.values() == [1, 2, 3, 6] and panel.problems() == []
     assert panel._result.x.shape == (4, 6, 6, 6)
+    panel.sizes.setText("two, four")  # the experiment's box: refused there, nowhere else
+    panel.start_experiment()
+    assert "batch sizes" in panel.problems()[0] and not panel.jobs["batches"].busy()
+    panel.side.setValue(5)
+    panel.flush()
+    assert panel._result.x.shape == (4, 6, 5, 5)
 
 
 def test_click_a_cell_writes_its_normalization(panel, qtbot):

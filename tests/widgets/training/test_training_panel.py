@@ -573,3 +573,19 @@ def test_a_banner_coming_and_going_moves_no_control(qtbot, panel):
     panel.banner.clear()
     qtbot.wait(20)
     assert positions() == before
+
+
+def test_panel_fits_a_1280_pixel_window(panel):
+    """Beside the navigation list (about 240 px), the panel needs at most the rest of a
+    1280-pixel screen: the Examples button and the warm-start box must not widen it."""
+    assert panel.minimumSizeHint().width() <= 1280 - 240
+
+
+def test_choosing_digits_after_a_moons_run_previews_digits_not_the_old_boundary(qtbot, panel):
+    train_tiny(qtbot, panel)  # a moons run: its boundary is on screen
+    assert panel.plots.boundary.title.text().startswith("Boundary")
+    panel.form.source.setValue("digits")
+    qtbot.waitUntil(lambda: "are images" in panel.plots.boundary.caption.text(),
+                    timeout=10_000)
+    assert panel.plots.boundary.title.text() == "Data"
+    assert "background will show" not in panel.plots.boundary.caption.text()

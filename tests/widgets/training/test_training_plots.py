@@ -161,3 +161,21 @@ def test_prediction_labels_shorten_instead_of_overlapping(qtbot):
     qtbot.waitUntil(lambda: montage.shown_labels()[0] in ("Ankle boot ✓", "✓"))
     assert montage.shown_labels()[1] in ("triangle ✗", "✗")
     assert montage.labels()[0] == "Ankle boot 87% ✓"  # the full texts stay available
+
+
+def test_a_diverged_run_does_not_flatten_the_others_and_x_follows_the_data(qtbot):
+    from lab.training.events import EpochMetrics
+
+    plot = MetricPlot("loss", "Loss (cross-entropy)", "loss")
+    qtbot.addWidget(plot)
+    calm = RunRecord(1, "#1", TrainConfig(data=DataConfig("moons"), epochs=300))
+    wild = RunRecord(2, "#2", TrainConfig(data=DataConfig("moons"), epochs=300))
+    for epoch in range(1, 31):  # both stopped at epoch 30 of 300 (early stopping)
+        calm.apply(EpochMetrics(0, epoch, 0.5, 0.8, 0.6, 0.8, 0.1, 0.1, epoch, 100.0))
+        wild.apply(EpochMetrics(0, epoch, 4e10, 0.5, 4e10, 0.5, 0.1, 0.1, epoch, 100.0))
+    calm.status = wild.status = "early_stopped"
+    plot.sync([calm, wild], {}, None)
+    (x0, x1), (y0, y1) = plot.getViewBox().viewRange()
+    assert y1 < 10  # the calm run's 0.5–0.6 fills the plot
+    assert "off the scale: #2" in plot.getPlotItem().titleLabel.text
+    assert x1 < 40  # 30 epochs reached, not the 300 planned

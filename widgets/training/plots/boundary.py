@@ -102,11 +102,13 @@ class BoundaryView(QWidget):
         self.plot.manage_range((x0 - pad_x, x1 + pad_x), (y0 - pad_y, y1 + pad_y))
         self.stack.setCurrentWidget(self.plot)
 
-    def sync(self, records: list[RunRecord], focus: RunRecord | None) -> None:
+    def sync(self, records: list[RunRecord], focus: RunRecord | None,
+             preview: str = "") -> None:
+        """`preview`: with no run to show, what the caption says about the form's data."""
         train_mode = self.train_mode.isChecked()
         # new boundaries and predictions come once an epoch: skip the redraws between
         if focus is None:
-            values: tuple = (train_mode, tuple(r.id for r in records))
+            values: tuple = (train_mode, tuple(r.id for r in records), preview)
         else:
             values = (train_mode, tuple(r.id for r in records), focus.id, focus.name,
                       focus.status, len(focus.events), focus.started is not None)
@@ -132,8 +134,9 @@ class BoundaryView(QWidget):
         self._sync_contours(records, focus, train_mode)
         if focus is None:
             set_text(self.title, "Data")
-            set_text(self.caption, "Press Start to train: the background will show which class "
-                                 "the model predicts everywhere in the plane.")
+            set_text(self.caption, preview or (
+                "Press Start to train: the background will show which class the model "
+                "predicts everywhere in the plane."))
             return
         set_text(self.title, f"Boundary — {focus.name}, {mode}")
         self.title.setToolTip(f"Decision boundary of {focus.name} in {mode} mode: the class "

@@ -20,6 +20,28 @@ from widgets.training.plots.base import (
 )
 from widgets.training.plots.curves import StepCurve, _RunItems
 
+#: a run whose highest loss is this many times the lowest run's highest is off the scale
+OFF_SCALE_FACTOR = 100.0
+
+
+def shown_epochs(record: RunRecord) -> int:
+    """Epochs the x axis needs for a run: all planned while it runs, the ones it reached
+    once it has ended (early stopping, Stop, divergence)."""
+    if record.status == "running" or not record.epochs:
+        return record.config.epochs
+    return max(1, max(e.epoch for e in record.epochs))
+
+
+def off_scale_runs(records: list[RunRecord], highs: dict[int, float]) -> list[int]:
+    """Runs to leave out of the loss range: diverged ones, and ones whose loss is
+    OFF_SCALE_FACTOR times the calmest run's (never all of them)."""
+    if len(highs) < 2:
+        return []
+    calm = min(highs.values())
+    out = [r.id for r in records if r.id in highs and (
+        r.status == "diverged" or highs[r.id] > OFF_SCALE_FACTOR * max(calm, 1e-6))]
+    return [] if len(out) == len(highs) else out
+
 
 class MetricPlot(_Plot):
     """Loss or accuracy over epochs: per step (raw, faint; EMA, thin) and per epoch
@@ -27,6 +49,8 @@ class MetricPlot(_Plot):
 
     def __init__(self, metric: str, title: str, y_label: str) -> None:
         super().__init__(title, "epoch", y_label)
+        self.base_title = title
+        self.off_scale: list[int] = []
         self.quantity = metric  # not "metric": that would hide QPaintDevice.metric()
         self.runs: dict[int, _RunItems] = {}
         self.smoothing = 0.6
@@ -72,22 +96,34 @@ class MetricPlot(_Plot):
     def _fit(self, records: list[RunRecord]) -> None:
         if not records:
             return
-        epochs = max(r.config.epochs for r in records)
+        # the x axis follows the data: a run stopped early at 30 of 300 epochs is not
+        # squeezed into the left tenth
+        epochs = max(shown_epochs(r) for r in records)
         if self.quantity == "accuracy":
             self.manage_range(epoch_range(epochs), (0.0, 1.0))
             return
-        highs, lows = [], []
+        highs, lows = {}, {}
         for record in records:
             values = [v for e in record.epochs for v in (e.train_loss, e.val_loss)
                       if v is not None and np.isfinite(v)]
             if len(record.steps) and self.show_steps:
                 steps = record.steps.column("loss")
-                values += [float(np.nanmax(steps)), float(np.nanmin(steps))]
+                finite = steps[np.isfinite(steps)]
+                if len(finite):
+                    values += [float(finite.max()), float(finite.min())]
             if values:
-                highs.append(max(values))
-                lows.append(min(values))
-        if highs:
-            self.manage_range(epoch_range(epochs), (min(0.0, min(lows)), max(highs)))
+                highs[record.id] = max(values)
+                lows[record.id] = min(values)
+        # one diverged run (loss 4·10¹⁰) flattened every other curve: the range follows
+        # the others, and the title says which runs are off the scale
+        self.off_scale = off_scale_runs(records, highs)
+        kept = [i for i in highs if i not in self.off_scale]
+        names = {r.id: r.name for r in records}
+        self.set_title(self.base_title + ("" if not self.off_scale else
+                       " — off the scale: " + ", ".join(names[i] for i in self.off_scale)))
+        if kept:
+            self.manage_range(epoch_range(epochs), (min(0.0, min(lows[i] for i in kept)),
+                                                    max(highs[i] for i in kept)))
         else:
             self.manage_range(epoch_range(epochs))
 
