@@ -45,9 +45,8 @@ class WorkingCopy:
     def explained(self) -> str:
         """The note, then each converted parameter (or that none needed converting)."""
         if not self.conversions:
-            return f"{self.note} (no parameter is in pixels)"
-        return f"{self.note}; pixel parameters × {self.factor:.3g}: " + \
-            "; ".join(self.conversions)
+            return f"{self.note} (no pixel parameter needs converting)"
+        return f"{self.note}; pixel parameters converted: " + "; ".join(self.conversions)
 
 
 def working_size(height: int, width: int, side: int = DEFAULT_WORKING_SIDE) -> tuple[int, int]:
@@ -98,20 +97,38 @@ def _shown(value: Any) -> str:
     return f"{value:.3g}" if isinstance(value, float) else str(value)
 
 
-def working_spec(spec: dict, factor: float) -> tuple[dict, tuple[str, ...]]:
-    """The spec with its pixel parameters multiplied by `factor`, and what changed."""
+#: steps whose size is the size they resize to, whatever came in
+RESIZING_STEPS = ("Resize", "RandomResizedCrop")
+
+
+def working_spec(spec: dict, factor: float, side: int = DEFAULT_WORKING_SIDE
+                 ) -> tuple[dict, tuple[str, ...]]:
+    """The spec with its pixel parameters converted, and what changed.
+
+    Until a step resizes, the image is `factor` times the original: crop sizes, padding
+    and blur scale with it. A resizing step (Resize, RandomResizedCrop) makes its size
+    whatever came in, so its size is kept — shrunk only as far as needed to keep its
+    longer side at `side` — and later parameters scale with that shrink instead.
+    """
     converted = copy.deepcopy(spec)
     notes = []
     for step in converted.get("steps", []):
+        if not step.get("enabled", True):
+            continue
         params = step.get("params") or {}
-        for name, value in list(params.items()):
-            kind = PIXEL_PARAMS.get((step.get("name"), name))
+        name = step.get("name")
+        if name in RESIZING_STEPS and params.get("size") is not None:
+            size = params["size"]
+            longest = max(size) if isinstance(size, list) else size
+            factor = min(1.0, side / max(1, longest))
+        for param, value in list(params.items()):
+            kind = PIXEL_PARAMS.get((name, param))
             if kind is None:
                 continue
             new = _convert(kind, value, factor)
             if new != value:
-                params[name] = new
-                notes.append(f"{step['name']} {name} {_shown(value)} → {_shown(new)}")
+                params[param] = new
+                notes.append(f"{name} {param} {_shown(value)} → {_shown(new)}")
     return converted, tuple(notes)
 
 
@@ -125,7 +142,7 @@ def working_copy(spec: dict, height: int, width: int,
     if size == (height, width):
         return None
     factor = max(size) / max(height, width)
-    converted, notes = working_spec(spec, factor)
+    converted, notes = working_spec(spec, factor, side)
     return WorkingCopy((height, width), size, converted, notes)
 
 

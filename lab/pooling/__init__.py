@@ -122,7 +122,9 @@ class PoolParams:
         close = "⌉" if self.ceil_mode else "⌋"
         return (f"{axis}_out = {bracket}({size} + 2·{p} − {d}·({k}−1) − 1) / {s}{close} + 1")
 
-    def formula_text(self, height: int, width: int) -> str:
+    def formula_text(self, height: int, width: int, grid: int | None = None) -> str:
+        """The image's H and W formulas with the live numbers; then, with `grid`, the
+        numeric grid's (the learner looks at both), else the general formula."""
         out_h, out_w = self.output_shape(height, width)
         if self.is_adaptive:
             return (f"H_out = W_out = {self.output_size} (adaptive: window i covers "
@@ -132,6 +134,10 @@ class PoolParams:
         general = ("general: ⌊(H + 2p − d(k−1) − 1)/s⌋ + 1" if not self.ceil_mode else
                    "general: ⌈(H + 2p − d(k−1) − 1)/s⌉ + 1, dropping a last window "
                    "that would start in the right padding")
+        if grid is not None and not self.validate(grid, grid):
+            out_grid = self.output_shape(grid, grid)[0]
+            general = (f"numeric grid: {self.formula_for(grid, 'H')} = {out_grid}"
+                       .replace("H_out", f"{grid}×{grid} → out"))
         return "\n".join(lines + [general])
 
     def module_line(self) -> str:

@@ -41,8 +41,10 @@ def data_code(cfg: TrainConfig) -> str:
         return (source_of(data_module.load_digits)
                 + f"\n\ndataset = load_digits({data.side})\n")
     if source == "shapes":
-        return (f"SHAPE_CLASSES = {data_module.SHAPE_CLASSES!r}\n\n\n"
-                + source_of(data_module.make_shapes) + "\n\n"
+        return (f"SHAPE_CLASSES = {data_module.SHAPE_CLASSES!r}\n"
+                f"SHAPES_CHUNK = {data_module.SHAPES_CHUNK}\n\n\n"
+                + source_of(data_module.make_shapes, data_module.shapes_steps)
+                .replace("DataProgress(", "dict(") + "\n\n"
                 f"dataset = make_shapes({data.samples}, {data.side}, {data.noise!r}, "
                 f"{data.seed})\n")
     if source in data_module.TORCHVISION_SOURCES:

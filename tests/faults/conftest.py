@@ -71,6 +71,7 @@ class _FaultyConnection:
 
     def execute(self, sql, *args):
         if _writes(sql):
+            self._disk.count_epoch_write(sql)
             self._check()
         return self._connection.execute(sql, *args)
 
@@ -99,6 +100,7 @@ class Disk:
     def __init__(self, monkeypatch) -> None:
         self.fault: int | None = None
         self.history_fault: str | None = None
+        self._epochs_until_full: int | None = None
         self.bytes_before_full = 200
         real_open = builtins.open
         real_connect = sqlite3.connect
@@ -128,8 +130,21 @@ class Disk:
         self.fault = None
         self.history_fault = None
 
-    def fill_history(self) -> None:
-        self.history_fault = "full"
+    def fill_history(self, after_epochs: int | None = None) -> None:
+        """The history's disk is full now, or (`after_epochs`) once that many more epochs
+        have been written — a fixed point mid-run, however fast the run goes."""
+        if after_epochs is None:
+            self.history_fault = "full"
+        else:
+            self._epochs_until_full = after_epochs
+
+    def count_epoch_write(self, sql: str) -> None:
+        if self._epochs_until_full is not None and "INTO EPOCHS" in sql.upper():
+            if self._epochs_until_full == 0:
+                self._epochs_until_full = None
+                self.history_fault = "full"
+            else:
+                self._epochs_until_full -= 1
 
     def history_read_only(self) -> None:
         self.history_fault = "read-only"

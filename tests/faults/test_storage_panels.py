@@ -126,10 +126,9 @@ def test_history_full_mid_run_trains_on_says_why_and_exports_from_memory(qtbot, 
         assert "cannot be saved in the run history (disk full)" in panel.banner.message()
         disk.restore()
         # full in the middle of a run: it trains on, and says so
+        disk.fill_history(after_epochs=5)
         panel.start_config(replace(TINY, epochs=25))
         record = panel.running
-        qtbot.waitUntil(lambda: len(record.epochs) >= 1, timeout=60_000)
-        disk.fill_history()
         qtbot.waitUntil(lambda: panel.running is None, timeout=60_000)
         assert record.status == "completed" and len(record.epochs) == 25
         assert "not being saved (disk full)" in panel.banner.message()

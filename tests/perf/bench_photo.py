@@ -33,11 +33,13 @@ def photo(side: int = SIDE):
     return LabImage(f"china {side}", np.asarray(pixels, dtype=np.uint8).copy(), "bench")
 
 
-def _until(app, condition, what: str, timeout: float = 120.0) -> None:
+def _until(app, condition, what: str, timeout: float = 120.0, poll: float = 0.0005) -> None:
+    """Run the event loop until `condition()`; `poll` seconds of sleep between turns (longer
+    while a worker computes: a spinning GUI thread would take its core)."""
     deadline = time.perf_counter() + timeout
     while not condition():
         app.processEvents()
-        time.sleep(0.0005)
+        time.sleep(poll)
         if time.perf_counter() > deadline:
             raise RuntimeError(f"{what} never happened")
 
@@ -61,7 +63,7 @@ def _full(app, panel, change) -> float | None:
     change()
     start = time.perf_counter()
     request()
-    _until(app, panel.full_result_ready, "the full-resolution result")
+    _until(app, panel.full_result_ready, "the full-resolution result", poll=0.005)
     return time.perf_counter() - start
 
 

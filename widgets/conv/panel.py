@@ -98,6 +98,7 @@ class ConvPanel(Panel):
         #: controls rest: (params, input tensor, ranges)
         self._full_ranges: tuple[ConvParams, object, list] | None = None
         self._ranges_job = self.add_job("ranges", self._ranges_arrived)
+        self._ranges_asked: tuple[ConvParams, object] | None = None
         self._rest_timer = QTimer(self)
         self._rest_timer.setSingleShot(True)
         self._rest_timer.setInterval(REST_MS)
@@ -763,7 +764,10 @@ class ConvPanel(Panel):
                 QApplication.restoreOverrideCursor()
         self.maps, self.image_params, self.maps_shown = maps, params, shown
         self.display_step = shown.step
-        self._ranges_job.cancel()  # a drag never waits for statistics of a stale layer
+        asked = self._ranges_asked
+        if asked is not None and (asked[0] != params or asked[1] is not x):
+            self._ranges_job.cancel()  # a drag never waits for statistics of a stale layer
+            self._ranges_asked = None
         if not self.maps_complete():
             self._rest_timer.start()
 
@@ -843,6 +847,11 @@ class ConvPanel(Panel):
         params, x = self.image_params, self._input_tensor()
         if params is None:
             return
+        asked = self._ranges_asked
+        if asked is not None and asked[0] == params and asked[1] is x and \
+                self._ranges_job.busy():
+            return  # already on its way: a restart would only throw its work away
+        self._ranges_asked = (params, x)
         weight = self._weight_for(params)
 
         def make(should_stop):

@@ -268,6 +268,9 @@ class PoolingPanel(Panel):
         self.up_formula = QLabel()
         self.up_formula.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.up_code = CodeView()
+        # at least 9 lines of the script in view (it showed four at a time)
+        self.up_code.editor.setMinimumHeight(
+            9 * self.up_code.editor.fontMetrics().lineSpacing() + 8)
         splitter = QSplitter(Qt.Orientation.Vertical)
         bottom = QWidget()
         bottom_layout = QVBoxLayout(bottom)
@@ -423,8 +426,13 @@ class PoolingPanel(Panel):
                       to_display(out[0], low, high), shown.rect),
         ], fit=False)
         self.image_zoom.follow(QRectF(0, 0, width, height))
-        self.formula.setText(params.formula_text(height, width))
+        self._show_formula(params)
         self._code_stale = True
+
+    def _show_formula(self, params: PoolParams) -> None:
+        """The formula for the image and for the numeric grid: both are on screen."""
+        height, width = self._image_tensor.shape[-2:]
+        self.formula.setText(params.formula_text(height, width, self.grid_size.value()))
 
     def _update_pool_grid(self) -> None:
         params = self.pool_params()
@@ -436,6 +444,7 @@ class PoolingPanel(Panel):
             return
         result = pooling.pool_grid(values, params)
         self._grid_result, self._grid_params = result, params
+        self._show_formula(params)
         pad_text = "−∞" if params.kind == "max" else "0"
         self.input_matrix.set_matrix(values, padding=params.effective_padding, pad_text=pad_text)
         self.output_matrix.set_matrix(result.output)

@@ -45,7 +45,7 @@ def test_pixel_parameters_are_converted_and_the_conversion_is_said():
     assert steps["RandomErasing"]["scale"] == [0.02, 0.1]
     assert steps["RandomRotation"]["degrees"] == [-15, 15]
     assert "RandomCrop size 2048 → 262" in copy.explained()
-    assert "× 0.128" in copy.explained()
+    assert "pixel parameters converted: RandomResizedCrop size" in copy.explained()
     assert pixel_spec()["steps"][1]["params"]["size"] == 2048  # the user's spec untouched
     assert not augment.validate_spec(copy.spec, (3, 384, 512))
 
@@ -75,3 +75,18 @@ def test_the_exported_code_draws_the_working_copy_and_offers_the_exact_size():
     originals = list(augment_draws.generate_draws(spec, image, count=3, seed=5))
     for theirs, draw in zip(exact["draws"], originals, strict=True):
         assert torch.equal(theirs, draw.tensor)
+
+
+def test_a_resize_to_a_small_size_is_kept_and_later_pixels_follow_it():
+    spec = augment.make_spec([
+        augment.make_step("RandomCrop", {"size": 3000}),
+        augment.make_step("Resize", {"size": [288, 288]}),  # the notes preset's way
+        augment.make_step("RandomCrop", {"size": [256, 256]}),
+        augment.make_step("Resize", {"size": 1024}),  # larger than the working side
+        augment.make_step("CenterCrop", {"size": 800})])
+    copy = working.working_copy(spec, 4096, 4096)
+    sizes = [s["params"]["size"] for s in copy.spec["steps"]]
+    # 3000 · 1/8; 288 and 256 stay (the resize makes 288² from any input); 1024 → the working
+    # side 512, and what follows it halves
+    assert sizes == [375, [288, 288], [256, 256], 512, 400]
+    assert "Resize size [288, 288]" not in copy.explained()

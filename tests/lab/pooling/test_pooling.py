@@ -74,6 +74,9 @@ def test_formula_shows_live_numbers():
     assert "H_out = ⌊(256 + 2·1 − 1·(3−1) − 1) / 2⌋ + 1 = 128" in text
     assert "W_out = ⌊(128 + 2·1 − 1·(3−1) − 1) / 2⌋ + 1 = 64" in text
     assert "⌈" in PoolParams("max", 3, 2, ceil_mode=True).formula_text(9, 9)
+    # the numeric grid's formula too: the learner looks at an 8×8 grid, not at 256 (issue 19)
+    assert "numeric grid: 8×8 → out = ⌊(8 + 2·1 − 1·(3−1) − 1) / 2⌋ + 1 = 4" in \
+        params.formula_text(256, 128, grid=8)
 
 
 def test_invalid_combinations_name_the_rule():

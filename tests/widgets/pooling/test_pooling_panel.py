@@ -294,3 +294,18 @@ def test_a_big_photo_computes_the_shown_pixels_exactly_and_zooming_refines(qtbot
     qtbot.waitUntil(widget.full_result_ready)
     assert torch.equal(widget.full_result(), F.avg_pool2d(x, 3, 1, 1))
     widget.shutdown()
+
+
+def test_formula_covers_the_numeric_grid_in_view(panel, qtbot):
+    """The learner looks at the 8×8 grid: its formula is shown beside the image's."""
+    qtbot.waitUntil(lambda: "numeric grid: 8×8" in panel.formula.text())
+    panel.grid_size.setValue(10)
+    qtbot.waitUntil(lambda: "numeric grid: 10×10" in panel.formula.text())
+    assert "H_out = ⌊(256" in panel.formula.text()
+
+
+def test_upsampling_code_shows_more_than_a_few_lines(panel, qtbot):
+    panel.tabs.setCurrentIndex(1)  # Upsampling
+    editor = panel.up_code.editor
+    qtbot.waitUntil(lambda: editor.isVisible())
+    assert editor.viewport().height() >= 9 * editor.fontMetrics().lineSpacing()
