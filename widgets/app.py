@@ -591,17 +591,21 @@ class MainWindow(QMainWindow):
             return
 
         def probe(_should_stop):
-            from lab.device import describe_device, pick_device
+            from lab.device import pick_device
 
-            yield describe_device(pick_device())
+            yield pick_device()
 
         self._device_worker = GeneratorWorker(probe, interval=0.0, parent=self)
         self._device_worker.batch.connect(self._device_found)
         self._device_worker.start()
 
-    def _device_found(self, labels: list) -> None:
-        if labels and not self.state.device_label:
-            self.state.set_device_label(labels[-1])
+    def _device_found(self, devices: list) -> None:
+        # described here: torch's thread count is per thread, and a fresh worker thread
+        # reported 1 where the GUI thread's work uses all cores
+        from lab.device import describe_device  # torch is imported by now
+
+        if devices and not self.state.device_label:
+            self.state.set_device_label(describe_device(devices[-1]))
 
     def detect_device(self) -> None:
         if self.state.device_label:

@@ -116,7 +116,6 @@ class OptimizersView:
     basin_kind: OptimizerKind = "momentum"
     basin_resolution: int = 60
     basin_steps: int = 300
-    rate_map: bool = True
     editing: OptimizerKind = "momentum"
 
     def settings(self, kind: str) -> OptimizerSettings:

@@ -3,6 +3,8 @@ show (within each slider's range, on its steps). Used by test_params_roundtrip.p
 
 from __future__ import annotations
 
+import math
+
 from hypothesis import strategies as st
 
 from lab import augment, conv
@@ -10,10 +12,15 @@ from lab.architectures import INPUT_SIZES, TREE_MODELS, ClassicParams, Connectiv
 from lab.architectures import gradient_flow as gf
 from lab.architectures.view import ArchitecturesView, ClassicView, ConnectivityView, ModuleView
 from lab.augment.view import AugmentView
+from lab.calculus.examples import LIMIT_PRESETS
+from lab.calculus.examples import PRESETS as CALCULUS_PRESETS
+from lab.calculus.view import MAX_ORDER, CalculusView
 from lab.conv import ConvParams
 from lab.conv.view import ConvGridView, ConvView
 from lab.data import DataConfig
 from lab.normalization.view import NormView, divisors
+from lab.optimizers.surfaces import SURFACES
+from lab.optimizers.view import KINDS, OptimizerSettings, OptimizersView
 from lab.pooling import POOL_KINDS, TRANSPOSED_INITS, PoolParams, UpsampleParams
 from lab.pooling.view import PoolingView
 from lab.regularization.view import BASES, PENALTIES, TRUTHS, RegView
@@ -200,6 +207,82 @@ def regularization_views(draw) -> RegView:
         bias_axis=draw(st.sampled_from(["degree", "lambda"])))
 
 
+@st.composite
+def calculus_views(draw) -> CalculusView:
+    """The formula presets (each costs a sympy run: few examples); x and y ranges in the
+    spin boxes' thousandths; the tangent point (0.01 steps) and the Taylor centre (0.05
+    steps) inside the x range, whose ends their sliders take as limits."""
+    lo = draw(st.integers(-20_000, 19_000))  # thousandths, as the spin boxes show them
+    hi = lo + draw(st.integers(100, 20_000))  # wide enough for a 0.05 step inside
+    y_lo = draw(st.integers(-50_000, 49_000))
+    y_range = draw(st.none() | st.integers(1, 50_000).map(
+        lambda width: (y_lo / 1000, (y_lo + width) / 1000)))
+    limit_formula, limit_point, direction, _what = draw(st.sampled_from(LIMIT_PRESETS))
+    return CalculusView(
+        formula=draw(st.sampled_from([text for text, _what in CALCULUS_PRESETS])),
+        tab=draw(st.sampled_from(["derivative", "taylor", "limit", "critical"])),
+        x_range=(lo / 1000, hi / 1000), y_range=y_range,
+        tangent_at=draw(st.integers(-(-lo // 10), hi // 10)) / 100,
+        log10_h=draw(st.integers(-64, 0)) / 4, float32=draw(st.booleans()),
+        taylor_centre=draw(st.integers(-(-lo // 50), hi // 50)) / 20,
+        taylor_order=draw(st.integers(0, MAX_ORDER)), limit_formula=limit_formula,
+        limit_point=limit_point,
+        limit_direction=draw(st.sampled_from([direction, "+-", "+", "-"])))
+
+
+def log_stops(minimum: float, maximum: float, per_decade: int) -> list[float]:
+    """The values a LogSlider's stops give (two significant digits), within its range."""
+    ticks = round(math.log10(maximum / minimum) * per_decade)
+    values = [float(f"{minimum * 10 ** (t / per_decade):.2g}") for t in range(ticks + 1)]
+    return [v for v in values if v <= maximum]
+
+
+def log_slider(minimum: float, maximum: float, per_decade: int, decimals: int = 6):
+    """A LogSlider's stops, or a number typed in its spin box (`decimals` places)."""
+    scale = 10 ** decimals
+    typed = st.integers(math.ceil(minimum * scale), math.floor(maximum * scale))
+    return st.sampled_from(log_stops(minimum, maximum, per_decade)) | typed.map(
+        lambda v: v / scale)
+
+
+@st.composite
+def optimizer_settings(draw, kind: str) -> OptimizerSettings:
+    """Every hyper-parameter on its slider (the panel shows them all, greying the unused);
+    Nesterov with momentum > 0, which torch needs."""
+    return OptimizerSettings(
+        kind=kind, enabled=draw(st.booleans()), lr=draw(log_slider(1e-4, 3.0, 10)),
+        momentum=draw(st.integers(1 if kind == "nesterov" else 0, 99)) / 100,
+        beta1=draw(st.integers(0, 99)) / 100, beta2=draw(st.integers(5000, 9999)) / 10_000,
+        eps=draw(log_slider(1e-10, 1.0, 2, decimals=11)),
+        weight_decay=draw(st.just(0.0) | log_slider(1e-4, 1.0, 4)),
+        alpha=draw(st.integers(500, 999)) / 1000)
+
+
+@st.composite
+def optimizers_views(draw) -> OptimizersView:
+    """Preset surfaces and the odd typed one, starts in the maps' domains (4 decimals, as
+    a click gives), short runs on the sliders' steps; the basin map is not drawn (its tab
+    is not shown), so its settings cost nothing."""
+    surface = draw(st.sampled_from([name for name in SURFACES if name != "custom"])
+                   | st.just("custom"))
+    steps = 10 * draw(st.integers(1, 30))
+    return OptimizersView(
+        surface=surface, condition=draw(log_slider(1.0, 1000.0, 8)),
+        formula=draw(st.sampled_from(["x^2 + 3y^2", "(x - 1)^2 + y^2 + sin(3x)",
+                                      OptimizersView().formula])),
+        start=(draw(st.integers(-30_000, 30_000)) / 10_000,
+               draw(st.integers(-30_000, 30_000)) / 10_000),
+        steps=steps, optimizers=tuple(draw(optimizer_settings(kind)) for kind in KINDS),
+        batch_size=draw(st.integers(0, 256)), noise=draw(st.integers(0, 100)) / 10,
+        seed=draw(st.integers(0, 999)),
+        scheduler=draw(st.sampled_from(["none", "step", "exponential", "cosine", "plateau"])),
+        step_size=draw(st.integers(1, 500)), gamma=draw(st.integers(500, 999)) / 1000,
+        plateau_factor=draw(st.integers(1, 19)) / 20, plateau_patience=draw(st.integers(0, 100)),
+        shown_step=draw(st.just(-1) | st.integers(0, steps)),
+        basin_kind=draw(st.sampled_from(KINDS)), basin_resolution=draw(st.integers(8, 200)),
+        basin_steps=10 * draw(st.integers(1, 200)), editing=draw(st.sampled_from(KINDS)))
+
+
 STRATEGIES = {
     "normalization": normalization_views(),
     "training": training_views(),
@@ -209,4 +292,6 @@ STRATEGIES = {
     "pooling": pooling_views(),
     "conv": conv_views(),
     "regularization": regularization_views(),
+    "calculus": calculus_views(),
+    "optimizers": optimizers_views(),
 }

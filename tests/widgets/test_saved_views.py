@@ -159,3 +159,9 @@ def test_saving_to_a_full_disk_says_so_and_keeps_the_old_file(window, tmp_path, 
     assert "disk full" in window.banner.message().lower() or \
         "no space" in window.banner.message().lower()
     assert target.read_text() == before
+
+
+def test_calculus_links_gradient_descent_to_the_optimizers_panel(window):
+    calculus = window.show_panel("calculus")
+    calculus.critical.optimizers_link.linkActivated.emit("panel:optimizers")
+    assert window.current_panel_id() == "optimizers"

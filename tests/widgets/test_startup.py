@@ -41,4 +41,6 @@ def test_the_device_is_found_off_the_gui_thread(qtbot, monkeypatch):
     qtbot.waitUntil(lambda: window.state.device_label != "", timeout=30_000)
     assert threads and threads[0] is not threading.main_thread()
     assert window.device_label.text() == f"Device: {window.state.device_label}"
+    # described with the GUI thread's torch settings (a worker thread reported 1 thread)
+    assert window.state.device_label == lab.device.describe_device(real())
     window.close()

@@ -17,7 +17,7 @@ from functools import partial
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
@@ -63,6 +63,9 @@ SYMBOLIC_PARTS = ("analysis", "taylor", "taylor_exact", "limit", "critical")
 
 
 class CalculusPanel(Panel):
+    #: a panel id: the app shows that panel (the Critical points tab links to Optimizers)
+    openPanel = Signal(str)
+
     def __init__(self, state: AppState, parent: QWidget | None = None) -> None:
         super().__init__(state, parent)
         self.sandbox = Sandbox(time_limit=TIME_LIMIT_S)
@@ -143,6 +146,8 @@ class CalculusPanel(Panel):
         self.taylor = TaylorTab()
         self.limit = LimitTab()
         self.critical = CriticalTab()
+        self.critical.optimizers_link.linkActivated.connect(
+            lambda href: self.openPanel.emit(href.removeprefix("panel:")))
         self.tabs = QTabWidget()
         for page, title, tip in (
                 (self.derivative, "Derivative", "f′ and f″ with named steps; the tangent; "

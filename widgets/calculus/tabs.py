@@ -360,10 +360,14 @@ class CriticalTab(QWidget):
                               "f′ does not exist, and the endpoints.")
         self.method = fixed_label(3, "How f′(x) = 0 was solved")
         self.extremes = fixed_label(2, "The largest and smallest value among the candidates")
-        link = caption("Gradient descent (the Optimizers panel) is the numeric way to "
-                       "f′(x) = 0: x ← x − η·f′(x) stops moving exactly where f′ vanishes, "
-                       "and like the test here it cannot tell a minimum from a saddle by "
-                       "the gradient alone.", small=True)
+        self.optimizers_link = link = caption(
+            'Gradient descent (<a href="panel:optimizers">the Optimizers panel</a>) is the '
+            "numeric way to f′(x) = 0: x ← x − η·f′(x) stops moving exactly where f′ "
+            "vanishes, and like the test here it cannot tell a minimum from a saddle by "
+            "the gradient alone.", small=True)
+        link.setTextFormat(Qt.TextFormat.RichText)
+        link.setToolTip("Open the Optimizers panel: SGD, momentum and Adam walking down a "
+                        "surface towards ∇f = 0")
         side = QWidget()
         column = QVBoxLayout(side)
         column.setContentsMargins(0, 0, 0, 0)

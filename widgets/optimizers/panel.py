@@ -81,6 +81,11 @@ RATE_MOMENTA = np.linspace(0.0, 0.995, 110)
 
 
 class OptimizersPanel(Panel):
+    # a new surface redraws everything after it (once it has arrived); the trajectories
+    # redraw the rates once the runs are in
+    covers = {"surface": ("trajectories", "basins", "rates", "code"),
+              "trajectories": ("rates",)}
+
     def __init__(self, state: AppState, parent: QWidget | None = None) -> None:
         super().__init__(state, parent)
         default = OptimizersView()
@@ -186,7 +191,8 @@ class OptimizersPanel(Panel):
             "alpha": ParamSlider("α (RMSprop)", 0.5, 0.999, 0.99, step=0.001, decimals=3,
                                  tooltip=HYPER_TOOLTIPS["alpha"]),
         }
-        self.hyper["eps"].spinbox.setDecimals(10)  # 1e-8 must not read as 0.000000
+        # 1e-8 must not read as 0.000000; the slider's first stop past 1e-10 is 3.2e-10
+        self.hyper["eps"].spinbox.setDecimals(11)
         box.addWidget(self.editing)
         for slider in self.hyper.values():
             box.addWidget(slider)
@@ -374,9 +380,9 @@ class OptimizersPanel(Panel):
         with self.updates_held():
             self._play_timer.stop()
             self.play.setText("Play")
+            for kind in KINDS:
+                self._check_sliders_show(params.settings(kind))
             self._settings = {k: params.settings(k) for k in KINDS}
-            self._start = tuple(params.start)
-            self._shown_step = params.shown_step
             for widget, value in ((self.surface, params.surface),
                                   (self.condition, params.condition),
                                   (self.steps, params.steps), (self.batch, params.batch_size),
@@ -391,6 +397,9 @@ class OptimizersPanel(Panel):
                                   (self.basin_steps, params.basin_steps),
                                   (self.editing, params.editing)):
                 widget.setValue(value)
+            # after the surface box: choosing a surface moves the start to its default
+            self._start = tuple(params.start)
+            self._shown_step = params.shown_step
             self.formula.setText(params.formula)
             for kind, check in self.enabled_boxes.items():
                 check.blockSignals(True)
@@ -426,6 +435,19 @@ class OptimizersPanel(Panel):
             slider.setValue(getattr(s, name))
             slider.blockSignals(False)
             slider.setEnabled(name in USES[s.kind])
+
+    def _check_sliders_show(self, settings: OptimizerSettings) -> None:
+        """ValueError (set_params refuses it) for a hyper-parameter its slider cannot show:
+        out of range or finer than its spin box, it would be replaced silently the next
+        time that optimizer is edited. The sliders are reloaded by `_load_editor`."""
+        for name, slider in self.hyper.items():
+            value = getattr(settings, name)
+            slider.blockSignals(True)
+            slider.setValue(value)
+            slider.blockSignals(False)
+            if slider.value() != value:
+                raise ValueError(f"{OPTIMIZER_KINDS[settings.kind][0]}: {name} = {value!r} "
+                                 f"cannot be shown (its slider gives {slider.value()!r})")
 
     def _hyper_changed(self) -> None:
         kind = self.editing.value()
@@ -471,6 +493,7 @@ class OptimizersPanel(Panel):
         key = (view.surface, view.condition if view.surface == "quadratic" else None,
                view.formula.strip() if view.surface == "custom" else None)
         if key == self._surface_key and self._surface is not None:
+            self.request_update("trajectories", "basins", "rates", "code")
             return
         self.set_problems("surface", [])
         if view.surface == "custom" and self._sandbox is None:
@@ -505,6 +528,7 @@ class OptimizersPanel(Panel):
         problems = view.problems()
         self.set_problems("trajectories", problems)
         if problems:
+            self.request_update("rates")
             return
         self.map.set_start(view.start)
         self.basin_view.set_start(view.start)
@@ -524,12 +548,12 @@ class OptimizersPanel(Panel):
             self._cache.clear()
         self._cache[key] = run
         if key in self._wanted.values():
-            self._show_runs()
+            self._show_runs(rates=False)  # the rates once all are in (idle)
 
     def _trajectories_idle(self) -> None:
         self._show_runs()
 
-    def _show_runs(self) -> None:
+    def _show_runs(self, rates: bool = True) -> None:
         self._runs = {k: self._cache[key] for k, key in self._wanted.items()
                       if key in self._cache}
         steps = self.steps.value()
@@ -540,7 +564,8 @@ class OptimizersPanel(Panel):
         self.plots.set_runs(self._runs, self._f_min)
         self._update_shown()
         self._write_summary()
-        self.request_update("rates")
+        if rates:
+            self.request_update("rates")
         if len(self._runs) == len(self._wanted):
             self.mark_drawn()
 

@@ -180,3 +180,25 @@ def test_own_formula_is_read_safely(panel, qtbot):
     qtbot.waitUntil(lambda: bool(panel.banner.problems()), timeout=60000)
     assert "not allowed" in panel.banner.problems()[0]
     assert panel._surface.title == "f(x, y) = x^2 + 3y^2"
+
+
+def test_a_saved_start_on_another_surface_is_kept(panel, qtbot):
+    # choosing the surface moves the start to its default: set_params must not let it
+    view = OptimizersView(surface="himmelblau", start=(1.25, -2.5))
+    assert panel.set_params(view), panel.problems()
+    settle(panel, qtbot)
+    assert panel.params().start == (1.25, -2.5)
+    assert panel.params() == view
+
+
+def test_hyper_parameters_the_sliders_cannot_show_are_refused(panel, qtbot):
+    before = panel.params()
+    too_fast = before.with_settings(dataclasses.replace(before.settings("adam"), lr=10.0))
+    assert not panel.set_params(too_fast)  # the lr slider ends at 3
+    assert any("lr = 10.0" in p for p in panel.problems()), panel.problems()
+    assert panel.params() == before
+    first_stop = before.with_settings(dataclasses.replace(before.settings("adam"), eps=3.2e-10))
+    assert panel.set_params(first_stop), panel.problems()  # the ε slider's first stop
+    panel.editing.setValue("adam")
+    assert panel.hyper["eps"].value() == 3.2e-10
+    settle(panel, qtbot)
