@@ -91,6 +91,10 @@ class CalculusPanel(Panel):
         for text, what in PRESETS:
             self.presets.addItem(f"{text}   ({what})", text)
         self.presets.setToolTip("Functions from the notes and the classic exercises")
+        # as wide as the row allows, not as its longest item (the list shows every item whole)
+        self.presets.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.presets.setMinimumContentsLength(14)
         self.preview = ElidedLabel()
         self.preview.setToolTip("What was understood (sympy's reading of your text)")
         self.x_lo, self.x_hi = self._spin(-3.0, "left end of the x range"), \
@@ -120,6 +124,9 @@ class CalculusPanel(Panel):
         top.addWidget(self.formula, 3)
         top.addWidget(self.presets, 1)
         top.addWidget(self.preview, 2)
+        # up here, where the row has room: the range row is full at 1280×740
+        top.addWidget(self.progress)
+        top.addWidget(self.cancel)
         second = QHBoxLayout()
         second.addWidget(QLabel("x from"))
         second.addWidget(self.x_lo)
@@ -131,9 +138,6 @@ class CalculusPanel(Panel):
         second.addWidget(self.y_lo)
         second.addWidget(QLabel("to"))
         second.addWidget(self.y_hi)
-        second.addSpacing(12)
-        second.addWidget(self.progress)
-        second.addWidget(self.cancel)
         second.addStretch(1)
         second.addWidget(self.copy_code)
         second.addWidget(self.export_png)

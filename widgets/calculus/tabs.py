@@ -13,6 +13,7 @@ from PySide6.QtGui import QColor, QFontDatabase
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
+    QFrame,
     QGraphicsEllipseItem,
     QGraphicsItem,
     QHBoxLayout,
@@ -29,12 +30,20 @@ from PySide6.QtWidgets import (
 
 from lab.calculus.examples import LIMIT_PRESETS
 from lab.calculus.view import MAX_ORDER
-from widgets.kit.controls import ChoiceBox, ParamSlider, TextLines, caption, group_box
+from widgets.kit.controls import (
+    ChoiceBox,
+    ParamSlider,
+    TextLines,
+    caption,
+    group_box,
+    scrolling,
+)
 
 F_COLOUR = "#2f6fdb"
 D1_COLOUR = "#d9480f"
 D2_COLOUR = "#2b8a3e"
 TAYLOR_COLOUR = "#ae3ec9"
+UNLIMITED = 16_777_215  # QWIDGETSIZE_MAX: no maximum width
 KIND_COLOURS = {"local minimum": "#2b8a3e", "local maximum": "#d9480f", "endpoint": "#868e96"}
 
 
@@ -171,7 +180,7 @@ class DerivativeTab(QWidget):
                                               "plot or type a value.")
         self.tangent_text = fixed_label(2, "The tangent line y = f(a) + f′(a)(x − a)")
         self.derivatives = text_box(3, "f′ and f″ simplified by sympy")
-        self.steps = text_box(10, "Each step names the rule it uses; indented lines are the "
+        self.steps = text_box(6, "Each step names the rule it uses; indented lines are the "
                                   "parts a rule needs (u′, v′ …)")
         self.check = fixed_label(2, "The steps' result compared with sympy.diff (the "
                                     "difference is simplified to 0)")
@@ -184,7 +193,7 @@ class DerivativeTab(QWidget):
         self.float32.setToolTip("Compute the difference and autograd in 32-bit floats: "
                                 "rounding error appears at a much larger h (~1e-4 "
                                 "instead of ~1e-8)")
-        self.bridge_text = fixed_label(4, "torch.autograd.grad of the same f written with "
+        self.bridge_text = fixed_label(5, "torch.autograd.grad of the same f written with "
                                           "torch operations, beside sympy's exact value and "
                                           "the forward difference")
         self.error_graphics = Plots()
@@ -206,8 +215,7 @@ class DerivativeTab(QWidget):
         self.error_point = Dot("#e67700", 9)  # placed in log10 units: the axes are log
         self.error_plot.addItem(self.error_point, ignoreBounds=True)
 
-        side = QWidget()
-        column = QVBoxLayout(side)
+        column = QVBoxLayout()
         column.setContentsMargins(0, 0, 0, 0)
         column.addWidget(self.tangent_at)
         column.addWidget(self.tangent_text)
@@ -217,6 +225,10 @@ class DerivativeTab(QWidget):
         column.addWidget(self.check)
         column.addWidget(group_box("Autograd bridge: how a network gets f′(a)", self.log10_h,
                                    self.float32, self.bridge_text, self.error_graphics), 1)
+        # the column is taller than a 1280×740 window leaves: it scrolls there, and fills
+        # the height of a taller one
+        side = scrolling(column, 300, UNLIMITED, horizontal_bar=False)
+        side.setFrameShape(QFrame.Shape.NoFrame)
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.graphics)
         splitter.addWidget(side)

@@ -667,7 +667,11 @@ class ProgressLine(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.label = QLabel()
+        # the whole stage where there is room; "…" (and the whole text on hover) in a
+        # cramped row, which a long stage would otherwise widen past a small window
+        self.label = ElidedLabel()
+        self.label.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
+        self.label.setMinimumWidth(60)
         self.bar = QuietProgressBar()
         self.bar.setFixedSize(140, 10)
         layout = QHBoxLayout(self)

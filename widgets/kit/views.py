@@ -46,6 +46,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from widgets.kit.controls import WrapLabel
 from widgets.kit.files import write_text
 
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=False)
@@ -747,7 +748,7 @@ class CodeView(QWidget):
     def __init__(self, title: str = "PyTorch code that reproduces this view",
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.heading = QLabel(title)
+        self.heading = WrapLabel(title)  # a narrow column wraps it instead of growing
         # a failed Save names the path and the reason here (plain text: paths are the user's)
         self.save_problem = QLabel()
         self.save_problem.setTextFormat(Qt.TextFormat.PlainText)

@@ -281,18 +281,24 @@ class OptimizersPanel(Panel):
         play_row = QWidget()
         row = QHBoxLayout(play_row)
         row.setContentsMargins(0, 0, 0, 0)
-        for widget in (self.play, self.step_button, self.reset, self.step_label):
+        for widget in (self.play, self.step_button, self.reset):
             row.addWidget(widget)
         row.addStretch(1)
-        row.addWidget(self.show_memory)
+        slider_row = QWidget()
+        row = QHBoxLayout(slider_row)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.step_slider, 1)
+        row.addWidget(self.step_label)
         self.summary = caption(steady=True, lines=5)  # seven optimizers fit: nothing moves
         self.memory_text = caption(small=True, steady=True, lines=2)
         left = QWidget()
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(0, 0, 0, 0)
         left_layout.addWidget(self.map, 1)
-        left_layout.addWidget(self.step_slider)
+        # short rows: the map's column narrows to leave the tabs room at 1280×740
+        left_layout.addWidget(slider_row)
         left_layout.addWidget(play_row)
+        left_layout.addWidget(self.show_memory)
         left_layout.addWidget(self.summary)
         left_layout.addWidget(self.memory_text)
 
@@ -339,7 +345,7 @@ class OptimizersPanel(Panel):
         self.tabs = QTabWidget()
         self.tabs.addTab(self.plots, "Loss && LR")
         self.tabs.addTab(basin_page, "Basins")
-        self.tabs.addTab(rate_page, "Momentum rates")
+        self.tabs.addTab(rate_page, "Momentum")
         self.tabs.addTab(code_page, "Code")
         self.tabs.setTabToolTip(0, "f − f_min per step (log scale) and the learning rate")
         self.tabs.setTabToolTip(1, "Where each start ends up, for one optimizer")
@@ -351,6 +357,8 @@ class OptimizersPanel(Panel):
         splitter.addWidget(self.tabs)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 2)
+        splitter.setSizes([1, 1])  # even: the tabs' titles need room beside the map
+        splitter.setChildrenCollapsible(False)
         return splitter
 
     # ================================================================== state

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, QFont, QFontMetrics
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from lab.optimizers.basins import DIVERGED, NOT_CONVERGED, BasinMap
@@ -82,9 +82,31 @@ class ThemedPlot(pg.PlotWidget):
         super().changeEvent(event)
 
     def set_title(self, text: str) -> None:
-        """The title in the theme's text colour."""
-        self.getPlotItem().setTitle(text)
-        follow_palette(self)
+        """The title in the theme's text colour; one longer than the plot is wide ends in
+        "…" (a title is as wide as its text: it would push the plot past the view's edge)."""
+        self._title = text
+        self._show_title()
+
+    def _show_title(self) -> None:
+        text = getattr(self, "_title", None)
+        if text is None:
+            return
+        plot = self.getPlotItem()
+        label = plot.titleLabel
+        beside = max(0.0, plot.minimumWidth() - label.minimumWidth())  # the y axis' room
+        room = int(max(40, self.width() - beside - 12))
+        font = QFont(label.item.font())
+        size = str(label.opts.get("size", ""))
+        if size.endswith("pt"):  # the label's HTML sets its size: measure at that size
+            font.setPointSizeF(float(size[:-2]))
+        shown = QFontMetrics(font).elidedText(text, Qt.TextElideMode.ElideRight, room)
+        if shown != label.text:
+            self.getPlotItem().setTitle(shown)
+            follow_palette(self)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt name
+        super().resizeEvent(event)
+        self._show_title()
 
 
 class SurfaceMap(ThemedPlot):
