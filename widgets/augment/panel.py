@@ -3,9 +3,10 @@
 A thin view over `lab.augment`: the steps list and the selected step's editor make a
 spec (the same JSON the Training lab reads); a change is coalesced by a zero-delay timer,
 validated against the current image (the banner names the broken rule, the grid keeps
-the last good draws), and the grid is drawn off the GUI thread by a `GeneratorWorker`
-running `lab.augment.draws.generate_draws`, one draw at a time, so draws appear progressively
-and a newer change cancels the stale grid.
+the last good draws), and the grid is drawn off the GUI thread by the kit's `LatestJob`
+(`add_job(..., overlap=True)`) running `lab.augment.draws.generate_draws`, one draw at a
+time, so draws appear progressively; a newer change starts its grid at once while the stale
+one ends after its current draw, its draws dropped.
 """
 
 from __future__ import annotations
@@ -55,7 +56,6 @@ from widgets.kit.files import save_image
 from widgets.kit.panel import AppState, Panel
 from widgets.kit.thumbnails import ThumbnailGrid
 from widgets.kit.views import CodeView
-from widgets.kit.workers import GeneratorWorker
 
 CHANNEL_NAMES = {1: ("gray",), 3: ("R", "G", "B")}
 DEFAULT_PRESET = "notes"
@@ -121,9 +121,10 @@ class AugmentPanel(Panel):
         self._next_id = 0
         self._editor: StepEditor | None = None
         self._editor_id: int | None = None
-        self._worker: GeneratorWorker | None = None
-        self._retired: list[GeneratorWorker] = []
-        self._generation = 0
+        # the first draw goes out at once, later ones at most once a frame; a new grid
+        # starts at once while the stale one ends after its current draw (its draws dropped)
+        self._grid_job = self.add_job("grid_draws", self._draw_arrived, self._grid_finished,
+                                      on_failed=self._failed, overlap=True, interval=0.015)
         self._draws: dict[int, Draw] = {}
         self._grid_failed = False
         self._started = 0.0
@@ -697,9 +698,6 @@ class AugmentPanel(Panel):
             self.banner.clear()
 
     def _start_grid(self, spec: dict) -> None:
-        self._stop_worker()
-        self._generation += 1
-        generation = self._generation
         count, seed = int(self.count.value()), int(self.seed.value())
         channels, height, width = self.image_shape()
         copy = working.working_copy(spec, height, width,
@@ -750,37 +748,22 @@ class AugmentPanel(Panel):
         self.progress.set_value(0)
         self.progress.setVisible(True)
         self.grid_status.setText(f"drawing {count} draws, seed {seed}…")
-        # the first draw goes out at once; later ones at most once a frame, batched
-        worker = GeneratorWorker(make, interval=0.015)
-        worker.batch.connect(lambda draws, g=generation: self._draws_arrived(g, draws))
-        worker.failed.connect(lambda message, g=generation: self._failed(g, message))
-        worker.finished.connect(lambda stopped, w=worker, g=generation:
-                                self._worker_finished(w, g, stopped))
-        self._worker = worker
         self._pending = (spec, seed, count)
-        worker.start()
+        self._grid_job.submit(make)
 
-    def _stop_worker(self) -> None:
-        if self._worker is not None:
-            self._worker.request_stop()  # it ends after its current draw; not waited for
-            self._retired.append(self._worker)
-            self._worker = None
-
-    def _draws_arrived(self, generation: int, draws: list[Draw]) -> None:
-        if generation != self._generation:
-            return  # a stale grid's last draw: ignore it
+    def _draw_arrived(self, draw: Draw) -> None:
+        """One draw of the newest grid (the job drops a stale grid's draws)."""
         with one_torch_thread():
-            for draw in draws:
-                self._draws[draw.index] = draw
-                draw.stats  # noqa: B018 - made here, on the GUI's core, while the worker draws
-                self.grid.set_tile(draw.index, draw.display, draw.caption, draw.details)
+            self._draws[draw.index] = draw
+            draw.stats  # noqa: B018 - made here, on the GUI's core, while the worker draws
+            self.grid.set_tile(draw.index, draw.display, draw.caption, draw.details)
         if self._first_draw_ms is None:
             self._first_draw_ms = 1000 * (time.perf_counter() - self._started)
             if self.grid.selected() < 0:
                 self.grid.set_selected(0)
         self.progress.set_value(len(self._draws))
-        if self.grid.selected() in {d.index for d in draws}:
-            self._show_selected(self.grid.selected())
+        if self.grid.selected() == draw.index:
+            self._show_selected(draw.index)
 
     def _show_json(self, spec: dict) -> None:
         text = augment.spec_to_json(spec)
@@ -798,35 +781,27 @@ class AugmentPanel(Panel):
             shape=self.image_shape(), input_dtype=self.input_dtype.value(),
             working=self._working))
 
-    def _failed(self, generation: int, message: str) -> None:
-        if generation != self._generation:
-            return
+    def _failed(self, message: str) -> None:
         self._grid_failed = True
         self.banner.show_message(f"torch refused this pipeline on this image: {message}")
 
-    def _worker_finished(self, worker: GeneratorWorker, generation: int, stopped: bool) -> None:
-        if worker in self._retired:
-            self._retired.remove(worker)
-        if worker is self._worker:
-            self._worker = None
-        if generation != self._generation:
-            return
+    def _grid_finished(self) -> None:
+        """The newest grid's worker ended: every draw arrived, or it failed."""
         self._elapsed_ms = 1000 * (time.perf_counter() - self._started)
         self.mark_drawn()  # the result is the whole grid (what --screenshot should show)
         self.progress.setVisible(False)
         done = len(self._draws)
         seed = self._pending[1]
-        self.grid_status.setText(f"{done} draws, seed {seed}, in {self._elapsed_ms:.0f} ms"
-                                 + (" (stopped)" if stopped else ""))
+        self.grid_status.setText(f"{done} draws, seed {seed}, in {self._elapsed_ms:.0f} ms")
         self._show_stats()
         self._show_code()
 
     def is_drawing(self) -> bool:
-        return self._worker is not None
+        return self._grid_job.busy()
 
     def grid_done(self) -> bool:
         """The current grid is complete (every draw arrived, the worker ended)."""
-        return self._worker is None and not self.pending_parts() and \
+        return not self._grid_job.busy() and not self.pending_parts() and \
             (len(self._draws) == self.grid.tile_count() or self._grid_failed)
 
     def draws(self) -> list[Draw]:
@@ -935,16 +910,7 @@ class AugmentPanel(Panel):
             self.grid_status.setText(f"saved {Path(path).name}")
         return ok
 
-    # ====================================================================== closing
-    def shutdown(self) -> None:
-        super().shutdown()
-        self._generation += 1  # anything still queued from a worker is now stale
-        for worker in [self._worker, *self._retired]:
-            if worker is not None:
-                worker.stop_and_wait()
-        self._worker = None
-        self._retired = []
-
+    # ====================================================================== size, working copy
     def sizeHint(self) -> QSize:
         return QSize(1300, 900)
 

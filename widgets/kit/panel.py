@@ -172,13 +172,19 @@ class Page(QWidget):
 
     # ------------------------------------------------------------------ jobs
     def add_job(self, name: str, on_item: Callable[[Any], None],
-                on_idle: Callable[[], None] | None = None) -> LatestJob:
+                on_idle: Callable[[], None] | None = None, *,
+                on_failed: Callable[[str], None] | None = None, overlap: bool = False,
+                interval: float = 0.05) -> LatestJob:
         """A newest-wins background job: `job.submit(make)` runs `make(should_stop)` (a lab
         generator) on a worker thread; its items reach `on_item` on the GUI thread; an
-        exception becomes this part's problem."""
-        job = LatestJob(self)
+        exception becomes this part's problem (or goes to `on_failed`). `overlap` and
+        `interval`: see `LatestJob`."""
+        job = LatestJob(self, overlap=overlap, interval=interval)
         job.item.connect(on_item)
-        job.failed.connect(lambda message, n=name: self.job_failed(n, message))
+        if on_failed is not None:
+            job.failed.connect(on_failed)
+        else:
+            job.failed.connect(lambda message, n=name: self.job_failed(n, message))
         if on_idle is not None:
             job.idle.connect(on_idle)
         self.jobs[name] = job

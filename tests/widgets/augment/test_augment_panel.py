@@ -322,13 +322,15 @@ def test_a_new_change_cancels_the_stale_grid(qtbot):
     panel = make_panel(qtbot)
     panel.count.setValue(64)
     panel.flush()
-    first_worker = panel._worker
+    job = panel.jobs["grid_draws"]
+    first_worker = job.current_worker()
     editor = select(panel, "RandomRotation")
     editor.controls["degrees"].slider.setValue((80, 90))
     panel.flush()
-    assert first_worker is not panel._worker
+    # the new grid starts at once; the stale one is not waited for
+    assert first_worker is not None and job.current_worker() not in (None, first_worker)
     qtbot.waitUntil(panel.grid_done, timeout=30_000)
-    qtbot.waitUntil(lambda: not panel._retired, timeout=30_000)
+    qtbot.waitUntil(lambda: job.winding_down() == 0, timeout=30_000)
     angles = [d.events[2].drawn["angle"] for d in panel.draws()]
     assert len(angles) == 64 and all(80 <= a <= 90 for a in angles)
     assert panel.grid.filled_count() == 64

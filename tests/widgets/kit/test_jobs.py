@@ -67,3 +67,35 @@ def test_cancel_drops_the_running_jobs_results(qtbot):
     qtbot.waitUntil(lambda: not job.busy(), timeout=10_000)
     qtbot.wait(20)
     assert seen == []
+
+
+def test_overlap_starts_the_newest_at_once_and_joins_the_superseded_on_shutdown(qtbot):
+    job = LatestJob(overlap=True)
+    release_first = threading.Event()
+    second_started = threading.Event()
+    seen = []
+    job.item.connect(seen.append)
+
+    def first(should_stop):
+        yield "first 0"  # reaches the screen: it is the newest run now
+        release_first.wait(10)  # blocked in a draw that looks at no stop flag
+        yield "first 1"  # superseded by then: dropped
+
+    def second(should_stop):
+        second_started.set()
+        for i in range(3):
+            yield ("second", i)
+
+    job.submit(first)
+    qtbot.waitUntil(lambda: seen == ["first 0"], timeout=10_000)
+    superseded = job.current_worker()
+    with qtbot.waitSignal(job.idle, timeout=10_000):
+        job.submit(second)  # starts although the first has not ended
+    assert second_started.is_set() and job.winding_down() == 1 and superseded.is_running()
+    assert seen == ["first 0", ("second", 0), ("second", 1), ("second", 2)]
+    assert not job.busy()  # only the superseded run is still ending
+    release_first.set()
+    job.shutdown()  # joins the superseded worker too
+    assert job.winding_down() == 0 and not superseded.is_running()
+    qtbot.wait(20)
+    assert "first 1" not in seen
