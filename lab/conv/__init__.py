@@ -486,8 +486,15 @@ class MapColours:
     ranges: list[tuple[float, float]]     # (min, max) of each map
 
 
+#: "bold" colours: each map's scale is this percentile of its |value|, not its max, so the
+#: few strongest pixels no longer leave the edges pale (those beyond it saturate)
+BOLD_PERCENTILE = 99.0
+_PERCENTILE_SAMPLE = 1 << 22  # values per quantile at most (torch.quantile's limit is 2**24)
+
+
 def diverging_indices(maps: torch.Tensor, shared: bool = True, step: int = 1,
-                      ranges: list[tuple[float, float]] | None = None) -> MapColours:
+                      ranges: list[tuple[float, float]] | None = None,
+                      percentile: float | None = None) -> MapColours:
     """Feature maps (N, H, W) -> colour-map indices centred on 0, in one vectorised pass
     (so colouring costs a fraction of the convolution), with each map's min and max.
 
@@ -496,6 +503,8 @@ def diverging_indices(maps: torch.Tensor, shared: bool = True, step: int = 1,
     the scale and the ranges still come from every value.
     `ranges`: each map's (min, max) when known from more than these values (every pixel
     of maps of which only some are given, `map_ranges`): the scale comes from them.
+    `percentile`: each map's scale is this percentile of its |value| (of the values given;
+    its max when that is 0); values beyond it get the end colours.
     """
     import torch
 
@@ -509,13 +518,21 @@ def diverging_indices(maps: torch.Tensor, shared: bool = True, step: int = 1,
     bounds = torch.maximum(high.abs(), low.abs()).clamp_min_(1e-12)
     if shared:
         bounds = bounds.max().expand_as(bounds)
+    elif percentile is not None and maps.numel():
+        magnitude = maps.reshape(maps.shape[0], -1).abs().float()
+        every = -(-magnitude.shape[1] * maps.shape[0] // _PERCENTILE_SAMPLE)
+        cut = torch.quantile(magnitude[:, ::every], percentile / 100.0, dim=1).to(bounds.dtype)
+        bounds = torch.where(cut > 0, torch.minimum(cut, bounds), bounds)
     if not bool(torch.isfinite(bounds).all()):
         raise ValueError("the feature maps overflowed float32 (a kernel value is too large)")
     scale = (127.5 / bounds).to(maps.dtype).reshape(-1, 1, 1)
     # |x|·scale ≤ 127.5, so x·scale + 128 lies in [0.5, 255.5]: truncating to uint8 rounds
     # x·scale + 127.5 half-up without a clamp (NumPy's cast is the fast one here)
     shown = maps[:, ::step, ::step] if step > 1 else maps
-    indices = (shown * scale).add_(128.0).numpy().astype(np.uint8)
+    shifted = (shown * scale).add_(128.0)
+    if percentile is not None and not shared:  # values beyond the percentile saturate
+        shifted.clamp_(0.5, 255.5)
+    indices = shifted.numpy().astype(np.uint8)
     return MapColours(indices, bounds.tolist(),
                       list(zip(low.tolist(), high.tolist(), strict=True)))
 

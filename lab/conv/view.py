@@ -44,6 +44,7 @@ class ConvView:
     in_index: int = 0
     edit_all: bool = True
     link_kernel: bool = True
-    #: "each" map its own colour range, or one "shared" range
-    scale_mode: Literal["each", "shared"] = "each"
+    #: "bold": each map ±the 99th percentile of its |value| (edges show boldly), "each" map
+    #: ±its own max, or one "shared" range
+    scale_mode: Literal["bold", "each", "shared"] = "bold"
     grid: ConvGridView = field(default_factory=ConvGridView)

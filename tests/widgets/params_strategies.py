@@ -87,7 +87,7 @@ def conv_views(draw) -> ConvView:
                     kernel_channel=draw(st.integers(0, out - 1)),
                     in_index=draw(st.integers(0, per_group - 1)),
                     edit_all=draw(st.booleans()), link_kernel=kh == kw and draw(st.booleans()),
-                    scale_mode=draw(st.sampled_from(["each", "shared"])), grid=grid)
+                    scale_mode=draw(st.sampled_from(["bold", "each", "shared"])), grid=grid)
 
 
 @st.composite

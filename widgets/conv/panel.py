@@ -50,6 +50,8 @@ from widgets.kit.panel import AppState, Panel
 from widgets.kit.shown import Shown, shown_sampling
 from widgets.kit.views import CodeView, ImageGrid, ImageTile, MatrixView, ZoomTogether
 
+MAPS_TIP = ("One feature map per kernel: blue < 0 < red, white = 0. All maps share zoom: "
+            "wheel to zoom, double-click to fit.")
 #: After a change rests this long, every pixel's min and max are computed off the GUI thread
 #: (when the view shows only some pixels): the statistics and the colour scale become exact.
 REST_MS = 400
@@ -181,10 +183,12 @@ class ConvPanel(Panel):
             "mathematical convolution first flips the kernel in both directions. For "
             "symmetric kernels nothing changes; Sobel x changes sign.")
         self.scale_mode = ChoiceBox("Colour scale", [
+            ("bold", "each map ±99th pct", "Each map's scale is the 99th percentile of its "
+             "|value|: edges show boldly; the strongest 1 % of pixels get the end colours"),
             ("each", "each map its own ±max", "Every map uses its full colour range: shapes "
              "show even in weak maps"),
             ("shared", "shared ±max", "One scale for all maps: compare how strongly each "
-             "kernel responds")], "each",
+             "kernel responds")], "bold",
             tooltip="Blue is negative, white 0, red positive")
 
         self.kernel_channel = ParamSlider("Edit kernel", 0, 3, 0, tooltip=(
@@ -248,8 +252,7 @@ class ConvPanel(Panel):
                                    "Wheel to zoom, double-click to fit.")
         self.weight_view = WeightLayoutView()
         self.maps_grid = ImageGrid(colormap=DIVERGING, colorbar=True)
-        self.maps_grid.setToolTip("One feature map per kernel: blue < 0 < red, white = 0. "
-                                  "All maps share zoom: wheel to zoom, double-click to fit.")
+        self.maps_grid.setToolTip(MAPS_TIP)
         self.formula = TextLines(3, "The output-size formula torch uses, with your numbers")
         self.stats = TextLines(2, "The feature maps' shape (N, C, H, W) and value range")
         self.code = CodeView()
@@ -794,7 +797,10 @@ class ConvPanel(Panel):
         shared = self.scale_mode.value() == "shared"
         exact = self.full_ranges() if not self.maps_complete() else None
         estimated = not self.maps_complete() and exact is None
-        colours = conv.diverging_indices(maps, shared=shared, ranges=exact)
+        bold = self.scale_mode.value() == "bold"
+        colours = conv.diverging_indices(
+            maps, shared=shared, ranges=exact,
+            percentile=conv.BOLD_PERCENTILE if bold else None)
         out_h, out_w = params.output_shape(height, width)
         mark = "≈" if estimated else ""
         # two short lines: long titles would make the grid wider than the panel
@@ -809,8 +815,14 @@ class ConvPanel(Panel):
         self.zoom.follow(QRectF(0, 0, width, height))
         low = min(r[0] for r in colours.ranges)
         high = max(r[1] for r in colours.ranges)
-        scale = (f"colours: shared ±{conv.format_number(bound)}" if shared
-                 else "colours: each map ±its own max|value| (bar in units of that max)")
+        if shared:
+            scale = f"colours: shared ±{conv.format_number(bound)}"
+        elif bold:
+            scale = (f"colours: each map ±its {conv.BOLD_PERCENTILE:g}th-percentile |value| "
+                     "(stronger pixels saturate; bar in units of it)")
+        else:
+            scale = "colours: each map ±its own max|value| (bar in units of that max)"
+        self.maps_grid.setToolTip(f"{MAPS_TIP}\n{scale[0].upper()}{scale[1:]}.")
         flipped = (" · kernels flipped: a true convolution (conv2d itself is "
                    "cross-correlation)" if params.flip else "")
         resolution = ""

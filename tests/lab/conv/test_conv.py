@@ -217,6 +217,21 @@ def test_exported_code_reproduces_the_maps():
         assert params.module_line() in code
 
 
+def test_a_percentile_scale_saturates_the_few_strongest_values():
+    maps = torch.cat([torch.linspace(-1, 1, 99), torch.tensor([100.0])]).reshape(1, 10, 10)
+    colours = conv.diverging_indices(maps, shared=False, percentile=99.0)
+    bound = float(torch.quantile(maps.abs().flatten(), 0.99))
+    assert colours.bounds[0] == pytest.approx(bound) and bound < 3
+    expected = np.clip(maps.numpy() * 127.5 / bound + 128, 0.5, 255.5).astype(np.uint8)
+    assert np.array_equal(colours.indices, expected)
+    assert colours.indices[0, -1, -1] == 255  # the outlier saturates
+    assert colours.ranges[0] == (-1.0, 100.0)  # the titles still give the true range
+    sparse = torch.zeros(1, 20, 20)  # all but one pixel 0: the 99th percentile is 0
+    sparse[0, 0, 0] = 2.0
+    zeros = conv.diverging_indices(sparse, shared=False, percentile=99.0)
+    assert zeros.bounds[0] == pytest.approx(2.0)  # percentile 0: the max instead
+
+
 def test_diverging_indices_centre_zero():
     maps = torch.tensor([[[-2.0, 0.0, 1.0]], [[0.5, 0.25, 0.0]]])
     shared = conv.diverging_indices(maps, shared=True)

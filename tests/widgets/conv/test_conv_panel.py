@@ -55,7 +55,7 @@ def test_first_view_shows_edge_kernels_on_the_rgb_image(panel):
     expected = torch_maps(image, params)
     assert torch.equal(panel.maps, expected)
     # what is drawn: each map's colour indices, 0 at the centre of the diverging map
-    colours = conv.diverging_indices(expected, shared=False)
+    colours = conv.diverging_indices(expected, shared=False, percentile=99.0)
     step = panel.display_step
     for o in range(4):
         assert np.array_equal(shown_indices(panel, o), colours.indices[o][::step, ::step])
@@ -69,6 +69,20 @@ def test_first_view_shows_edge_kernels_on_the_rgb_image(panel):
     assert "nn.Conv2d(3, 4, kernel_size=3" in panel.code.code()
     assert "[4, 3, 3, 3]" in panel.weight_view.shape_text()
     assert panel.kernel_editor.values().tolist() == [[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]]
+
+
+def test_the_first_view_shows_edges_boldly(panel):
+    """Each map ±its own max left the edges pale (a few pixels set the scale): by default
+    the scale is the 99th percentile of |value|, and a user sees strong colour."""
+    assert panel.scale_mode.value() == "bold"
+    strong = []
+    for o in range(4):
+        distance = np.abs(shown_indices(panel, o).astype(float) - 127.5)
+        strong.append((distance > 64).mean())  # over half the colour scale: clearly coloured
+    # ±max: the Laplacian's few checkerboard corners left 0.5 % of its pixels coloured
+    assert min(strong) > 0.015, strong  # edges are thin: a few % of the pixels
+    assert "99th-percentile |value|" in panel.stats.text()
+    assert "99th-percentile" in panel.maps_grid.toolTip()
 
 
 def test_maps_follow_every_control(panel):
@@ -287,7 +301,7 @@ def test_maps_are_computed_at_screen_resolution_and_refined_on_zoom(qtbot):
     full_maps = torch_maps(to_tensor(image)[None], panel.conv_params())
     assert panel.maps.shape[-2:] == full_maps[:, ::step, ::step].shape[-2:]
     torch.testing.assert_close(panel.maps, full_maps[:, ::step, ::step])
-    shown_colours = conv.diverging_indices(panel.maps, shared=False).indices
+    shown_colours = conv.diverging_indices(panel.maps, shared=False, percentile=99.0).indices
     assert np.array_equal(shown_indices(panel, 1), shown_colours[1])
     before = panel.compute_counts["image"]
     view = panel.maps_grid.view(0)
