@@ -315,6 +315,7 @@ class TrainingPanel(Panel):
         self.plots.boundary.modeToggled.connect(lambda _on: self.request_redraw())
         self.plots.smoothing.valueChanged.connect(lambda _v: self.request_redraw(force=True))
         self.plots.show_steps.toggled.connect(lambda _v: self.request_redraw(force=True))
+        self.plots.log_loss.toggled.connect(lambda _v: self.request_redraw(force=True))
         self.plots.weights.layer.valueChanged.connect(lambda _v: self._weights_option())
         self.plots.weights.log_scale.toggled.connect(lambda _v: self._weights_option())
 

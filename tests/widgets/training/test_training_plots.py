@@ -179,3 +179,57 @@ def test_a_diverged_run_does_not_flatten_the_others_and_x_follows_the_data(qtbot
     assert y1 < 10  # the calm run's 0.5–0.6 fills the plot
     assert "off the scale: #2" in plot.getPlotItem().titleLabel.text
     assert x1 < 40  # 30 epochs reached, not the 300 planned
+
+
+def _loss_run(epochs: int = 30, best: int = 5, stop: int = 6) -> RunRecord:
+    from lab.training.events import EpochMetrics
+
+    record = RunRecord(1, "#1", TrainConfig(data=DataConfig("moons"), epochs=epochs))
+    for epoch in range(1, stop + 1):
+        loss = 10.0 ** (1 - epoch)  # 1, 0.1, 0.01, …: decades apart
+        for step in range(4):
+            record.apply(StepMetrics(0, epoch, 4 * epoch + step, epoch - 1 + (step + 1) / 4,
+                                     loss, 0.8, 0.1, 0.0, 100.0, 1.0, epoch / epochs))
+        record.apply(EpochMetrics(0, epoch, loss, 0.8, loss, 0.8, 0.1, 0.1, best, 100.0))
+    record.status = "early_stopped"
+    record.best_epoch, record.stop_epoch = best, stop
+    return record
+
+
+def test_the_log_loss_box_puts_the_loss_on_a_log_axis_and_the_curves_follow(qtbot):
+    from widgets.training.plots import TrainingPlots
+
+    plots = TrainingPlots()
+    qtbot.addWidget(plots)
+    plots.resize(1200, 600)
+    record = _loss_run()
+    plots.sync_curves([record], record, {})
+    assert not plots.loss.getPlotItem().ctrl.logYCheck.isChecked()
+    plots.log_loss.setChecked(True)
+    plots.sync_curves([record], record, {}, force=True)
+    assert plots.loss.getPlotItem().ctrl.logYCheck.isChecked()
+    items = plots.loss.runs[record.id]
+    epoch_x, epoch_y = items.curves["val"].getData()  # as drawn: log10 of the losses
+    assert np.allclose(epoch_y, np.log10([10.0 ** (1 - e) for e in range(1, 7)]))
+    step_x, step_y = items.steps["raw"].data()
+    assert np.allclose(step_y[:4], 0.0) and np.allclose(step_y[-4:], -5.0)
+    (_x0, _x1), (y0, y1) = plots.loss.getViewBox().viewRange()
+    assert y0 <= -5.0 and 0.0 <= y1 < 2  # every decade in view, in log units
+    plots.log_loss.setChecked(False)
+    plots.sync_curves([record], record, {}, force=True)
+    assert np.allclose(items.steps["raw"].data()[1][:4], 1.0)
+
+
+def test_labels_of_marks_at_neighbouring_epochs_do_not_overlap(qtbot):
+    plot = MetricPlot("loss", "Loss (cross-entropy)", "loss")
+    qtbot.addWidget(plot)
+    plot.resize(500, 300)
+    plot.show()
+    qtbot.waitExposed(plot)
+    record = _loss_run(epochs=300, best=59, stop=60)  # x shows the 60 epochs reached
+    plot.sync([record], {}, record.id)
+    qtbot.wait(10)
+    labels = [line.label for line in plot.runs[record.id].marks if line.isVisible()]
+    assert sorted(label.format for label in labels) == ["best", "stop"]
+    first, second = (label.sceneBoundingRect() for label in labels)
+    assert first.width() > 0 and not first.intersects(second)

@@ -74,6 +74,11 @@ class TrainingPlots(QWidget):
         self.show_steps.setChecked(True)
         self.show_steps.setToolTip("Draw every mini-batch's value (noisy: each batch is a "
                                    "different sample) as well as the per-epoch averages")
+        self.log_loss = QCheckBox("log loss")
+        self.log_loss.setToolTip("Draw the loss on a logarithmic axis (each tick ×10): a "
+                                 "run whose loss spans decades, or one that diverged, "
+                                 "no longer flattens the others")
+        self.log_loss.toggled.connect(self.loss.set_log_y)
         self.smoothing = ParamSlider("EMA smoothing", 0.0, 0.99, 0.6, step=0.01, decimals=2,
                                      tooltip=("Exponential moving average of the per-step "
                                               "curves, as TensorBoard does it: 0 = raw, "
@@ -83,6 +88,7 @@ class TrainingPlots(QWidget):
         options = QHBoxLayout()
         options.setContentsMargins(0, 0, 0, 0)
         options.addWidget(self.show_steps)
+        options.addWidget(self.log_loss)
         options.addWidget(self.smoothing, 1)
         key = caption("solid ━ validation per epoch · dashed ╍ training per epoch · thin: per "
                       "step (EMA over faint raw) · vertical lines: live changes, LR drops, "

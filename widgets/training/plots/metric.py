@@ -22,6 +22,35 @@ from widgets.training.plots.curves import StepCurve, _RunItems
 
 #: a run whose highest loss is this many times the lowest run's highest is off the scale
 OFF_SCALE_FACTOR = 100.0
+MARK_LABEL_TOP = 0.96  # the marks' labels hang from near the top of the view…
+MARK_LABEL_ROWS = 4  # …in up to this many rows, so labels of close lines do not collide
+MARK_LABEL_GAP_PX = 4
+
+
+def label_rows(spans: list[tuple[float, float]], gap: float) -> list[int]:
+    """The row of each label (given as its left, right x, sorted by left): the first row
+    whose last label ends more than `gap` before it, so neighbours stack instead of
+    overlapping (rows past MARK_LABEL_ROWS reuse the last one)."""
+    ends: list[float] = []
+    rows = []
+    for left, right in spans:
+        row = next((r for r, end in enumerate(ends) if end + gap < left), len(ends))
+        row = min(row, MARK_LABEL_ROWS - 1)
+        if row == len(ends):
+            ends.append(right)
+        else:
+            ends[row] = max(ends[row], right) if row == MARK_LABEL_ROWS - 1 else right
+        rows.append(row)
+    return rows
+
+
+def log_values(y: np.ndarray) -> np.ndarray:
+    """log10 of the values for a log axis; zero or negative ones become gaps (NaN)."""
+    y = np.asarray(y, dtype=np.float64)
+    out = np.full(y.shape, np.nan)
+    positive = y > 0
+    out[positive] = np.log10(y[positive])
+    return out
 
 
 def shown_epochs(record: RunRecord) -> int:
@@ -57,11 +86,27 @@ class MetricPlot(_Plot):
         if metric == "accuracy":
             self.setYRange(0, 1.02, padding=0)
         self.show_steps = True
+        self.log_y = False  # a log loss axis (set_log_y)
         # below the strip where the marks' labels ("best", "LR↓") sit
         self.legend = self.addLegend(offset=(-6, 26), labelTextSize="8pt")
         self._follow_palette()  # the legend's colours
         self._legend_wanted = metric == "loss"
         self.legend.setVisible(False)  # see resizeEvent
+        # the marks' labels are spaced in pixels: a zoom or a resize changes what collides
+        self.getViewBox().sigXRangeChanged.connect(self._stagger_labels)
+        self.getViewBox().sigResized.connect(self._stagger_labels)
+
+    def set_log_y(self, on: bool) -> None:
+        """A log10 loss axis: losses that span decades (a diverging run, the first epochs)
+        all stay readable. The per-step pieces are plain Qt paths, which pyqtgraph does not
+        transform, so they are drawn in log10 units here; the caller redraws with force."""
+        if on == self.log_y:
+            return
+        self.log_y = on
+        self.setLogMode(y=on)
+        self._user_zoomed = False  # the old range is in the other units
+        for items in self.runs.values():
+            items.revision = -1
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
@@ -105,10 +150,10 @@ class MetricPlot(_Plot):
         highs, lows = {}, {}
         for record in records:
             values = [v for e in record.epochs for v in (e.train_loss, e.val_loss)
-                      if v is not None and np.isfinite(v)]
+                      if v is not None and np.isfinite(v) and (v > 0 or not self.log_y)]
             if len(record.steps) and self.show_steps:
                 steps = record.steps.column("loss")
-                finite = steps[np.isfinite(steps)]
+                finite = steps[np.isfinite(steps) & ((steps > 0) | (not self.log_y))]
                 if len(finite):
                     values += [float(finite.max()), float(finite.min())]
             if values:
@@ -121,7 +166,10 @@ class MetricPlot(_Plot):
         names = {r.id: r.name for r in records}
         self.set_title(self.base_title + ("" if not self.off_scale else
                        " — off the scale: " + ", ".join(names[i] for i in self.off_scale)))
-        if kept:
+        if kept and self.log_y:  # the view's y is log10(loss)
+            self.manage_range(epoch_range(epochs), (np.log10(min(lows[i] for i in kept)),
+                                                    np.log10(max(highs[i] for i in kept))))
+        elif kept:
             self.manage_range(epoch_range(epochs), (min(0.0, min(lows[i] for i in kept)),
                                                     max(highs[i] for i in kept)))
         else:
@@ -164,9 +212,11 @@ class MetricPlot(_Plot):
         if self.show_steps and len(steps):
             folds = steps.column("fold")
             x, y = _fold_breaks(folds, steps.column("position"), steps.column(column))
-            items.steps["raw"].set(x, y, rebuild=force)
+            items.steps["raw"].set(x, log_values(y) if self.log_y else y, rebuild=force)
             smooth = ema(steps.column(column), self.smoothing, folds)
             sx, sy = _fold_breaks(folds, steps.column("position"), smooth)
+            if self.log_y:
+                sy = log_values(sy)
             items.steps["smooth"].set(sx, sy, rebuild=force)
         else:
             items.steps["raw"].clear()
@@ -237,6 +287,29 @@ class MetricPlot(_Plot):
         for line in items.marks[len(marks):]:
             line.setVisible(False)
             line.mark_kind = None
+        self._stagger_labels()
+
+    def _stagger_labels(self, *_args) -> None:
+        """Hang the labels of lines that are close on screen at different heights, so
+        "best", "stop" and "LR↓" of neighbouring epochs do not print over each other."""
+        view = self.getViewBox()
+        pixel_x, _pixel_y = view.viewPixelSize()
+        height = view.height()
+        if pixel_x <= 0 or height <= 0:
+            return
+        lines = sorted((line for items in self.runs.values() for line in items.marks
+                        if line.isVisible() and line.label.isVisible()),
+                       key=lambda line: line.value())
+        if not lines:
+            return
+        spans = [(line.value(), line.value() + line.label.boundingRect().width() * pixel_x)
+                 for line in lines]
+        rows = label_rows(spans, MARK_LABEL_GAP_PX * pixel_x)
+        step = (max(line.label.boundingRect().height() for line in lines) + 1) / height
+        for line, row in zip(lines, rows, strict=True):
+            position = max(0.0, MARK_LABEL_TOP - row * step)
+            if abs(line.label.orthoPos - position) > 1e-9:
+                line.label.setPosition(position)
 
     def mark_kinds(self, run_id: int) -> list[str]:
         items = self.runs.get(run_id)
