@@ -41,9 +41,10 @@ class _Tile:
     tooltip: str
     qimage: QImage
     stale: bool = False
-    #: the whole cell (image and caption) as drawn, for the cell size it was drawn at
+    #: the whole cell (image and caption) as drawn, for the cell size and caption height
+    #: it was drawn at
     rendered: QPixmap | None = None
-    rendered_size: QSize | None = None
+    rendered_size: tuple | None = None
     image_rect: QRect | None = None  # where the image sits inside the cell
 
 
@@ -62,9 +63,52 @@ def qimage_from_array(array: np.ndarray) -> QImage:
     return image.convertToFormat(QImage.Format.Format_RGB32)
 
 
+def wrap_caption(text: str, metrics: QFontMetrics, width: int) -> list[str]:
+    """The caption's lines at `width`: breaks between " · "-separated parts first (so
+    "⟲ −12.3°" stays whole), then between words, then inside a word too wide alone.
+    Nothing is cut: the drawn values are the point of a caption."""
+    width = max(1, width)
+
+    def fits(line: str) -> bool:
+        return metrics.horizontalAdvance(line) <= width
+
+    def pieces(part: str) -> list[str]:  # a part too wide alone, in lines that fit
+        lines, current = [], ""
+        for word in part.split(" "):
+            trial = f"{current} {word}" if current else word
+            if fits(trial):
+                current = trial
+                continue
+            if current:
+                lines.append(current)
+            current = ""
+            while not fits(word) and len(word) > 1:  # a word wider than the cell
+                cut = next((n for n in range(len(word) - 1, 0, -1) if fits(word[:n])), 1)
+                lines.append(word[:cut])
+                word = word[cut:]
+            current = word
+        return [*lines, current] if current else lines
+
+    lines, current = [], ""
+    for part in text.split(" · "):
+        trial = f"{current} · {part}" if current else part
+        if fits(trial):
+            current = trial
+            continue
+        if current:
+            lines.append(current)
+        broken = pieces(part) or [""]
+        lines.extend(broken[:-1])
+        current = broken[-1]
+    lines.append(current)
+    return lines
+
+
 class ThumbnailGrid(QWidget):
-    """Images in a grid, each scaled to fit its cell, a caption of up to `caption_lines`
-    lines underneath. `columns=None` picks the column count that makes cells largest."""
+    """Images in a grid, each scaled to fit its cell, a caption underneath wrapped onto
+    as many lines as it needs (at least `caption_lines` are kept free, so the layout does
+    not jump as tiles arrive). `columns=None` picks the column count that makes cells
+    largest."""
 
     tileSelected = Signal(int)
 
@@ -73,6 +117,7 @@ class ThumbnailGrid(QWidget):
         super().__init__(parent)
         self._columns_wanted = columns
         self._caption_lines = caption_lines
+        self._caption_rows = caption_lines  # lines the longest caption needs (_layout)
         self._empty_text = empty_text
         self._tiles: list[_Tile | None] = []
         self._selected = -1
@@ -120,7 +165,9 @@ class ThumbnailGrid(QWidget):
         before = self._aspect()
         self._tiles[index] = _Tile(image, caption, tooltip, qimage_from_array(image))
         self._tiles_set += 1
-        if abs(self._aspect() / before - 1) > 0.05:
+        longer = self._caption_lines > 0 and len(self.caption_lines_shown(index)) > \
+            self._caption_rows
+        if abs(self._aspect() / before - 1) > 0.05 or longer:
             self._layout()  # images of another shape: lay the grid out for them
             self.update()
         elif self._frame.isActive():  # painted less than a frame ago: join the next one
@@ -192,15 +239,32 @@ class ThumbnailGrid(QWidget):
             self.tileSelected.emit(index)
 
     # -- geometry --------------------------------------------------------------------
-    def _caption_height(self) -> int:
+    def caption_lines_shown(self, index: int) -> list[str]:
+        """The caption's lines as drawn at the current cell width."""
+        tile = self._tiles[index]
+        if tile is None or self._caption_lines <= 0:
+            return []
+        return wrap_caption(tile.caption, QFontMetrics(self._caption_font),
+                            self._cell.width() - 6)
+
+    def _rows_needed(self, cell_width: int) -> int:
+        """Caption lines the longest caption needs at this cell width."""
         if self._caption_lines <= 0:
             return 0
-        return QFontMetrics(self._caption_font).lineSpacing() * self._caption_lines + 4
+        metrics = QFontMetrics(self._caption_font)
+        captions = {t.caption for t in self._tiles if t is not None}
+        return max([self._caption_lines, *(len(wrap_caption(c, metrics, cell_width - 6))
+                                           for c in captions)])
+
+    def _caption_height(self, rows: int | None = None) -> int:
+        if self._caption_lines <= 0:
+            return 0
+        rows = self._caption_rows if rows is None else rows
+        return QFontMetrics(self._caption_font).lineSpacing() * rows + 4
 
     def _layout(self) -> None:
         count = max(1, len(self._tiles))
         width, height = max(1, self.width()), max(1, self.height())
-        caption = self._caption_height()
         if self._columns_wanted:
             best = min(self._columns_wanted, count)
         else:  # the column count that shows the images largest, given their aspect ratio
@@ -208,6 +272,7 @@ class ThumbnailGrid(QWidget):
             best, best_area = 1, -1.0
             for columns in range(1, count + 1):
                 rows = math.ceil(count / columns)
+                caption = self._caption_height(self._rows_needed(width // columns))
                 cell_w, cell_h = width / columns - 6, height / rows - caption - 6
                 shown_w = min(cell_w, cell_h * aspect)
                 area = shown_w * shown_w / aspect if shown_w > 0 else 0.0
@@ -216,6 +281,7 @@ class ThumbnailGrid(QWidget):
         rows = math.ceil(count / best)
         self._columns = best
         self._cell = QSize(max(1, width // best), max(1, height // rows))
+        self._caption_rows = self._rows_needed(self._cell.width())
 
     def _aspect(self) -> float:
         """Width / height of the images shown (the first tile's), 1 before any."""
@@ -255,7 +321,9 @@ class ThumbnailGrid(QWidget):
     def _render(self, tile: _Tile, cell_size: QSize) -> QPixmap:
         """The cell as drawn — image scaled to fit, caption under it — made once per tile
         and cell size, so a repaint is one blit per tile."""
-        if tile.rendered is not None and tile.rendered_size == cell_size:
+        caption_height = self._caption_height()
+        key = (cell_size, caption_height)
+        if tile.rendered is not None and tile.rendered_size == key:
             return tile.rendered
         ratio = self.devicePixelRatioF()
         pixmap = QPixmap(QSize(round(cell_size.width() * ratio),
@@ -265,7 +333,6 @@ class ThumbnailGrid(QWidget):
         pixmap.fill(palette.color(QPalette.ColorRole.Base))
         painter = QPainter(pixmap)
         inner = QRect(0, 0, cell_size.width(), cell_size.height()).adjusted(3, 3, -3, -3)
-        caption_height = self._caption_height()
         area = QRect(inner.left(), inner.top(), inner.width(),
                      max(1, inner.height() - caption_height))
         scaled_size = tile.qimage.size().scaled(area.size(), Qt.AspectRatioMode.KeepAspectRatio)
@@ -286,11 +353,12 @@ class ThumbnailGrid(QWidget):
             text_rect = QRectF(inner.left(), inner.bottom() - caption_height + 2,
                                inner.width(), caption_height)
             painter.drawText(text_rect, Qt.AlignmentFlag.AlignHCenter
-                             | Qt.AlignmentFlag.AlignTop | Qt.TextFlag.TextWordWrap,
-                             self._elided(tile.caption, QFontMetrics(self._caption_font),
-                                          inner.width()))
+                             | Qt.AlignmentFlag.AlignTop,
+                             "\n".join(wrap_caption(tile.caption,
+                                                    QFontMetrics(self._caption_font),
+                                                    inner.width())))
         painter.end()
-        tile.rendered, tile.rendered_size, tile.image_rect = pixmap, cell_size, target
+        tile.rendered, tile.rendered_size, tile.image_rect = pixmap, key, target
         return pixmap
 
     def paintEvent(self, event: QPaintEvent) -> None:
@@ -322,25 +390,6 @@ class ThumbnailGrid(QWidget):
                 painter.setPen(QPen(palette.color(QPalette.ColorRole.Highlight), 3))
                 painter.drawRect(tile.image_rect.translated(cell.topLeft()).adjusted(-2, -2, 1, 1))
         painter.end()
-
-    def _elided(self, text: str, metrics: QFontMetrics, width: int) -> str:
-        """Wrap into at most `caption_lines` lines, breaking between " · "-separated parts
-        first (so "⟲ −12.3°" stays whole), then between words; elide what doesn't fit."""
-        parts = text.split(" · ")
-        lines, current = [], ""
-        for part in parts:
-            trial = f"{current} · {part}" if current else part
-            if metrics.horizontalAdvance(trial) <= width or not current:
-                current = trial
-            else:
-                lines.append(current)
-                current = part
-        lines.append(current)
-        if len(lines) > self._caption_lines:
-            lines = lines[:self._caption_lines]
-            lines[-1] += " · …"
-        return "\n".join(metrics.elidedText(line, Qt.TextElideMode.ElideRight, width)
-                         for line in lines)
 
     # -- interaction -----------------------------------------------------------------
     def mousePressEvent(self, event: QMouseEvent) -> None:

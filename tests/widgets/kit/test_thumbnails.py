@@ -81,3 +81,27 @@ def test_range_slider_keeps_order_range_and_emits_once(qtbot):
     slider.setValue((-180, 50))  # no change, no signal
     assert len(seen) == 2
     assert slider.slider.toolTip() == "angle range" and slider.minimum() == -180
+
+
+def test_a_long_caption_wraps_onto_every_line_it_needs_instead_of_being_cut(grid, qtbot):
+    from PySide6.QtGui import QFontMetrics
+
+    caption = ("⟲ −12.3° · scale ×1.25 · shear 4.0° · brightness +0.20 · contrast ×0.85 · "
+               "hue +0.05 · blur σ=1.3 · crop 180×172 at (12, 30)")
+    grid.resize(900, 700)  # the augmentation panel's grid at 1280×740, about
+    grid.set_count(16)
+    for i in range(16):
+        grid.set_tile(i, np.full((8, 8), 10 * i, np.uint8), caption if i == 3 else "flip")
+    grid.grab()  # painted
+    assert grid.columns() >= 3
+    lines = grid.caption_lines_shown(3)
+    assert len(lines) > 2  # more than the two lines reserved at first
+    assert not any("…" in line for line in lines)
+    words = [w for w in " ".join(lines).split() if w != "·"]
+    assert words == [w for w in caption.split() if w != "·"]  # every value, in order
+    metrics = QFontMetrics(grid._caption_font)
+    cell = grid.cell_rect(3)
+    assert all(metrics.horizontalAdvance(line) <= cell.width() - 6 for line in lines)
+    # the reserved caption strip holds every line, below the image
+    assert grid._caption_height() >= len(lines) * metrics.lineSpacing()
+    assert grid._tiles[3].image_rect.bottom() <= cell.height() - grid._caption_height()
