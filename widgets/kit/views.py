@@ -25,6 +25,7 @@ from PySide6.QtGui import (
     QColor,
     QFont,
     QFontDatabase,
+    QFontMetricsF,
     QGuiApplication,
     QKeyEvent,
     QMouseEvent,
@@ -396,6 +397,7 @@ class MatrixView(QWidget):
         self._editor: QLineEdit | None = None
         self._label_cache: list[list[str]] | None = None
         self._fill_cache: tuple | None = None
+        self._fitted_cache: tuple | None = None
         self._title_key: tuple | None = None
         self._title_px = 0
         self.setMouseTracking(True)
@@ -415,6 +417,7 @@ class MatrixView(QWidget):
         self._values = values
         self._label_cache: list[list[str]] | None = None
         self._fill_cache: tuple | None = None
+        self._fitted_cache = None
         self._padding = max(0, int(padding))
         self._pad_text = pad_text
         self._pad_values = None if pad_values is None else np.asarray(pad_values, np.float64)
@@ -554,10 +557,8 @@ class MatrixView(QWidget):
             painter.drawLine(QPointF(x0 + j * size, y0), QPointF(x0 + j * size,
                                                                  y0 + total_rows * size))
         if size >= 14:
-            font = QFont(self.font())
-            font.setPixelSize(max(6, int(size * 0.38)))
+            font, labels = self.fitted_labels(size)
             painter.setFont(font)
-            labels = self._labels()
             center = Qt.AlignmentFlag.AlignCenter
             painter.setPen(text_color)
             for r in range(rows):
@@ -590,6 +591,34 @@ class MatrixView(QWidget):
             return self._format(pads[row + p, col + p])
         return self._pad_text
 
+    def fitted_labels(self, size: float | None = None) -> tuple[QFont, list[list[str]]]:
+        """The font and the cells' texts as drawn in cells of `size` px: the font shrinks
+        (to 7 px at least) until the widest text fits its cell, then the numbers keep fewer
+        significant digits (an LP pool's "12.3457" spilled into its neighbours)."""
+        size = self.cell_size() if size is None else size
+        key = (round(size, 2), self.font().key())
+        if self._fitted_cache is not None and self._fitted_cache[0] == key:
+            return self._fitted_cache[1]
+        labels = self._labels()
+        room = max(1.0, size - 4)
+        font = QFont(self.font())
+        pixels = max(6, int(size * 0.38))
+        font.setPixelSize(pixels)
+
+        def widest(texts: list[list[str]]) -> float:
+            metrics = QFontMetricsF(font)
+            return max((metrics.horizontalAdvance(t) for row in texts for t in row), default=0)
+
+        width = widest(labels)
+        if width > room:
+            font.setPixelSize(max(min(7, pixels), int(pixels * room / width)))
+        digits = 6
+        while widest(labels) > room and digits > 1:
+            digits -= 1
+            labels = [[self._format(v, digits) for v in row] for row in self._values]
+        self._fitted_cache = (key, (font, labels))
+        return font, labels
+
     def _labels(self) -> list[list[str]]:
         if self._label_cache is None:
             self._label_cache = [[self._format(v) for v in row] for row in self._values]
@@ -615,11 +644,14 @@ class MatrixView(QWidget):
             self._fill_cache = (key, fills)
         return self._fill_cache[1]
 
-    def _format(self, value: float) -> str:
+    def _format(self, value: float, digits: int | None = None) -> str:
+        """The cell's text; `digits`: at most this many significant digits (to fit)."""
         if not math.isfinite(value):
             return "−∞" if value < 0 else ("∞" if value > 0 else "nan")
-        if float(value).is_integer() and abs(value) < 1e6:
+        if float(value).is_integer() and abs(value) < 1e6 and digits is None:
             return str(int(value))
+        if digits is not None:
+            return f"{value:.{digits}g}".replace("e+0", "e").replace("e-0", "e-")
         return f"{value:.{self._decimals}f}"
 
     # -- interaction -----------------------------------------------------------------
@@ -691,7 +723,7 @@ class MatrixView(QWidget):
                 return
             if math.isfinite(value):
                 self._values[row, col] = value
-                self._label_cache = self._fill_cache = None
+                self._label_cache = self._fill_cache = self._fitted_cache = None
                 self.update()
                 self.cellEdited.emit(row, col, value)
 

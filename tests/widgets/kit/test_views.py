@@ -165,3 +165,29 @@ def test_code_view_copy_and_save(qtbot, tmp_path):
     view.save(tmp_path / "code.py")
     assert (tmp_path / "code.py").read_text() == view.code()
     assert view.editor.isReadOnly()
+
+
+def test_matrix_view_numbers_fit_their_cells(qtbot):
+    """LP pooling's outputs such as 12.35 spilled into the neighbouring cells."""
+    from PySide6.QtGui import QFontMetricsF
+
+    values = np.random.default_rng(0).uniform(-99, 99, (7, 7))  # e.g. LP pool outputs
+    view = MatrixView("LP pool output")
+    qtbot.addWidget(view)
+    view.resize(220, 240)
+    view.set_matrix(values)
+    view.show()
+    view.grab()
+    size = view.cell_size()
+    font, labels = view.fitted_labels()
+    metrics = QFontMetricsF(font)
+    assert font.pixelSize() >= 7  # still readable
+    for row, value_row in zip(labels, values, strict=True):
+        for text, value in zip(row, value_row, strict=True):
+            assert metrics.horizontalAdvance(text) <= size  # inside its cell
+            assert abs(float(text.replace("−", "-")) - value) <= 0.06 * abs(value) + 0.01
+    roomy = MatrixView()
+    qtbot.addWidget(roomy)
+    roomy.resize(700, 700)
+    roomy.set_matrix(values)
+    assert roomy.fitted_labels()[1][0][0] == f"{values[0, 0]:.2f}"  # room: 2 decimals
