@@ -233,3 +233,12 @@ def test_labels_of_marks_at_neighbouring_epochs_do_not_overlap(qtbot):
     assert sorted(label.format for label in labels) == ["best", "stop"]
     first, second = (label.sceneBoundingRect() for label in labels)
     assert first.width() > 0 and not first.intersects(second)
+    inside = plot.getViewBox().sceneBoundingRect()
+    for rect in (first, second):  # the last epoch's label hangs left of its line, in view
+        assert inside.contains(rect)
+    plot.resize(600, 400)  # room for the legend box: it stays clear of the labels
+    qtbot.waitUntil(lambda: plot.legend.isVisible())
+    plot.grab()
+    legend = plot.legend.sceneBoundingRect()
+    for label in labels:
+        assert not legend.intersects(label.sceneBoundingRect())

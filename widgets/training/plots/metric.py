@@ -302,13 +302,28 @@ class MetricPlot(_Plot):
                        key=lambda line: line.value())
         if not lines:
             return
-        spans = [(line.value(), line.value() + line.label.boundingRect().width() * pixel_x)
-                 for line in lines]
-        rows = label_rows(spans, MARK_LABEL_GAP_PX * pixel_x)
-        step = (max(line.label.boundingRect().height() for line in lines) + 1) / height
-        for line, row in zip(lines, rows, strict=True):
+        right_edge = view.viewRange()[0][1]
+        placed = []  # (left, right, line, anchor): a label that would run past the right
+        for line in lines:  # edge hangs to the left of its line instead of being cut
+            width = line.label.boundingRect().width() * pixel_x
+            left_side = line.value() + width > right_edge
+            anchor = (1, 0) if left_side else (0, 0)
+            start = line.value() - width if left_side else line.value()
+            placed.append((start, start + width, line, anchor))
+        placed.sort(key=lambda item: item[0])
+        rows = label_rows([(left, right) for left, right, _, _ in placed],
+                          MARK_LABEL_GAP_PX * pixel_x)
+        label_height = max(line.label.boundingRect().height() for line in lines) + 1
+        step = label_height / height
+        # the legend box sits below the labels' rows, not over the lower ones
+        legend_y = max(26, round((1 - MARK_LABEL_TOP) * height + (max(rows) + 1) * label_height
+                                 + 4))
+        if tuple(self.legend.opts["offset"]) != (-6, legend_y):
+            self.legend.setOffset((-6, legend_y))
+        for (_left, _right, line, anchor), row in zip(placed, rows, strict=True):
             position = max(0.0, MARK_LABEL_TOP - row * step)
-            if abs(line.label.orthoPos - position) > 1e-9:
+            if abs(line.label.orthoPos - position) > 1e-9 or line.label.anchors[0] != anchor:
+                line.label.anchors = [anchor, anchor]
                 line.label.setPosition(position)
 
     def mark_kinds(self, run_id: int) -> list[str]:
