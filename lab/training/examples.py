@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from lab.data import DataConfig
 from lab.params import Example
-from lab.training import TrainConfig, with_change
+from lab.training import SETTING_LABELS, TrainConfig, format_value, with_change
 from lab.training.view import TrainingView
 
 
@@ -44,16 +44,14 @@ class Comparison:
 
     def changes(self) -> list[str]:
         """"" for the baseline, then "dropout 0 → 0.5" per variant."""
-        return [""] + [f"{label(path)} {_number(getattr(self.base, path))} → {_number(value)}"
-                       for path, value in self.variants]
+        return [""] + [f"{label(path)} {format_value(getattr(self.base, path))} → "
+                       f"{format_value(value)}" for path, value in self.variants]
 
 
 def label(path: str) -> str:
-    return {"l1": "L1 λ", "l2": "L2 λ", "dropout": "dropout"}.get(path, path)
-
-
-def _number(value: float) -> str:
-    return f"{value:g}"
+    """The setting's name as the run list writes it, with λ for the penalties."""
+    name = SETTING_LABELS.get(path, path)
+    return f"{name} λ" if path in ("l1", "l2") else name
 
 
 # 80 noisy moons, half held out: 40 points to fit with 3 × 128 hidden units

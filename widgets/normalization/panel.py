@@ -18,7 +18,6 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import (
     QCheckBox,
-    QHBoxLayout,
     QLabel,
     QLineEdit,
     QPushButton,
@@ -260,11 +259,7 @@ class NormalizationPanel(Panel):
         self.before_plot = HistogramView("before: values of x")
         self.after_plot = HistogramView("after: values of y")
         self.histogram_caption = _fixed_label(2, muted=True)
-        plots = QWidget()
-        plot_row = QHBoxLayout(plots)
-        plot_row.setContentsMargins(0, 0, 0, 0)
-        plot_row.addWidget(self.before_plot)
-        plot_row.addWidget(self.after_plot)
+        plots = row_of(self.before_plot, self.after_plot)
         self.code = CodeView()
         middle = QWidget()
         middle_layout = QVBoxLayout(middle)
@@ -345,16 +340,8 @@ class NormalizationPanel(Panel):
         self.eval_matrix = MatrixView("eval(): running statistics")
         self.diff_matrix = MatrixView("eval − train")
         self.mode_caption = _fixed_label(2, muted=True)
-        plots = QWidget()
-        plot_row = QHBoxLayout(plots)
-        plot_row.setContentsMargins(0, 0, 0, 0)
-        plot_row.addWidget(self.mean_plot)
-        plot_row.addWidget(self.var_plot)
-        matrices = QWidget()
-        matrix_row = QHBoxLayout(matrices)
-        matrix_row.setContentsMargins(0, 0, 0, 0)
-        for view in (self.train_matrix, self.eval_matrix, self.diff_matrix):
-            matrix_row.addWidget(view)
+        plots = row_of(self.mean_plot, self.var_plot)
+        matrices = row_of(self.train_matrix, self.eval_matrix, self.diff_matrix)
         bottom = QWidget()
         bottom_layout = QVBoxLayout(bottom)
         bottom_layout.setContentsMargins(0, 0, 0, 0)
