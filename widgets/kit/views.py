@@ -281,6 +281,10 @@ class ZoomTogether(QObject):
     region. A double-click shows the whole input again. Parameter changes never move the
     views. Give the grids `fit=False` in set_images and call `follow()` after it.
 
+    A tile may be drawn at another scale (`set_scale`): a pooled map at its true size
+    shows a region `factor` times as wide about the same centre, so its pixels are as
+    large on screen as the input's and the map itself looks smaller.
+
     (pyqtgraph's own view links, with locked aspect ratios, feed each other's aspect
     corrections back and forth and the shown range grows; here only the user's changes
     are copied, once.)
@@ -291,6 +295,8 @@ class ZoomTogether(QObject):
         self._grids = grids
         self._changed = changed or (lambda: None)
         self._views: list = []
+        self._scales: dict[tuple[int, int], float] = {}  # (grid, tile) -> factor
+        self._factors: dict[int, float] = {}  # id(view) -> factor, for the views shown
         self._extent = QRectF(0, 0, 1, 1)
         self._region: QRectF | None = None
         for grid in grids:
@@ -298,7 +304,10 @@ class ZoomTogether(QObject):
 
     def follow(self, extent: QRectF) -> None:
         """Call after set_images with the input's extent; places views a grid made anew."""
-        views = [grid.view(i) for grid in self._grids for i in range(grid.tile_count())]
+        keyed = [((g, i), grid.view(i)) for g, grid in enumerate(self._grids)
+                 for i in range(grid.tile_count())]
+        views = [view for _, view in keyed]
+        factors = {id(view): self._scales.get(key, 1.0) for key, view in keyed}
         changed = extent != self._extent
         self._extent = QRectF(extent)
         if changed:
@@ -308,10 +317,31 @@ class ZoomTogether(QObject):
             if id(view) not in known:
                 view.sigResized.connect(self._place)
                 view.sigRangeChangedManually.connect(partial(self._zoomed, view))
+        rescaled = [view for view in views if factors[id(view)] != self._factors.get(id(view))]
+        self._factors = factors
         if changed or views != self._views:
             self._views = views
-            for view in views:
-                self._place(view)
+            rescaled = views
+        for view in rescaled:
+            self._place(view)
+
+    def set_scale(self, tile: int, factor: float, grid: int = 0) -> None:
+        """Draw tile `tile` of grid `grid` `factor` times smaller than the input's scale
+        (1: the same); takes effect at the next `follow()`."""
+        self._scales[(grid, tile)] = float(factor)
+
+    def scale_of(self, view) -> float:
+        return self._factors.get(id(view), 1.0)
+
+    def _scaled(self, rect: QRectF, view, inverse: bool = False) -> QRectF:
+        """`rect` widened by the view's factor about its centre (or narrowed back)."""
+        factor = self.scale_of(view)
+        if factor == 1.0:
+            return QRectF(rect)
+        factor = 1 / factor if inverse else factor
+        centre = rect.center()
+        width, height = rect.width() * factor, rect.height() * factor
+        return QRectF(centre.x() - width / 2, centre.y() - height / 2, width, height)
 
     def fit(self) -> None:
         self._region = None
@@ -329,16 +359,16 @@ class ZoomTogether(QObject):
 
     def _place(self, view) -> None:
         if self._region is None:
-            view.setRange(self._extent, padding=0.02)
+            view.setRange(self._scaled(self._extent, view), padding=0.02)
         else:
-            view.setRange(self._region, padding=0)
+            view.setRange(self._scaled(self._region, view), padding=0)
         self._changed()
 
     def _zoomed(self, source, _mask) -> None:
-        self._region = source.viewRect()
+        self._region = self._scaled(source.viewRect(), source, inverse=True)
         for view in self._views:
             if view is not source:
-                view.setRange(self._region, padding=0)
+                view.setRange(self._scaled(self._region, view), padding=0)
         self._changed()
 
     def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt name
