@@ -380,3 +380,11 @@ def test_most_detailed_patch_is_shown_and_the_button_moves_there(panel, qtbot):
     expected = pooling.most_detailed_center(to_tensor(panel.state.image), 48)
     assert panel.patch_x.value() == round(expected[1] * 100)
     assert "most detailed 48×48 square" in panel.detail_note.text()
+
+
+def test_upsampling_tab_fits_a_1280_pixel_window(panel, qtbot):
+    """The ConvTranspose2d formula on one line made the window 1303 px wide at 1280."""
+    panel.tabs.setCurrentIndex(1)
+    panel.flush()
+    qtbot.wait(10)
+    assert panel.minimumSizeHint().width() <= 1280 - 240  # beside the navigation list
