@@ -644,3 +644,24 @@ def test_a_drag_storm_on_a_photo_leaves_only_the_newest_statistics_running(qtbot
     got = [value for pair in panel.full_ranges() for value in pair]
     assert got == pytest.approx(expected, abs=1e-5)
     panel.shutdown()
+
+
+def test_kernels_are_legible_in_a_1280_by_740_window(qtbot):
+    """The weight tensor's 3×3 kernels were ~19 px at 1280×740: now at least 40 px, with
+    their numbers printed (Sobel's −1 0 1 / −2 0 2 readable); the feature maps sit in the
+    rows and columns that draw them largest."""
+    from widgets.app import MainWindow
+
+    window = MainWindow(save_settings=False)
+    qtbot.addWidget(window)
+    window.show()
+    window.resize(1280, 740)
+    panel = window.show_panel("conv")
+    qtbot.waitUntil(panel.has_drawn, timeout=60_000)
+    qtbot.wait(20)
+    assert (window.width(), window.height()) == (1280, 740)
+    rect = panel.weight_view.kernel_rect(0, 0)
+    assert min(rect.width(), rect.height()) >= 40
+    assert panel.weight_view.shows_numbers(0, 0)
+    assert panel.maps_grid.columns() == 2  # four maps in a squarish area: 2 × 2
+    window.close()
