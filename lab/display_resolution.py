@@ -216,3 +216,57 @@ def conv_sampled(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | Non
         return F.conv2d(gathered, weight.to(x.dtype),
                         None if bias is None else bias.to(x.dtype),
                         (kernel_h, kernel_w), 0, 1, groups)
+
+
+def _padded_rows(size: int, first: int, stop: int, mode: str):
+    """Input rows first … stop−1 of the padded input (first < 0 or stop > size reach into
+    the padding): their source rows, and which of them are zeros."""
+    import torch
+
+    rows = torch.arange(first, stop)
+    outside = (rows < 0) | (rows >= size)
+    if mode == "reflect":
+        rows = torch.where(rows < 0, -rows, rows)
+        rows = torch.where(rows >= size, 2 * (size - 1) - rows, rows)
+    elif mode == "circular":
+        rows = rows.remainder(size)
+    return rows.clamp(0, size - 1), (outside if mode == "zeros" else None)
+
+
+def conv_rows(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, stride: int,
+              padding: tuple[tuple[int, int], tuple[int, int]], dilation: int, groups: int,
+              padding_mode: str, start: int, stop: int) -> torch.Tensor:
+    """Output rows start … stop−1 (every column) of nn.Conv2d, as `conv_sampled` takes its
+    arguments: one conv2d over just the input rows their windows read.
+
+    A band of a few rows keeps its maps in the cache (a min/max pass over them is then
+    nearly free) and its memory is reused band after band: the whole maps of a photo are a
+    GB that the system hands out page by page on every call. Returns
+    (N, out_channels, stop − start, W_out).
+    """
+    import torch
+    import torch.nn.functional as F
+
+    if padding_mode not in PADDING_MODES:
+        raise ValueError(f"unknown padding mode {padding_mode!r}")
+    height, width = x.shape[-2:]
+    kernel_h = weight.shape[-2]
+    (top, _), (left, right) = padding
+    first = start * stride - top
+    end = (stop - 1) * stride - top + dilation * (kernel_h - 1) + 1
+    with torch.no_grad():
+        if first >= 0 and end <= height:
+            band = x[..., first:end, :]
+        else:
+            rows, zero = _padded_rows(height, first, end, padding_mode)
+            band = x.index_select(-2, rows)
+            if zero is not None:
+                band[..., zero, :] = 0
+        columns = (0, 0)
+        if padding_mode == "zeros" and left == right:
+            columns = (0, left)
+        elif left or right:
+            mode = "constant" if padding_mode == "zeros" else padding_mode
+            band = F.pad(band, (left, right, 0, 0), mode=mode)
+        return F.conv2d(band, weight.to(x.dtype), None if bias is None else bias.to(x.dtype),
+                        stride, columns, dilation, groups)

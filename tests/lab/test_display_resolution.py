@@ -6,11 +6,12 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
-from hypothesis import assume, given
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from lab.display_resolution import (
     Sampling,
+    conv_rows,
     conv_sampled,
     display_step,
     pool_gathered,
@@ -116,6 +117,36 @@ def test_convolved_pixels_equal_the_full_convolution(data, mode, kernel_h, kerne
     rows, cols = data.draw(samplings(out_h)), data.draw(samplings(out_w))
     shown = conv_sampled(x, weight, None, stride, padding, dilation, groups, mode, rows, cols)
     torch.testing.assert_close(shown, _sliced(full, rows, cols), rtol=1e-5, atol=1e-5)
+
+
+@settings(max_examples=25)
+@given(data=st.data(), mode=st.sampled_from(["zeros", "reflect", "replicate", "circular"]),
+       kernel=st.integers(1, 5), stride=st.integers(1, 3), dilation=st.integers(1, 3),
+       same=st.booleans(), height=st.integers(1, 24), width=st.integers(1, 24))
+def test_a_band_of_rows_equals_those_rows_of_the_full_convolution(data, mode, kernel, stride,
+                                                                   dilation, same, height,
+                                                                   width):
+    if same:
+        stride = 1
+        total = dilation * (kernel - 1)
+        padding = ((total // 2, total - total // 2),) * 2
+    else:
+        p = data.draw(st.integers(0, 3))
+        padding = ((p, p), (p, p))
+    (top, bottom), (left, right) = padding
+    if mode == "reflect":
+        assume(max(top, bottom) < height and max(left, right) < width)
+    if mode == "circular":
+        assume(max(top, bottom) <= height and max(left, right) <= width)
+    out_h = conv_length(height, kernel, stride, top + bottom, dilation)
+    assume(out_h >= 1 and conv_length(width, kernel, stride, left + right, dilation) >= 1)
+    x = torch.randn(1, 2, height, width)
+    weight, bias = torch.randn(3, 2, kernel, kernel), torch.randn(3)
+    full = _reference_conv(x, weight, stride, padding, dilation, 1, mode) + bias[:, None, None]
+    start = data.draw(st.integers(0, out_h - 1))
+    stop = data.draw(st.integers(start + 1, out_h))
+    band = conv_rows(x, weight, bias, stride, padding, dilation, 1, mode, start, stop)
+    torch.testing.assert_close(band, full[..., start:stop, :], rtol=1e-5, atol=1e-5)
 
 
 def test_a_bias_is_added_once_per_output():

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 from lab import conv
 from lab.conv import ConvParams
 from lab.conv.view import ConvView
+from lab.device import intra_op_threads
 from lab.images import LabImage, to_display, to_tensor
 from widgets.conv.weight_layout import DIVERGING, WeightLayoutView
 from widgets.kit.controls import (
@@ -570,7 +571,10 @@ class ImageMode:
         weight = self._weight_for(params)
 
         def make(should_stop):
-            ranges = conv.map_ranges(x, params, weight, should_stop)
+            # bands of a few MB on one core: fault-free, and the other core stays free for
+            # the GUI (two threads per small band spent more time waiting than working)
+            with intra_op_threads(1):
+                ranges = conv.map_ranges(x, params, weight, should_stop)
             if ranges is not None:
                 yield params, x, ranges
 
