@@ -512,6 +512,40 @@ def map_ranges(x: torch.Tensor, params: ConvParams, weight: torch.Tensor | None 
     return list(zip(low.tolist(), high.tolist(), strict=True))
 
 
+def full_map(x: torch.Tensor, params: ConvParams, weight: torch.Tensor, kernel: int,
+             should_stop=lambda: False):
+    """Every pixel of kernel `kernel`'s feature map (what an export writes), a band at a
+    time: yields `Progress`, then the (H_out, W_out) float32 array — the numbers of
+    `convolve(x, params, weight)[0, kernel]`. Only this kernel's input channels (its
+    group) are read. Yields nothing more once `should_stop()`."""
+    from dataclasses import replace
+
+    from lab.progress import Progress
+
+    per_group = params.in_per_group
+    group = kernel // params.out_per_group
+    one = replace(params, in_channels=per_group, out_channels=1, groups=1)
+    bias = bias_tensor(params)
+    out_h, out_w = params.output_shape(*x.shape[-2:])
+    values = np.empty((out_h, out_w), dtype=np.float32)
+    inputs = x[:, group * per_group:(group + 1) * per_group]
+    for start, band in convolve_bands(inputs, one, weight[kernel:kernel + 1],
+                                      None if bias is None else bias[kernel:kernel + 1]):
+        if should_stop():
+            return
+        values[start:start + band.shape[-2]] = band[0, 0].numpy()
+        yield Progress("computing every pixel", (start + band.shape[-2]) / out_h)
+    yield values
+
+
+def map_pixels(values: np.ndarray, bound: float, lookup: np.ndarray) -> np.ndarray:
+    """A feature map's numbers in the view's colours: ±`bound` spans the diverging
+    `lookup` table ((256, 3) uint8), 0 at its middle, values beyond it saturate."""
+    scale = 127.5 / max(float(bound), 1e-12)
+    indices = np.clip(values * np.float32(scale) + np.float32(128.0), 0.5, 255.5)
+    return lookup[indices.astype(np.uint8)]
+
+
 # --------------------------------------------------------------------------- display
 
 @dataclass(frozen=True)

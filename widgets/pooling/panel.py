@@ -27,17 +27,21 @@ from PySide6.QtWidgets import (
 from lab import pooling
 from lab.device import intra_op_threads
 from lab.images import LabImage, to_display, to_tensor
+from lab.map_export import write_csv, write_png
 from lab.params import Example
 from lab.pooling import PoolParams, UpsampleParams
 from lab.pooling.examples import EXAMPLES
 from lab.pooling.view import PoolingView
+from lab.progress import Progress
 from widgets.kit.controls import (
     ChoiceBox,
     ErrorBanner,
     ParamSlider,
+    ProgressLine,
     TextLines,
     caption,
     page_with_controls,
+    row_of,
     scrolling,
 )
 from widgets.kit.files import write_text
@@ -87,6 +91,10 @@ class PoolingPanel(Panel):
         #: (export, benchmarks): (params, image tensor, output)
         self._full_pool: tuple[PoolParams, object, object] | None = None
         self._full_job = self.add_job("pool_full", self._full_pool_arrived)
+        #: the last file an export wrote (None until one has)
+        self.last_export: Path | None = None
+        self._export_job = self.add_job("export", self._export_arrived,
+                                        on_failed=self._export_failed)
 
         self.banner = ErrorBanner()
         self.tabs = QTabWidget()
@@ -142,6 +150,12 @@ class PoolingPanel(Panel):
         self.export_csv = QPushButton("Export numbers as CSV…")
         self.export_csv.setToolTip("Save the grid, the output and (max pool) the indices "
                                    "and unpooled grid as CSV")
+        self.export_image = QPushButton("Export pooled image…")
+        self.export_image.setToolTip(
+            "Save the pooled image at full resolution — every output pixel computed (off "
+            "the GUI thread), even where the view shows only some: PNG, or CSV numbers "
+            "(one block per channel)")
+        self.export_progress = ProgressLine()
 
         form = QVBoxLayout()
         box = QGroupBox("Pooling layer")
@@ -150,6 +164,7 @@ class PoolingPanel(Panel):
                        self.ceil_mode, self.count_include_pad, self.norm_type,
                        self.output_size):
             box_layout.addWidget(widget)
+        box_layout.addWidget(row_of(self.export_image, self.export_progress))
         form.addWidget(box)
         grid_box = QGroupBox("Numeric grid")
         grid_layout = QVBoxLayout(grid_box)
@@ -214,6 +229,7 @@ class PoolingPanel(Panel):
         self.grid_size.valueChanged.connect(self._new_grid)
         self.new_numbers.clicked.connect(self._next_numbers)
         self.export_csv.clicked.connect(self._ask_export_csv)
+        self.export_image.clicked.connect(self._ask_export_image)
         self.output_matrix.cellHovered.connect(self._hovered)
         self.index_matrix.cellHovered.connect(self._hovered)
         self.output_matrix.cellClicked.connect(self._pin)
@@ -584,3 +600,59 @@ class PoolingPanel(Panel):
         """Every output pixel of the current pooling (N, C, H_out, W_out), or None until
         `request_full_result()` has delivered it."""
         return self._full_pool[2] if self.full_result_ready() else None
+
+    # ====================================================================== export
+    def _ask_export_image(self) -> None:
+        path, chosen = QFileDialog.getSaveFileName(self, "Export pooled image", "pooled.png",
+                                                   "PNG image (*.png);;CSV numbers (*.csv)")
+        if path:
+            if not path.lower().endswith((".png", ".csv")):
+                path += ".csv" if "CSV" in chosen else ".png"
+            self.export_image_file(path)
+
+    def export_image_file(self, path: str | Path) -> bool:
+        """Write every output pixel of the current pooling, computed on a worker (the one
+        already computed when there is one): `.csv` the numbers, a block per channel;
+        anything else a PNG as the view draws it. False (banner) when the settings do not
+        fit the image."""
+        params, x = self.pool_params(), self._image_tensor
+        if params.validate(*x.shape[-2:]):
+            self.banner.show_message("Nothing to export: these settings do not fit the image")
+            return False
+        path = Path(path)
+        ready = self.full_result()
+        low, high = pooling.pool_display_range(params)
+        names = ["R", "G", "B"] if x.shape[1] == 3 else [f"channel {c}" for c in range(
+            x.shape[1])]
+
+        def make(should_stop):
+            out = ready
+            if out is None:
+                yield Progress("computing every pixel", 0.0)
+                out = pooling.pool(x, params)
+            if should_stop():
+                return
+            if path.suffix.lower() == ".csv":
+                yield from write_csv(path, [(f"{params.module_line()} · {name}",
+                                             out[0, c].numpy())
+                                            for c, name in enumerate(names)], should_stop)
+            else:
+                yield Progress("writing PNG", 1.0)
+                yield write_png(path, to_display(out[0], low, high))
+
+        self.export_progress.show_progress(Progress("computing every pixel", 0.0))
+        self._export_job.submit(make)
+        return True
+
+    def _export_arrived(self, item) -> None:
+        if isinstance(item, Progress):
+            self.export_progress.show_progress(item)
+            return
+        self.last_export = item
+        self.export_progress.done()
+        self.export_progress.label.setText(f"saved {item.name}")
+        self.export_progress.label.setToolTip(str(item))
+
+    def _export_failed(self, message: str) -> None:
+        self.export_progress.done()
+        self.banner.show_message(f"Export failed: {message}")

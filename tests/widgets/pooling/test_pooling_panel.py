@@ -309,3 +309,34 @@ def test_upsampling_code_shows_more_than_a_few_lines(panel, qtbot):
     editor = panel.up_code.editor
     qtbot.waitUntil(lambda: editor.isVisible())
     assert editor.viewport().height() >= 9 * editor.fontMetrics().lineSpacing()
+
+
+def test_an_export_of_the_pooled_photo_is_every_output_pixel(qtbot, tmp_path):
+    """Shown at screen resolution, exported whole: the CSV is F.avg_pool2d's output, a
+    block per channel, and the PNG has its full size."""
+    from PIL import Image
+
+    from lab.images import LabImage
+    from lab.map_export import read_csv_blocks
+
+    rng = np.random.default_rng(3)
+    photo = LabImage("photo", rng.integers(0, 255, (900, 1000, 3), dtype=np.uint8))
+    panel = PoolingPanel(AppState(photo))
+    qtbot.addWidget(panel)
+    panel.resize(1200, 850)
+    panel.show()
+    panel.kind.setValue("avg")
+    panel.kernel.setValue(3)
+    panel.stride.setValue(1)
+    panel.padding.setValue(1)
+    panel.flush()
+    assert panel._pool_shown[1].step > 1  # the view shows some of the pixels
+    assert panel.export_image_file(tmp_path / "pooled.png")
+    qtbot.waitUntil(lambda: panel.last_export == tmp_path / "pooled.png", timeout=30_000)
+    assert Image.open(tmp_path / "pooled.png").size == (1000, 900)
+    assert panel.export_image_file(tmp_path / "pooled.csv")
+    qtbot.waitUntil(lambda: panel.last_export == tmp_path / "pooled.csv", timeout=30_000)
+    expected = F.avg_pool2d(to_tensor(photo)[None], 3, 1, 1)[0].numpy()
+    blocks = read_csv_blocks(tmp_path / "pooled.csv")
+    np.testing.assert_array_equal(np.stack(blocks), expected)
+    panel.shutdown()
