@@ -262,8 +262,12 @@ def pool_grid(values: np.ndarray, params: PoolParams) -> GridResult:
     if params.kind == "max":
         out, idx = F.max_pool2d(x, params.kernel_size, params.stride, params.padding,
                                 params.dilation, params.ceil_mode, return_indices=True)
-        unpool = F.max_unpool2d(out, idx, params.unpool_kernel_size, params.stride,
-                                params.padding, output_size=values.shape)
+        # F.max_unpool2d(out, idx, params.unpool_kernel_size, params.stride, params.padding,
+        # output_size=values.shape), minus its Python-side size check: that check imports
+        # torch.fx.experimental.symbolic_shapes and with it sympy (~1 s before the panel's
+        # first result). The same kernel; the size is the grid's own, which F accepts for
+        # every valid pooling (tests compare the two).
+        unpool = torch.ops.aten.max_unpool2d(out, idx, list(values.shape))
         indices, unpooled = idx[0, 0].numpy(), unpool[0, 0].numpy()
     elif params.kind == "adaptive_max":
         out, idx = F.adaptive_max_pool2d(x, params.output_size, return_indices=True)

@@ -262,15 +262,29 @@ def format_value(value: Any) -> str:
     return str(value)
 
 
+def setting_applies(cfg: TrainConfig, path: str) -> bool:
+    """Whether setting `path` ("data.noise", "momentum", ...) means anything with `cfg`'s
+    other settings: noise for digits, momentum for Adam, the hold-out fraction under K-fold
+    and a schedule's step size without that schedule do not (the form greys them out)."""
+    if path == "data.val_fraction":
+        return cfg.kfold == 1
+    if path.startswith("data."):
+        return cfg.data.uses(path[5:])
+    return cfg.uses(path)
+
+
 def differing_settings(configs: list[TrainConfig]) -> list[str]:
-    """Setting paths whose values are not all equal across `configs`."""
+    """Setting paths whose values are not all equal across the `configs` they apply to: a
+    setting one run ignores (noise for digits, momentum for Adam) is no difference there."""
     if len(configs) < 2:
         return []
     flats = [flat_settings(c) for c in configs]
-    # a data setting one of the sources ignores (noise for digits) is no difference
-    used = [key for key in flats[0]
-            if not key.startswith("data.") or all(c.data.uses(key[5:]) for c in configs)]
-    return [key for key in used if any(f[key] != flats[0][key] for f in flats[1:])]
+    differing = []
+    for key in flats[0]:
+        values = [f[key] for c, f in zip(configs, flats, strict=True) if setting_applies(c, key)]
+        if any(value != values[0] for value in values[1:]):
+            differing.append(key)
+    return differing
 
 
 TITLE_NAMES = 4  # a comparison's title names at most this many settings
@@ -283,10 +297,14 @@ def describe_differences(configs: list[TrainConfig]) -> tuple[str, list[str]]:
     if not keys:
         return ("same settings" if len(configs) > 1 else "", ["same settings"] * len(configs))
     flats = [flat_settings(c) for c in configs]
-    labels = [", ".join(f"{SETTING_LABELS.get(k, k)} {format_value(f[k])}" for k in keys)
-              for f in flats]
+    # a run shows only the settings that apply to it (no "noise 0.2" beside a digits run)
+    labels = [", ".join(f"{SETTING_LABELS.get(k, k)} {format_value(f[k])}" for k in keys
+                        if setting_applies(c, k))
+              for c, f in zip(configs, flats, strict=True)]
     if len(keys) == 1:
-        values = " vs ".join(dict.fromkeys(format_value(f[keys[0]]) for f in flats))
+        values = " vs ".join(dict.fromkeys(format_value(f[keys[0]])
+                                           for c, f in zip(configs, flats, strict=True)
+                                           if setting_applies(c, keys[0])))
         title = f"{SETTING_LABELS.get(keys[0], keys[0])} {values}"
     elif len(keys) == 2 and len(configs) == 2:
         title = " vs ".join(dict.fromkeys(labels))

@@ -45,7 +45,7 @@ def pooling_views(draw) -> PoolingView:
         center=(draw(st.integers(0, 100)) / 100, draw(st.integers(0, 100)) / 100))
     return PoolingView(tab=draw(st.sampled_from(["pool", "upsample"])), pool=pool,
                        upsample=upsample, grid_side=draw(st.integers(4, 16)),
-                       grid_seed=draw(st.integers(0, 1000)))
+                       grid_seed=draw(st.integers(0, 1000)), fit_output=draw(st.booleans()))
 
 
 @st.composite

@@ -223,12 +223,20 @@ class ImageMode:
         self.stats = TextLines(2, "The feature maps' shape (N, C, H, W) and value range")
         self.code = CodeView()
 
+        # the input channels above their feature maps (they zoom together), the weight
+        # tensor beside both at their full height: its kernels were ~18 px at 1280×740
+        images = QSplitter(Qt.Orientation.Vertical)
+        images.addWidget(self.input_grid)
+        images.addWidget(self.maps_grid)
+        images.setStretchFactor(0, 2)
+        images.setStretchFactor(1, 5)
+        images.setSizes([200, 450])
         top = QSplitter(Qt.Orientation.Horizontal)
-        top.addWidget(self.input_grid)
+        top.addWidget(images)
         top.addWidget(self.weight_view)
-        top.setStretchFactor(0, 1)
-        top.setStretchFactor(1, 1)
-        top.setSizes([420, 420])
+        top.setStretchFactor(0, 3)
+        top.setStretchFactor(1, 2)
+        top.setSizes([500, 400])
         bottom = QWidget()
         bottom_layout = QVBoxLayout(bottom)
         bottom_layout.setContentsMargins(0, 0, 0, 0)
@@ -236,10 +244,10 @@ class ImageMode:
         bottom_layout.addWidget(self.formula)
         bottom_layout.addWidget(self.code, 1)
         splitter = QSplitter(Qt.Orientation.Vertical)
-        for widget, stretch in ((top, 2), (self.maps_grid, 5), (bottom, 2)):
+        for widget, stretch in ((top, 7), (bottom, 2)):
             splitter.addWidget(widget)
             splitter.setStretchFactor(splitter.count() - 1, stretch)
-        splitter.setSizes([230, 420, 260])
+        splitter.setSizes([650, 260])
         self.zoom = ZoomTogether(self.input_grid, self.maps_grid,
                                   changed=self._zoom_changed)
 

@@ -100,6 +100,37 @@ def test_max_unpool_restores_maxima_in_place():
                 np.unique(result.indices)] != 0])
 
 
+@settings(max_examples=25)
+@given(params=pool_params, size=st.integers(4, 12), seed=st.integers(0, 1000))
+def test_unpooled_grid_is_max_unpool2d(params, size, seed):
+    values = pooling.random_grid(size, seed)
+    params = PoolParams("max", params.kernel_size, params.stride, params.padding,
+                        params.dilation, params.ceil_mode)
+    assume(not params.validate(size, size))
+    result = pooling.pool_grid(values, params)
+    x = torch.as_tensor(values)[None, None]
+    out, idx = F.max_pool2d(x, params.kernel_size, params.stride, params.padding,
+                            params.dilation, params.ceil_mode, return_indices=True)
+    expected = F.max_unpool2d(out, idx, params.unpool_kernel_size, params.stride,
+                              params.padding, output_size=values.shape)
+    assert np.array_equal(result.unpooled, expected[0, 0].numpy())
+
+
+@pytest.mark.slow
+def test_the_numeric_grid_imports_no_sympy():
+    """F.max_unpool2d's size check imports sympy (through torch.fx): ~1 s of the Pooling
+    panel's first result. pool_grid calls the same kernel without it."""
+    import subprocess
+    import sys
+
+    script = ("import sys\nfrom lab import pooling\n"
+              "pooling.pool_grid(pooling.random_grid(8, 0), pooling.PoolParams('max', 2, 2))\n"
+              "print('sympy' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          check=True, timeout=120)
+    assert done.stdout.strip() == "False"
+
+
 def test_image_pooling_is_torchs():
     x = torch.rand(1, 3, 40, 50)
     params = PoolParams("lp", kernel_size=3, stride=2, norm_type=2.0, ceil_mode=True)

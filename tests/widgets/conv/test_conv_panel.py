@@ -677,3 +677,24 @@ def test_an_export_of_a_map_shown_subsampled_is_every_pixel(qtbot, tmp_path):
     np.testing.assert_allclose(exported, expected, rtol=1e-6, atol=1e-6)
     assert panel.export_progress.label.text() == "saved map.csv"
     panel.shutdown()
+
+
+def test_kernels_are_legible_in_a_1280_by_740_window(qtbot):
+    """The weight tensor's 3×3 kernels were ~19 px at 1280×740: now at least 40 px, with
+    their numbers printed (Sobel's −1 0 1 / −2 0 2 readable); the feature maps sit in the
+    rows and columns that draw them largest."""
+    from widgets.app import MainWindow
+
+    window = MainWindow(save_settings=False)
+    qtbot.addWidget(window)
+    window.show()
+    window.resize(1280, 740)
+    panel = window.show_panel("conv")
+    qtbot.waitUntil(panel.has_drawn, timeout=60_000)
+    qtbot.wait(20)
+    assert (window.width(), window.height()) == (1280, 740)
+    rect = panel.weight_view.kernel_rect(0, 0)
+    assert min(rect.width(), rect.height()) >= 40
+    assert panel.weight_view.shows_numbers(0, 0)
+    assert panel.maps_grid.columns() == 2  # four maps in a squarish area: 2 × 2
+    window.close()

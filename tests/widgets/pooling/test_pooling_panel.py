@@ -5,6 +5,7 @@ import torch.nn.functional as F
 from hypothesis import given
 from hypothesis import strategies as st
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
 
 from lab import pooling
 from lab.images import load_sample, to_display, to_tensor
@@ -233,6 +234,8 @@ def test_zoom_is_shared_kept_across_changes_and_never_drifts(panel, qtbot):
     def ranges():  # x0, x1, y0, y1 of both views
         return [v for i in range(2) for axis in grid.view(i).viewRange() for v in axis]
 
+    panel.fit_output.setChecked(True)  # both views show the same input pixels
+    panel.flush()
     start = ranges()
     for width in (1100, 1200, 1000, 1200):  # resizing the window must not shrink the images
         panel.resize(width, 850)
@@ -340,3 +343,79 @@ def test_an_export_of_the_pooled_photo_is_every_output_pixel(qtbot, tmp_path):
     blocks = read_csv_blocks(tmp_path / "pooled.csv")
     np.testing.assert_array_equal(np.stack(blocks), expected)
     panel.shutdown()
+
+
+def _on_screen_width(grid, index):
+    """The tile's image width in screen pixels (once the views' new ranges are applied)."""
+    QApplication.processEvents()
+    item = grid.image_item(index)
+    return item.mapRectToDevice(item.boundingRect()).width()
+
+
+def test_pooled_image_is_drawn_at_its_true_size_or_fitted(panel, qtbot):
+    """Pooling by 2 halves the image: at true size (the default) its 128² pixels are as
+    large on screen as the input's, so it is half as wide; 'Fit' fills the view."""
+    grid = panel.image_grid
+    qtbot.waitUntil(lambda: _on_screen_width(grid, 0) > 100)
+    assert not panel.fit_output.isChecked() and panel.params().fit_output is False
+    assert _on_screen_width(grid, 1) == pytest.approx(_on_screen_width(grid, 0) / 2, rel=0.03)
+    # zoomed in, the pooled view stays centred on the same place, at the same pixel size
+    grid.view(0).scaleBy((0.5, 0.5))
+    grid.view(0).sigRangeChangedManually.emit([True, True])
+    (x0, x1), _ = grid.view(0).viewRange()
+    (u0, u1), _ = grid.view(1).viewRange()
+    assert (u1 - u0) == pytest.approx(2 * (x1 - x0)) and (u0 + u1) == pytest.approx(x0 + x1)
+    panel.stride.setValue(4)
+    panel.kernel.setValue(4)
+    panel.flush()
+    qtbot.mouseDClick(grid.viewport(), Qt.MouseButton.LeftButton,
+                      pos=grid.viewport().rect().center())  # fit the input again
+    assert _on_screen_width(grid, 1) == pytest.approx(_on_screen_width(grid, 0) / 4, rel=0.03)
+    panel.fit_output.setChecked(True)
+    panel.flush()
+    assert _on_screen_width(grid, 1) == pytest.approx(_on_screen_width(grid, 0), rel=0.03)
+    assert panel.params().fit_output is True
+
+
+def test_most_detailed_patch_is_shown_and_the_button_moves_there(panel, qtbot):
+    """The first view's patch is already the most detailed: the button had no visible
+    effect. The whole image shows where the patch is; the button is off while the patch is
+    there, and brings it back after the learner moved it."""
+    panel.tabs.setCurrentIndex(1)
+    panel.flush()
+    start = (panel.patch_x.value(), panel.patch_y.value())
+    assert panel.at_most_detailed() and not panel.find_detail.isEnabled()
+    assert "most detailed 24×24 square" in panel.detail_note.text()
+    height, width = panel.state.image.pixels.shape[:2]
+
+    def outlined():
+        rect = panel.patch_outline.rect()
+        return (round(rect.top()), round(rect.left()), round(rect.height()),
+                round(rect.width()))
+
+    assert outlined() == pooling.patch_box(height, width, 24, panel.upsample_params().center)
+    panel.patch_x.setValue(10)
+    panel.flush()
+    assert panel.find_detail.isEnabled() and not panel.at_most_detailed()
+    assert "moves it where a 24-pixel square has the most edges" in panel.detail_note.text()
+    assert outlined()[1] == pooling.patch_box(height, width, 24, (0.8, 0.1))[1]
+    qtbot.mouseClick(panel.find_detail, Qt.MouseButton.LeftButton)
+    panel.flush()
+    assert (panel.patch_x.value(), panel.patch_y.value()) == start
+    assert not panel.find_detail.isEnabled() and panel.at_most_detailed()
+    panel.patch.setValue(48)  # another size: another search is needed
+    panel.flush()
+    assert panel.find_detail.isEnabled()
+    qtbot.mouseClick(panel.find_detail, Qt.MouseButton.LeftButton)
+    panel.flush()
+    expected = pooling.most_detailed_center(to_tensor(panel.state.image), 48)
+    assert panel.patch_x.value() == round(expected[1] * 100)
+    assert "most detailed 48×48 square" in panel.detail_note.text()
+
+
+def test_upsampling_tab_fits_a_1280_pixel_window(panel, qtbot):
+    """The ConvTranspose2d formula on one line made the window 1303 px wide at 1280."""
+    panel.tabs.setCurrentIndex(1)
+    panel.flush()
+    qtbot.wait(10)
+    assert panel.minimumSizeHint().width() <= 1280 - 240  # beside the navigation list
