@@ -92,6 +92,9 @@ class PoolingPanel(Panel):
         #: (export, benchmarks): (params, image tensor, output)
         self._full_pool: tuple[PoolParams, object, object] | None = None
         self._full_job = self.add_job("pool_full", self._full_pool_arrived)
+        #: the patch region (top, left, bottom, right) whose upsampled cells are drawn;
+        #: None: all of them (the views show the whole patch)
+        self._up_region: tuple[float, float, float, float] | None = None
         #: the last file an export wrote (None until one has)
         self.last_export: Path | None = None
         self._export_job = self.add_job("export", self._export_arrived,
@@ -302,7 +305,7 @@ class PoolingPanel(Panel):
         form.addStretch(1)
         controls = scrolling(form, 330, 420)
         self.up_grid = ImageGrid(columns=3)
-        self.up_zoom = ZoomTogether(self.up_grid)
+        self.up_zoom = ZoomTogether(self.up_grid, changed=self._up_zoom_changed)
         # wraps in a narrow window (one line per formula made the window wider than 1280)
         self.up_formula = TextLines(3, "The output-size formulas torch uses, with your numbers",
                                     opaque=False)
@@ -539,22 +542,55 @@ class PoolingPanel(Panel):
         self.set_problems("upsample", problems)
         if problems:
             return
-        result = pooling.upsample_all(self._image_tensor[0], params)
-        side = result.patch.shape[-1]
-        rect = (0.0, 0.0, float(side), float(result.patch.shape[-2]))
-        tiles = [ImageTile(f"input patch {result.patch.shape[-2]}×{side}",
-                           to_display(result.patch), rect)]
+        side_h, side_w = (min(params.patch_size, n) for n in (height, width))
+        rect = (0.0, 0.0, float(side_w), float(side_h))
+        region = None if self.up_zoom.is_fitted(QRectF(*rect)) else self._up_wanted(rect)
+        result = pooling.upsample_all(self._image_tensor[0], params, region)
+        self._up_region = region
+        tiles = [ImageTile(f"input patch {side_h}×{side_w}", to_display(result.patch), rect)]
         for title, tensor in result.outputs.items():
-            shown = title if title in ("ConvTranspose2d", "PixelShuffle") else f"{title}"
+            shown = title
             if title in ("ConvTranspose2d", "PixelShuffle"):
                 shown += f" ×{params.integer_factor()}"
-            tiles.append(ImageTile(f"{shown} → {tensor.shape[-2]}×{tensor.shape[-1]}",
-                                   to_display(tensor), rect))
+            out_h, out_w = result.sizes[title]
+            (r0, r1), (c0, c1) = result.spans[title]
+            # the cells computed, drawn where they lie over the patch
+            place = (c0 * side_w / out_w, r0 * side_h / out_h, (c1 - c0) * side_w / out_w,
+                     (r1 - r0) * side_h / out_h)
+            note = "" if region is None else " (the region shown)"
+            tiles.append(ImageTile(f"{shown} → {out_h}×{out_w}{note}", to_display(tensor),
+                                   place))
         self.up_grid.set_images(tiles, fit=False)
         self.up_zoom.follow(QRectF(*rect))
         self.up_formula.setText(f"{params.interpolate_formula()}\n{params.transposed_formula()}")
         self._show_where()
         self.up_code.set_code(pooling.upsample_code(params, (channels, height, width)))
+
+    def _up_wanted(self, rect: tuple[float, float, float, float]
+                   ) -> tuple[float, float, float, float]:
+        """The zoomed region of the patch and half a view more on every side (a pan
+        needs nothing new for a while), as (top, left, bottom, right) inside it."""
+        shown = self.up_zoom.region()
+        margin_x, margin_y = shown.width() / 2, shown.height() / 2
+        return (max(0.0, shown.top() - margin_y), max(0.0, shown.left() - margin_x),
+                min(rect[3], shown.bottom() + margin_y), min(rect[2], shown.right() + margin_x))
+
+    def _up_zoom_changed(self) -> None:
+        """Compute the upsampled cells again only when the view shows some not drawn."""
+        region = self._up_region
+        if self.up_grid.tile_count() == 0:
+            return
+        if self.up_zoom.is_fitted():
+            if region is not None:
+                self.request_update("upsample")
+            return
+        shown = self.up_zoom.region()
+        if region is None:
+            return  # every cell is drawn already
+        top, left, bottom, right = region
+        if shown.top() < top or shown.left() < left or shown.bottom() > bottom or \
+                shown.right() > right:
+            self.request_update("upsample")
 
     def _show_problems(self) -> None:
         self.banner.show_problems(self.shown_problems())

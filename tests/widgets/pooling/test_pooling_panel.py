@@ -419,3 +419,39 @@ def test_upsampling_tab_fits_a_1280_pixel_window(panel, qtbot):
     panel.flush()
     qtbot.wait(10)
     assert panel.minimumSizeHint().width() <= 1280 - 240  # beside the navigation list
+
+
+def test_a_zoomed_upsampling_view_computes_the_region_it_shows(panel, qtbot):
+    """Zoomed into the enlarged patch, each method computes the cells over the region shown
+    (and a margin) at full resolution — the whole torch call's cells there — and a
+    double-click brings back every cell."""
+    from PySide6.QtCore import QRectF
+
+    panel.tabs.setCurrentIndex(1)
+    panel.scale.setValue(8)
+    panel.patch.setValue(64)
+    panel.flush()
+    params = panel.upsample_params()
+    patch = pooling.center_patch(to_tensor(panel.state.image), 64, params.center)[None]
+    whole = to_display(F.interpolate(patch, scale_factor=8, mode="bicubic",
+                                     align_corners=True)[0])
+    assert shown(panel.up_grid, 3).shape[:2] == (512, 512)
+    before = panel.compute_counts["upsample"]
+    view = panel.up_grid.view(3)
+    view.setRange(QRectF(40, 8, 8, 6), padding=0)  # patch pixels: a small corner region
+    panel.up_zoom._zoomed(view, None)
+    panel.flush()
+    assert panel.compute_counts["upsample"] == before  # every cell is drawn already
+    panel.align_corners.setChecked(True)  # a change while zoomed: the region alone
+    panel.flush()
+    assert panel._up_region is not None
+    drawn = shown(panel.up_grid, 3)
+    assert drawn.shape[0] * drawn.shape[1] < 512 * 512 / 8  # only the region, and a margin
+    rect = panel.up_grid.image_item(3).mapRectToParent(panel.up_grid.image_item(3).boundingRect())
+    r0, c0 = round(rect.top() * 8), round(rect.left() * 8)
+    assert r0 <= 8 * 8 and c0 <= 40 * 8 and r0 + drawn.shape[0] >= 14 * 8
+    assert np.array_equal(drawn, whole[r0:r0 + drawn.shape[0], c0:c0 + drawn.shape[1]])
+    assert "(the region shown)" in panel.up_grid.titles()[3]
+    panel.up_zoom.fit()
+    qtbot.waitUntil(lambda: panel._up_region is None)
+    assert shown(panel.up_grid, 3).shape[:2] == (512, 512)
