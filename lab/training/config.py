@@ -57,6 +57,8 @@ class TrainConfig:
     #: "group" (GroupNorm, independent of the batch size: the Normalization panel's
     #: small-batch experiment compares the two)
     norm: str = "batch"
+    #: conv–pool stages of the small CNN (channels width, 2·width, 4·width, …)
+    cnn_stages: int = 2
     # -- optimisation
     optimizer: str = "sgd"
     lr: float = 0.1
@@ -98,7 +100,8 @@ class TrainConfig:
                                 f"{', '.join(allowed)}")
         if self.device not in DEVICE_CHOICES:
             problems.append(f"device must be one of {', '.join(DEVICE_CHOICES)}")
-        for name, low, high in (("depth", 1, 32), ("width", 1, 1024), ("batch_size", 1, 8192),
+        for name, low, high in (("depth", 1, 32), ("cnn_stages", 1, 5),
+                                ("width", 1, 1024), ("batch_size", 1, 8192),
                                 ("epochs", 1, 10_000), ("step_size", 1, 10_000),
                                 ("plateau_patience", 0, 1000), ("patience", 1, 1000),
                                 ("kfold", 1, data_module.MAX_KFOLD)):
@@ -207,6 +210,7 @@ class TrainConfig:
             "momentum": self.optimizer in ("sgd", "rmsprop"),
             "nesterov": self.optimizer == "sgd",
             "depth": self.arch != "small_cnn",
+            "cnn_stages": self.arch == "small_cnn",
             "activation": self.arch != "small_cnn",
             "norm": self.batchnorm and self.arch == "small_cnn",
             "step_size": self.scheduler == "step",
@@ -226,7 +230,8 @@ SETTING_LABELS: dict[str, str] = {
     "data.download": "download", "data.grayscale": "grey", "data.train_size": "train size",
     "data.val_fraction": "val fraction", "data.seed": "data seed",
     "arch": "model", "depth": "depth", "width": "width", "activation": "activation",
-    "dropout": "dropout", "batchnorm": "BatchNorm", "norm": "norm layer", "optimizer": "optimizer",
+    "dropout": "dropout", "batchnorm": "BatchNorm", "norm": "norm layer",
+    "cnn_stages": "CNN stages", "optimizer": "optimizer",
     "lr": "LR", "momentum": "momentum", "nesterov": "Nesterov", "batch_size": "batch",
     "epochs": "epochs", "l1": "L1", "l2": "L2", "scheduler": "schedule",
     "step_size": "step size", "gamma": "γ", "plateau_patience": "plateau patience",

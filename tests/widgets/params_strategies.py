@@ -186,7 +186,7 @@ def normalization_views(draw) -> NormView:
         cell=cell, momentum=draw(st.integers(0, 100)) / 100, cumulative=draw(st.booleans()),
         track_running_stats=draw(st.booleans()), steps=draw(st.integers(0, 12)),
         scaling_source=draw(st.sampled_from(["image", "digits"])),
-        experiment_sizes=tuple(draw(st.lists(st.integers(1, 256), min_size=1, max_size=4))),
+        experiment_sizes=tuple(draw(st.lists(st.integers(2, 256), min_size=1, max_size=4))),
         experiment_epochs=draw(st.integers(1, 20)),
         tab=draw(st.sampled_from(["axes", "running", "scaling", "batches"])))
 

@@ -407,6 +407,8 @@ class PoolingPanel(Panel):
         self.where.set_images([ImageTile("where the patch is", image.pixels)])
         if self.patch_outline.scene() is None:
             self.where.view(0).addItem(self.patch_outline)
+            # a map, not a view to explore: the wheel scrolls the controls around it
+            self.where.view(0).setMouseEnabled(False, False)
         self.move_patch_to_detail()
         self.request_update("pool_image", "pool_grid", "upsample")
 

@@ -394,6 +394,7 @@ def test_most_detailed_patch_is_shown_and_the_button_moves_there(panel, qtbot):
                 round(rect.width()))
 
     assert outlined() == pooling.patch_box(height, width, 24, panel.upsample_params().center)
+    assert panel.where.view(0).state["mouseEnabled"] == [False, False]  # wheel: scrolls
     panel.patch_x.setValue(10)
     panel.flush()
     assert panel.find_detail.isEnabled() and not panel.at_most_detailed()
