@@ -181,7 +181,9 @@ class NormalizationPanel(Panel):
         self.jobs["warm_up"].submit(lambda _stop: _warm_up(source, side))
 
     def _warmed_up(self) -> None:
-        if not self.update_counts:  # nothing computed yet (set_params may have come first)
+        # the tensor not computed yet (set_params may have come first; a tab shown before
+        # the warm-up ended computed only the feature scaling, and nothing was ever drawn)
+        if not self.update_counts["tensor"]:
             self.request_update("tensor", "axes", "running", "scaling")
 
     # ====================================================================== building
@@ -775,12 +777,14 @@ class NormalizationPanel(Panel):
         source = self.scaling_source.value()
         image = self.state.image
         if source == "image":
-            images = scaling.image_tensor(image.pixels)
             description = f"the image {image.name} ({image.width}×{image.height})"
+            # every pixel's statistics from its counts; the histograms from a sample
+            stats = scaling.pixel_statistics(image.pixels, description)
+            images = scaling.image_tensor(scaling.pixel_sample(image.pixels, 200_000))
         else:
             images = scaling.dataset_images(source)
             description = SCALING_SOURCES[source]
-        stats = scaling.statistics(images, description)
+            stats = scaling.statistics(images, description)
         self._scaling = stats
         self.scaling_code.set_code(scaling_code(stats, source, image.source, image.is_gray))
         mean, std = stats.rounded()
