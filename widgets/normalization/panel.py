@@ -31,6 +31,13 @@ from lab import normalization as norm
 from lab.normalization import code as norm_code
 from lab.normalization import examples as norm_examples
 from lab.normalization import running, scaling, tensors
+from lab.normalization.experiment import (
+    DEFAULT_EPOCHS,
+    DEFAULT_MIN_UPDATES,
+    DEFAULT_SIZES,
+    ExperimentSetup,
+)
+from lab.normalization.experiment import summary as experiment_summary
 from lab.normalization.view import (
     MAX_BATCH,
     MAX_CHANNELS,
@@ -171,7 +178,9 @@ class NormalizationPanel(Panel):
         self.jobs["warm_up"].submit(lambda _stop: _warm_up(source, side))
 
     def _warmed_up(self) -> None:
-        if not self.update_counts:  # nothing computed yet (set_params may have come first)
+        # the tensor not computed yet (set_params may have come first; a tab shown before
+        # the warm-up ended computed only the feature scaling, and nothing was ever drawn)
+        if not self.update_counts["tensor"]:
             self.request_update("tensor", "axes", "running", "scaling")
 
     # ====================================================================== building
@@ -403,10 +412,12 @@ class NormalizationPanel(Panel):
         return page
 
     def _build_batches_tab(self) -> QWidget:
-        self.sizes = QLineEdit("2, 4, 8, 32")
-        self.sizes.setToolTip("Batch sizes to train at, separated by commas (1…256)")
-        self.epochs = ParamSlider("Epochs", 1, 20, 3, tooltip=(
-            "Epochs per run; every run sees the same number of epochs"))
+        self.sizes = QLineEdit(", ".join(map(str, DEFAULT_SIZES)))
+        self.sizes.setToolTip("Batch sizes to train at, separated by commas (2…256; "
+                              "BatchNorm cannot train on batches of one)")
+        self.epochs = ParamSlider("Epochs", 1, 20, DEFAULT_EPOCHS, tooltip=(
+            "Passes over the 1,024 training digits: every batch size sees the same samples "
+            f"(big batches train on until they have made {DEFAULT_MIN_UPDATES} updates)"))
         self.start_button = QPushButton("Start")
         self.start_button.setToolTip("Train the small CNN with BatchNorm and with GroupNorm "
                                      "at each batch size, one run after another")
@@ -420,12 +431,13 @@ class NormalizationPanel(Panel):
                                    self.epochs, row_of(self.start_button, self.stop_button),
                                    self.progress, self.device_note))
         column.addWidget(caption(
-            "The Training lab's own loop: small CNN (two conv stages, 8 and 16 channels) on "
-            "the digits, 512 training images and a held-out quarter of the 1,797 for "
-            "validation, SGD with momentum 0.9, lr = 0.1·batch/32 (the linear scaling rule "
-            "Wu & He used), seed 0. Only the norm layer and the batch size change: "
-            "BatchNorm2d, or GroupNorm with 4 groups."))
-        column.addStretch(1)
+            "The Training lab's own loop: a small CNN of four conv stages (8, 16, 32, 64 "
+            "channels, maps 8, 4, 2, 1 pixels wide), each conv followed by the norm layer, on "
+            "1,024 digits; a held-out quarter of the 1,797 validates in eval() mode. SGD with "
+            "momentum 0.9, lr = 0.1·B/32 (the linear scaling rule Wu & He used) on a cosine "
+            "schedule, seed 0. Only the norm layer and the batch size B change: BatchNorm2d, "
+            "or GroupNorm with 4 groups. In the last stage BatchNorm sees B values per "
+            "channel; GroupNorm sees 16 per group, whatever B is."))
         controls = scrolling(column, 300, 360)
         self.error_plot = _plot("validation error after the last epoch (eval mode)")
         self.error_plot.setLabel("bottom", "batch size (log scale)")
@@ -441,7 +453,7 @@ class NormalizationPanel(Panel):
         views_layout.setContentsMargins(0, 0, 0, 0)
         views_layout.addWidget(self.error_plot, 1)
         views_layout.addWidget(self.batches_caption)
-        self.start_button.clicked.connect(self.start_experiment)
+        self.start_button.clicked.connect(lambda: self.start_experiment())
         self.stop_button.clicked.connect(self.stop_experiment)
         page = QWidget()
         page.setLayout(with_controls(controls, views))
@@ -746,12 +758,14 @@ class NormalizationPanel(Panel):
         source = self.scaling_source.value()
         if source == "image":
             image = self.state.image
-            images = scaling.image_tensor(image.pixels)
             description = f"the image {image.name} ({image.width}×{image.height})"
+            # every pixel's statistics from its counts; the histograms from a sample
+            stats = scaling.pixel_statistics(image.pixels, description)
+            images = scaling.image_tensor(scaling.pixel_sample(image.pixels, 200_000))
         else:
             images = scaling.dataset_images(source)
             description = SCALING_SOURCES[source]
-        stats = scaling.statistics(images, description)
+            stats = scaling.statistics(images, description)
         self._scaling = stats
         mean, std = stats.rounded()
         rows = "\n".join(f"  {name}: mean {m:.4f}, std {s:.4f}"
@@ -793,19 +807,23 @@ class NormalizationPanel(Panel):
             return None
         return tuple(sorted(set(sizes))) if sizes else None
 
-    def start_experiment(self, train_size: int = 512) -> None:
+    def start_experiment(self, setup: ExperimentSetup | None = None) -> None:
+        """Start the runs: the Batch sizes and Epochs controls' experiment, or `setup`."""
         sizes = self._sizes()
-        if sizes is None or any(not 1 <= s <= 256 for s in sizes):
-            self.set_problems("batches", ["batch sizes: whole numbers from 1 to 256, separated "
-                                          f"by commas (got {self.sizes.text()!r})"])
+        if setup is None and (sizes is None or any(not 2 <= s <= 256 for s in sizes)):
+            self.set_problems("batches", ["batch sizes: whole numbers from 2 to 256 (BatchNorm "
+                                          "cannot train on one sample), separated by commas "
+                                          f"(got {self.sizes.text()!r})"])
             return
         self.set_problems("batches", [])
-        epochs = self.epochs.value()
+        if setup is None:
+            setup = ExperimentSetup(sizes=sizes, epochs=self.epochs.value())
+        self._setup = setup
         self._points = {"batch": {}, "group": {}}
         self._draw_points()
         self.start_button.setEnabled(False)
         self.stop_button.setEnabled(True)
-        self.batches_caption.setText("Training…")
+        self.batches_caption.setText(f"Training… {setup.description()}.")
         batch_size_experiment = _warm_up_training()
 
         def make(should_stop):
@@ -814,9 +832,8 @@ class NormalizationPanel(Panel):
             from lab.device import describe_device, pick_device
 
             torch.set_num_threads(1)  # this worker's own: the GUI keeps a core
-            device = pick_device("auto")
-            yield describe_device(device)
-            yield from batch_size_experiment(sizes, epochs, should_stop, "auto", train_size)
+            yield describe_device(pick_device(setup.device))
+            yield from batch_size_experiment(setup, should_stop)
 
         self.jobs["batches"].submit(make)
 
@@ -844,25 +861,11 @@ class NormalizationPanel(Panel):
         self.batches_caption.setText(self._experiment_summary())
 
     def _experiment_summary(self) -> str:
-        bn, gn = self._points["batch"], self._points["group"]
-        both = sorted(set(bn) & set(gn))
-        if not both:
+        text = experiment_summary(self._points)
+        if not text:
             return "Press Start: each run trains on a background thread."
-        parts = [f"batch {s}: BN {100 * bn[s]:.1f} %, GN {100 * gn[s]:.1f} %" for s in both]
-        small, large = both[0], both[-1]
-        text = "Validation error — " + "; ".join(parts) + "."
-        if len(both) > 1:
-            change_bn = 100 * (bn[small] - bn[large])
-            change_gn = 100 * (gn[small] - gn[large])
-            text += (f" From batch {large} down to {small}, BatchNorm's error changed by "
-                     f"{change_bn:+.1f} points and GroupNorm's by {change_gn:+.1f}.")
-            if bn[large] > bn[small] and gn[large] > gn[small]:
-                text += (f" Both do worse at batch {large}: in {self.epochs.value()} epochs a "
-                         f"large batch makes {large // small}× fewer updates and is still "
-                         "under-trained — raise Epochs to compare the methods closer to "
-                         "convergence, where Wu & He saw BatchNorm fall behind at small "
-                         "batches.")
-        return text
+        setup = getattr(self, "_setup", None)
+        return text + (f" ({setup.description()}.)" if setup is not None else "")
 
     def _experiment_idle(self) -> None:
         self.progress.done()

@@ -8,6 +8,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import QEvent, Qt
 from PySide6.QtWidgets import QWidget
 
+from widgets.kit.axes import SparseLabelAxis
+
 COLORS = {
     "train": "#2f6fdb", "test": "#d9534f", "cv": "#2ca02c", "fit": "#e67e22",
     "truth": "#7f7f7f", "torch": "#8e44ad", "bias": "#2f6fdb", "variance": "#e67e22",
@@ -27,7 +29,9 @@ class Plot(pg.PlotWidget):
 
     def __init__(self, title: str, *, left: str = "", bottom: str = "", legend: bool = False,
                  parent: QWidget | None = None) -> None:
-        super().__init__(parent)
+        # labels of a log axis over two decades overlapped ("0.07" on "0.08" on "0.09")
+        super().__init__(parent, axisItems={side: SparseLabelAxis(side)
+                                            for side in ("left", "bottom")})
         self.title_text = title
         self.setMinimumSize(120, 120)
         self.setMenuEnabled(False)

@@ -88,6 +88,7 @@ from widgets.kit.views import CodeView
 from widgets.kit.workers import GeneratorWorker, RelayWorker
 from widgets.training.form import TrainForm
 from widgets.training.plots import TrainingPlots, run_colour
+from widgets.training.plots.predictions import MONTAGE_COLUMNS, MONTAGE_ROWS
 from widgets.training.runs import DuplicateDialog, RunList
 
 REDRAW_INTERVAL_S = 0.175  # at most ~6 redraws a second, whatever the worker sends
@@ -695,8 +696,9 @@ class TrainingPanel(Panel):
         if part == 0:
             self.plots.sync_epoch_views(records, force)
         elif part == 1:
-            shown, preview = self._boundary_subject(focus)
-            self._show_points(shown)
+            shown = self._boundary_run(focus)
+            samples = self._show_points(shown)
+            preview = "" if shown is not None else self._preview_text(samples)
             if force:
                 self.plots.weights.drawn.reset()
                 self.plots.boundary.drawn.reset()
@@ -714,28 +716,35 @@ class TrainingPanel(Panel):
         if not self._hold_drawn:
             self.mark_drawn()
 
-    def _boundary_subject(self, focus: RunRecord | None) -> tuple[RunRecord | None, str]:
-        """The run whose boundary to draw, or None and a caption about the form's data:
-        when the form names another data source (Digits after a moons run) and nothing trains,
-        the view previews the form's data instead of a stale boundary."""
+    def _boundary_run(self, focus: RunRecord | None) -> RunRecord | None:
+        """The run whose boundary to draw, or None: when the form names another data source
+        (Digits after a moons run) and nothing trains, the view previews the form's data
+        instead of a stale boundary."""
         data = self.form.config().data
         if focus is not None and (self.is_training() or focus.config.data.source == data.source):
-            return focus, ""
+            return focus
+        return None
+
+    def _preview_text(self, samples: int) -> str:
+        """The caption under the form's data (`samples`: how many images are shown)."""
+        data = self.form.config().data
         title = data_module.SOURCES.get(data.source, data.source).split(" — ")[0]
         if data.is_points:
-            return None, (f"{title}, as the form sets it. Press Start to train: the "
-                          "background will show which class the model predicts everywhere "
-                          "in the plane.")
-        return None, (f"{title} are images, not points in a plane: there is no boundary to "
-                      "draw. Press Start: this view then shows the model's predictions on "
-                      "validation images, in train() or eval() mode.")
+            return (f"{title}, as the form sets it. Press Start to train: the background will "
+                    "show which class the model predicts everywhere in the plane.")
+        shown = (f" Above: its first {samples} images and their classes." if samples else
+                 " It is read when a run starts.")
+        return (f"{title} are images, not points in a plane: there is no boundary to draw."
+                f"{shown} Press Start: this view then shows the model's predictions on "
+                "validation images, in train() or eval() mode.")
 
-    def _show_points(self, focus: RunRecord | None) -> None:
-        """The data behind the boundary: the focused run's, or the form's (a preview)."""
+    def _show_points(self, focus: RunRecord | None) -> int:
+        """The data behind the boundary: the focused run's, or the form's (a preview: an
+        image set's first images). Returns how many images it previews."""
         data = focus.config.data if focus is not None else self.form.config().data
-        if not data.is_points:
+        if not data.is_points and focus is not None:  # its predictions are drawn instead
             self.plots.boundary.show_points(None, None)
-            return
+            return 0
         dataset = self._preview_cache.get(data)
         if dataset is None:
             try:
@@ -744,10 +753,20 @@ class TrainingPanel(Panel):
                 dataset = None
             if dataset is not None:
                 self._preview_cache = {data: dataset}
+        if not data.is_points:  # the set's first images, with their classes
+            if dataset is None:
+                self.plots.boundary.show_samples(None, [])
+                return 0
+            count = min(len(dataset), MONTAGE_COLUMNS * MONTAGE_ROWS)
+            self.plots.boundary.show_samples(
+                data_module.display_pixels(dataset.x[:count]),
+                [dataset.class_names[int(c)] for c in dataset.y[:count]])
+            return count
         if dataset is None:
             self.plots.boundary.show_points(None, None)
         else:
             self.plots.boundary.show_points(dataset.x.numpy(), dataset.y.numpy())
+        return 0
 
     def _show_legend(self, records: list[RunRecord], labels: dict[int, str]) -> None:
         if not records:
