@@ -231,6 +231,15 @@ def as_float(x: torch.Tensor) -> torch.Tensor:
     return x if x.dtype == torch.float32 else x.float()
 
 
+def display_pixels(x: torch.Tensor) -> np.ndarray:
+    """Images (N, C, H, W), uint8 or float in [0, 1], as uint8 (N, H, W) for one channel or
+    (N, H, W, 3): what a screen draws."""
+    pixels = x.cpu()
+    pixels = pixels if pixels.dtype == torch.uint8 else (pixels.clamp(0, 1) * 255).round()
+    pixels = pixels.to(torch.uint8).permute(0, 2, 3, 1).numpy()
+    return pixels[..., 0] if pixels.shape[-1] == 1 else pixels
+
+
 @dataclass(frozen=True)
 class DataProgress:
     """Progress of a slow data step (reading files, downloading)."""

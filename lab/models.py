@@ -240,19 +240,25 @@ def norm_layer(norm: str, channels: int) -> nn.Module:
 
 
 def small_cnn(in_channels: int = 1, num_classes: int = 10, width: int = 16,
-              dropout: float = 0.0, batchnorm: bool = True, norm: str = "batch"
-              ) -> nn.Sequential:
-    """Two conv–pool stages and a classifier: enough for digits and shapes. With
-    `batchnorm`, each conv is followed by the `norm` layer (BatchNorm2d or GroupNorm)."""
-    def stage(cin: int, cout: int) -> list[nn.Module]:
+              dropout: float = 0.0, batchnorm: bool = True, norm: str = "batch",
+              stages: int = 2) -> nn.Sequential:
+    """Conv–pool stages (two by default: enough for digits and shapes; the channels double
+    at each) and a classifier. With `batchnorm`, each conv is followed by the `norm` layer
+    (BatchNorm2d or GroupNorm). Stages past the second round their pooling up, so maps that
+    reach 1×1 stay 1×1 (four stages on 8×8 digits: 8, 4, 2 and 1 pixel wide)."""
+    def stage(cin: int, cout: int, round_up: bool) -> list[nn.Module]:
         parts: list[nn.Module] = [nn.Conv2d(cin, cout, 3, padding=1)]
         if batchnorm:
             parts.append(norm_layer(norm, cout))
-        return [*parts, nn.ReLU(), nn.MaxPool2d(2)]
+        return [*parts, nn.ReLU(), nn.MaxPool2d(2, ceil_mode=round_up)]
 
-    return nn.Sequential(*stage(in_channels, width), *stage(width, 2 * width),
-                         nn.AdaptiveAvgPool2d(2), Flatten(), nn.Dropout(dropout),
-                         nn.Linear(8 * width, num_classes))
+    layers: list[nn.Module] = []
+    channels = in_channels
+    for index in range(stages):
+        layers += stage(channels, width * 2**index, round_up=index >= 2)
+        channels = width * 2**index
+    return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(2), Flatten(), nn.Dropout(dropout),
+                         nn.Linear(4 * channels, num_classes))
 
 
 class LeNet5(nn.Module):

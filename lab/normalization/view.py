@@ -65,8 +65,8 @@ class NormView:
     # -- feature scaling
     scaling_source: Literal["image", "digits", "photos"] = "image"
     # -- the batch-size experiment
-    experiment_sizes: tuple[int, ...] = (2, 4, 8, 32)
-    experiment_epochs: int = 3
+    experiment_sizes: tuple[int, ...] = (2, 4, 8, 16)
+    experiment_epochs: int = 5
     # -- which tab is shown
     tab: Literal["axes", "running", "scaling", "batches"] = "axes"
 
@@ -156,8 +156,9 @@ class NormView:
 
     def experiment_problems(self) -> list[str]:
         problems = []
-        if not self.experiment_sizes or any(not 1 <= s <= 256 for s in self.experiment_sizes):
-            problems.append("the experiment's batch sizes must be between 1 and 256")
+        if not self.experiment_sizes or any(not 2 <= s <= 256 for s in self.experiment_sizes):
+            problems.append("the experiment's batch sizes must be between 2 and 256 "
+                            "(BatchNorm cannot train on one sample)")
         if not 1 <= self.experiment_epochs <= 50:
             problems.append(f"epochs must be between 1 and 50 (got {self.experiment_epochs})")
         return problems

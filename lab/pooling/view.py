@@ -17,3 +17,5 @@ class PoolingView:
     #: side of the numeric grid and the seed of its random digits
     grid_side: int = 8
     grid_seed: int = 0
+    #: the pooled image enlarged to fill its view (False: at its true size beside the input)
+    fit_output: bool = False

@@ -56,6 +56,7 @@ from lab.training.config import (
     flat_settings,
     format_value,
     live_setting_problem,
+    setting_applies,
     with_change,
 )
 from lab.training.events import (
@@ -98,6 +99,7 @@ __all__ = [  # what train() yields and the probes live in their own modules; imp
     "WeightSnapshot", "boundary_grid", "boundary_snapshot", "build_model", "compare_modes",
     "describe_differences", "differing_settings", "evaluate", "flat_settings", "format_value",
     "l1_penalty", "live_setting_problem", "make_optimizer", "make_scheduler",
-    "predict_both_modes", "run_summary", "set_dropout", "state_problems", "train",
+    "predict_both_modes", "run_summary", "set_dropout", "setting_applies", "state_problems",
+    "train",
     "weight_layers", "weight_snapshot", "with_change",
 ]

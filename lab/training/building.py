@@ -23,7 +23,7 @@ def build_model(cfg: TrainConfig, input_shape: tuple[int, ...], num_classes: int
         if points:
             raise ValueError("the small CNN needs images")
         model: nn.Module = small_cnn(input_shape[0], num_classes, cfg.width, build_p,
-                                     cfg.batchnorm, cfg.norm)
+                                     cfg.batchnorm, cfg.norm, cfg.cnn_stages)
     elif cfg.arch == "mlp" and not points:
         features = int(np.prod(input_shape))
         model = nn.Sequential(Flatten(), ConnectivityNet(NetConfig(

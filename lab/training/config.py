@@ -57,6 +57,8 @@ class TrainConfig:
     #: "group" (GroupNorm, independent of the batch size: the Normalization panel's
     #: small-batch experiment compares the two)
     norm: str = "batch"
+    #: conv–pool stages of the small CNN (channels width, 2·width, 4·width, …)
+    cnn_stages: int = 2
     # -- optimisation
     optimizer: str = "sgd"
     lr: float = 0.1
@@ -98,7 +100,8 @@ class TrainConfig:
                                 f"{', '.join(allowed)}")
         if self.device not in DEVICE_CHOICES:
             problems.append(f"device must be one of {', '.join(DEVICE_CHOICES)}")
-        for name, low, high in (("depth", 1, 32), ("width", 1, 1024), ("batch_size", 1, 8192),
+        for name, low, high in (("depth", 1, 32), ("cnn_stages", 1, 5),
+                                ("width", 1, 1024), ("batch_size", 1, 8192),
                                 ("epochs", 1, 10_000), ("step_size", 1, 10_000),
                                 ("plateau_patience", 0, 1000), ("patience", 1, 1000),
                                 ("kfold", 1, data_module.MAX_KFOLD)):
@@ -207,6 +210,7 @@ class TrainConfig:
             "momentum": self.optimizer in ("sgd", "rmsprop"),
             "nesterov": self.optimizer == "sgd",
             "depth": self.arch != "small_cnn",
+            "cnn_stages": self.arch == "small_cnn",
             "activation": self.arch != "small_cnn",
             "norm": self.batchnorm and self.arch == "small_cnn",
             "step_size": self.scheduler == "step",
@@ -226,7 +230,8 @@ SETTING_LABELS: dict[str, str] = {
     "data.download": "download", "data.grayscale": "grey", "data.train_size": "train size",
     "data.val_fraction": "val fraction", "data.seed": "data seed",
     "arch": "model", "depth": "depth", "width": "width", "activation": "activation",
-    "dropout": "dropout", "batchnorm": "BatchNorm", "norm": "norm layer", "optimizer": "optimizer",
+    "dropout": "dropout", "batchnorm": "BatchNorm", "norm": "norm layer",
+    "cnn_stages": "CNN stages", "optimizer": "optimizer",
     "lr": "LR", "momentum": "momentum", "nesterov": "Nesterov", "batch_size": "batch",
     "epochs": "epochs", "l1": "L1", "l2": "L2", "scheduler": "schedule",
     "step_size": "step size", "gamma": "γ", "plateau_patience": "plateau patience",
@@ -262,15 +267,29 @@ def format_value(value: Any) -> str:
     return str(value)
 
 
+def setting_applies(cfg: TrainConfig, path: str) -> bool:
+    """Whether setting `path` ("data.noise", "momentum", ...) means anything with `cfg`'s
+    other settings: noise for digits, momentum for Adam, the hold-out fraction under K-fold
+    and a schedule's step size without that schedule do not (the form greys them out)."""
+    if path == "data.val_fraction":
+        return cfg.kfold == 1
+    if path.startswith("data."):
+        return cfg.data.uses(path[5:])
+    return cfg.uses(path)
+
+
 def differing_settings(configs: list[TrainConfig]) -> list[str]:
-    """Setting paths whose values are not all equal across `configs`."""
+    """Setting paths whose values are not all equal across the `configs` they apply to: a
+    setting one run ignores (noise for digits, momentum for Adam) is no difference there."""
     if len(configs) < 2:
         return []
     flats = [flat_settings(c) for c in configs]
-    # a data setting one of the sources ignores (noise for digits) is no difference
-    used = [key for key in flats[0]
-            if not key.startswith("data.") or all(c.data.uses(key[5:]) for c in configs)]
-    return [key for key in used if any(f[key] != flats[0][key] for f in flats[1:])]
+    differing = []
+    for key in flats[0]:
+        values = [f[key] for c, f in zip(configs, flats, strict=True) if setting_applies(c, key)]
+        if any(value != values[0] for value in values[1:]):
+            differing.append(key)
+    return differing
 
 
 TITLE_NAMES = 4  # a comparison's title names at most this many settings
@@ -283,10 +302,14 @@ def describe_differences(configs: list[TrainConfig]) -> tuple[str, list[str]]:
     if not keys:
         return ("same settings" if len(configs) > 1 else "", ["same settings"] * len(configs))
     flats = [flat_settings(c) for c in configs]
-    labels = [", ".join(f"{SETTING_LABELS.get(k, k)} {format_value(f[k])}" for k in keys)
-              for f in flats]
+    # a run shows only the settings that apply to it (no "noise 0.2" beside a digits run)
+    labels = [", ".join(f"{SETTING_LABELS.get(k, k)} {format_value(f[k])}" for k in keys
+                        if setting_applies(c, k))
+              for c, f in zip(configs, flats, strict=True)]
     if len(keys) == 1:
-        values = " vs ".join(dict.fromkeys(format_value(f[keys[0]]) for f in flats))
+        values = " vs ".join(dict.fromkeys(format_value(f[keys[0]])
+                                           for c, f in zip(configs, flats, strict=True)
+                                           if setting_applies(c, keys[0])))
         title = f"{SETTING_LABELS.get(keys[0], keys[0])} {values}"
     elif len(keys) == 2 and len(configs) == 2:
         title = " vs ".join(dict.fromkeys(labels))

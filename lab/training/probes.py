@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from lab.data import as_float
+from lab.data import as_float, display_pixels
 from lab.training.events import BoundarySnapshot, LayerHistogram, ModeComparison, WeightSnapshot
 
 
@@ -130,10 +130,7 @@ def compare_modes(model: nn.Module, x: torch.Tensor, y: torch.Tensor, device: to
     if x.dim() == 2:
         points = x.float().cpu().numpy()
     else:
-        pixels = x.cpu()
-        pixels = pixels if pixels.dtype == torch.uint8 else (pixels.clamp(0, 1) * 255).round()
-        pixels = pixels.to(torch.uint8).permute(0, 2, 3, 1).numpy()
-        images = pixels[..., 0] if pixels.shape[-1] == 1 else pixels
+        images = display_pixels(x)
     return ModeComparison(
         fold, epoch, labels, eval_pred.cpu().numpy(), train_pred.cpu().numpy(),
         eval_conf.cpu().numpy(), train_conf.cpu().numpy(),

@@ -23,7 +23,13 @@ def test_device_choice_and_label():
     expected = "cuda" if torch.cuda.is_available() else "cpu"
     assert device.type == expected
     if expected == "cpu":
-        assert describe_device(device) == f"CPU ({torch.get_num_threads()} threads)"
+        assert describe_device(device).startswith(f"CPU ({torch.get_num_threads()} thread")
+    threads = torch.get_num_threads()
+    try:  # one thread is "1 thread", not "1 threads"
+        torch.set_num_threads(1)
+        assert describe_device("cpu") == "CPU (1 thread)"
+    finally:
+        torch.set_num_threads(threads)
     with pytest.raises(ValueError, match="one of"):
         pick_device("tpu")
 

@@ -77,13 +77,15 @@ def _update_ms(repeats: int) -> tuple[float, float]:
 
 def _stall_ms(quick: bool) -> tuple[float, float]:
     """(longest GUI stall ms, seconds) while the experiment trains in the background."""
+    from lab.normalization.experiment import ExperimentSetup
+
     app, panel = _panel()
     panel.tabs.setCurrentIndex(3)
     app.processEvents()
-    panel.sizes.setText("2, 8" if quick else "2, 4, 8, 32")
-    panel.epochs.setValue(1 if quick else 3)
     started = time.perf_counter()
-    panel.start_experiment(train_size=64 if quick else 512)
+    # quick: a short same-design run; otherwise the default experiment the learner starts
+    panel.start_experiment(ExperimentSetup(sizes=(2, 8), epochs=1, train_size=64,
+                                           min_updates=0) if quick else None)
     stall = longest_stall_ms(app, lambda: panel.start_button.isEnabled(), timeout_s=600)
     seconds = time.perf_counter() - started
     panel.shutdown()

@@ -45,7 +45,7 @@ def pooling_views(draw) -> PoolingView:
         center=(draw(st.integers(0, 100)) / 100, draw(st.integers(0, 100)) / 100))
     return PoolingView(tab=draw(st.sampled_from(["pool", "upsample"])), pool=pool,
                        upsample=upsample, grid_side=draw(st.integers(4, 16)),
-                       grid_seed=draw(st.integers(0, 1000)))
+                       grid_seed=draw(st.integers(0, 1000)), fit_output=draw(st.booleans()))
 
 
 @st.composite
@@ -186,7 +186,7 @@ def normalization_views(draw) -> NormView:
         cell=cell, momentum=draw(st.integers(0, 100)) / 100, cumulative=draw(st.booleans()),
         track_running_stats=draw(st.booleans()), steps=draw(st.integers(0, 12)),
         scaling_source=draw(st.sampled_from(["image", "digits"])),
-        experiment_sizes=tuple(draw(st.lists(st.integers(1, 256), min_size=1, max_size=4))),
+        experiment_sizes=tuple(draw(st.lists(st.integers(2, 256), min_size=1, max_size=4))),
         experiment_epochs=draw(st.integers(1, 20)),
         tab=draw(st.sampled_from(["axes", "running", "scaling", "batches"])))
 

@@ -1,3 +1,6 @@
+import inspect
+import re
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -196,8 +199,19 @@ def _hidden_qt_names(obj) -> list[str]:
     except TypeError:
         return []
     base = _qt_base(cls)
-    return sorted(name for name in attributes if hasattr(base, name)
+    return sorted(name for name in attributes if hasattr(base, name) and name in _ours(cls)
                   and not isinstance(getattr(base, name), Signal))  # PySide caches signals
+
+
+def _ours(cls: type) -> set[str]:
+    """Attribute names our own classes in `cls`'s MRO assign (`self.name = ...`): those a
+    pyqtgraph base sets (AxisItem's `style` and `scale`) are its business, as above."""
+    names: set[str] = set()
+    for klass in cls.__mro__:
+        if klass.__module__.startswith("widgets"):
+            names |= set(re.findall(r"self\.(\w+)\s*(?::[^=\n]+)?=(?!=)",
+                                    inspect.getsource(klass)))
+    return names
 
 
 def test_no_attribute_of_ours_hides_a_qt_method(qtbot, window):

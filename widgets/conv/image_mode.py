@@ -6,11 +6,15 @@ and every pixel's min and max off it (`add_job`).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
+import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, QTimer
 from PySide6.QtWidgets import (
     QApplication,
     QCheckBox,
+    QFileDialog,
     QGroupBox,
     QHBoxLayout,
     QPushButton,
@@ -22,14 +26,19 @@ from PySide6.QtWidgets import (
 from lab import conv
 from lab.conv import ConvParams
 from lab.conv.view import ConvView
+from lab.device import intra_op_threads
 from lab.images import LabImage, to_display, to_tensor
+from lab.map_export import write_csv, write_png
+from lab.progress import Progress
 from widgets.conv.weight_layout import DIVERGING, WeightLayoutView
 from widgets.kit.controls import (
     ChoiceBox,
     ParamSlider,
+    ProgressLine,
     TextLines,
     caption,
     page_with_controls,
+    row_of,
     scrolling,
 )
 from widgets.kit.shown import Shown, shown_sampling
@@ -83,6 +92,12 @@ class ImageMode:
         self._code_timer.setSingleShot(True)
         self._code_timer.setInterval(150)
         self._code_timer.timeout.connect(self.flush_code)
+        #: each shown map's ±colour bound (what an exported PNG's colours span)
+        self._colour_bounds: list[float] = []
+        #: the last file an export wrote (None until one has)
+        self.last_export: Path | None = None
+        self._export_job = self.add_job("export", self._export_arrived,
+                                        on_failed=self._export_failed)
 
     # ====================================================================== building
     def _build_image_tab(self) -> QWidget:
@@ -180,9 +195,16 @@ class ImageMode:
         for widget in (self.bias_value, self.in_index, self.edit_all, self.kernel_editor):
             kernels_layout.addWidget(widget)
         form.addWidget(kernels)
+        self.export_map = QPushButton("Export map…")
+        self.export_map.setToolTip(
+            "Save the feature map of the kernel chosen under Kernels ▸ Edit kernel at full "
+            "resolution — every pixel computed (off the GUI thread), even where the view "
+            "shows only some: PNG in the colours shown, or CSV numbers")
+        self.export_progress = ProgressLine()
         display = QGroupBox("Display")
         display_layout = QVBoxLayout(display)
         display_layout.addWidget(self.scale_mode)
+        display_layout.addWidget(row_of(self.export_map, self.export_progress))
         form.addWidget(display)
         form.addWidget(caption(
             "Each kernel slides over the image; at every position it multiplies the pixels "
@@ -201,12 +223,20 @@ class ImageMode:
         self.stats = TextLines(2, "The feature maps' shape (N, C, H, W) and value range")
         self.code = CodeView()
 
+        # the input channels above their feature maps (they zoom together), the weight
+        # tensor beside both at their full height: its kernels were ~18 px at 1280×740
+        images = QSplitter(Qt.Orientation.Vertical)
+        images.addWidget(self.input_grid)
+        images.addWidget(self.maps_grid)
+        images.setStretchFactor(0, 2)
+        images.setStretchFactor(1, 5)
+        images.setSizes([200, 450])
         top = QSplitter(Qt.Orientation.Horizontal)
-        top.addWidget(self.input_grid)
+        top.addWidget(images)
         top.addWidget(self.weight_view)
-        top.setStretchFactor(0, 1)
-        top.setStretchFactor(1, 1)
-        top.setSizes([420, 420])
+        top.setStretchFactor(0, 3)
+        top.setStretchFactor(1, 2)
+        top.setSizes([500, 400])
         bottom = QWidget()
         bottom_layout = QVBoxLayout(bottom)
         bottom_layout.setContentsMargins(0, 0, 0, 0)
@@ -214,10 +244,10 @@ class ImageMode:
         bottom_layout.addWidget(self.formula)
         bottom_layout.addWidget(self.code, 1)
         splitter = QSplitter(Qt.Orientation.Vertical)
-        for widget, stretch in ((top, 2), (self.maps_grid, 5), (bottom, 2)):
+        for widget, stretch in ((top, 7), (bottom, 2)):
             splitter.addWidget(widget)
             splitter.setStretchFactor(splitter.count() - 1, stretch)
-        splitter.setSizes([230, 420, 260])
+        splitter.setSizes([650, 260])
         self.zoom = ZoomTogether(self.input_grid, self.maps_grid,
                                   changed=self._zoom_changed)
 
@@ -247,6 +277,7 @@ class ImageMode:
         self.bias_value.valueChanged.connect(self._bias_changed)
         self.kernel_editor.cellEdited.connect(self._kernel_cell_edited)
         self.weight_view.kernelClicked.connect(self.select_kernel)
+        self.export_map.clicked.connect(self._ask_export_map)
         return page_with_controls(controls, splitter)
 
     # ====================================================================== state
@@ -511,6 +542,7 @@ class ImageMode:
                            f"{conv.format_number(low)} … {conv.format_number(high)}",
                            colours.indices[o], drawn.rect)
                  for o, (low, high) in enumerate(colours.ranges)]
+        self._colour_bounds = list(colours.bounds)
         bound = colours.bounds[0] if shared else 1.0
         self.input_grid.set_images(self._input_tiles[self.input_mode.value()], fit=False)
         self.maps_grid.set_images(tiles, levels=(0, 255), colorbar_levels=(-bound, bound),
@@ -570,7 +602,10 @@ class ImageMode:
         weight = self._weight_for(params)
 
         def make(should_stop):
-            ranges = conv.map_ranges(x, params, weight, should_stop)
+            # bands of a few MB on one core: fault-free, and the other core stays free for
+            # the GUI (two threads per small band spent more time waiting than working)
+            with intra_op_threads(1):
+                ranges = conv.map_ranges(x, params, weight, should_stop)
             if ranges is not None:
                 yield params, x, ranges
 
@@ -591,6 +626,68 @@ class ImageMode:
 
     def full_result_ready(self) -> bool:
         return self.maps_complete() or self.full_ranges() is not None
+
+    # -- export: every pixel of one map, off the GUI thread ------------------------
+    def _ask_export_map(self) -> None:
+        kernel = min(self.kernel_channel.value(), self.out_channels.value() - 1)
+        path, chosen = QFileDialog.getSaveFileName(
+            self, "Export feature map", f"feature-map-{kernel}.png",
+            "PNG image (*.png);;CSV numbers (*.csv)")
+        if path:
+            if not path.lower().endswith((".png", ".csv")):
+                path += ".csv" if "CSV" in chosen else ".png"
+            self.export_map_file(path)
+
+    def export_map_file(self, path: str | Path, kernel: int | None = None) -> bool:
+        """Write kernel `kernel`'s map (default: the one being edited) at full resolution:
+        computed a band at a time on a worker, progress beside the button; `.csv` writes
+        the numbers, anything else a PNG in the view's colours. False when there is no
+        map to export (the banner says why)."""
+        params, drawn = self.image_params, self.maps_shown
+        if params is None or drawn is None or self.maps is None:
+            self.banner.show_message("Nothing to export yet: the maps are not drawn")
+            return False
+        if kernel is None:
+            kernel = min(self.kernel_channel.value(), params.out_channels - 1)
+        x, weight = self._input_tensor(), self._weight_for(params)
+        path = Path(path)
+        as_csv = path.suffix.lower() == ".csv"
+        bound = self._colour_bounds[kernel] if kernel < len(self._colour_bounds) else 1.0
+        lookup = pg.colormap.get(DIVERGING).getLookupTable(nPts=256)[:, :3].astype(np.uint8)
+        title = f"feature map {kernel} ({conv.PRESET_TITLES[params.preset_for(kernel)]})"
+
+        def make(should_stop):
+            with intra_op_threads(1):
+                values = None
+                for item in conv.full_map(x, params, weight, kernel, should_stop):
+                    if isinstance(item, Progress):
+                        yield item
+                    else:
+                        values = item
+            if values is None:
+                return
+            if as_csv:
+                yield from write_csv(path, [(title, values)], should_stop)
+            else:
+                yield Progress("writing PNG", 1.0)
+                yield write_png(path, conv.map_pixels(values, bound, lookup))
+
+        self.export_progress.show_progress(Progress("computing every pixel", 0.0))
+        self._export_job.submit(make)
+        return True
+
+    def _export_arrived(self, item) -> None:
+        if isinstance(item, Progress):
+            self.export_progress.show_progress(item)
+            return
+        self.last_export = item
+        self.export_progress.done()
+        self.export_progress.label.setText(f"saved {item.name}")
+        self.export_progress.label.setToolTip(str(item))
+
+    def _export_failed(self, message: str) -> None:
+        self.export_progress.done()
+        self.banner.show_message(f"Export failed: {message}")
 
     def _sync_kernel_editor(self, params: ConvParams) -> None:
         """The grid editor shows kernel (out, in) as the user made it (before any flip)."""

@@ -11,7 +11,15 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QPointF, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QHelpEvent, QMouseEvent, QPainter, QPen
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QFontMetrics,
+    QHelpEvent,
+    QMouseEvent,
+    QPainter,
+    QPen,
+)
 from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
 #: The diverging colour map shared with the feature maps (blue < 0 < red).
@@ -21,6 +29,12 @@ GROUP_SHADES = (QColor(90, 140, 230, 28), QColor(230, 150, 60, 32), QColor(80, 1
 
 
 HEADER_WRAP = Qt.AlignmentFlag.AlignLeft | Qt.TextFlag.TextWordWrap
+
+
+def kernel_number(value: float) -> str:
+    """A weight as a cell shows it: "-2", "0.5", "-0.12" (the tooltip has 3 digits)."""
+    text = f"{value:.2g}"
+    return "0" if text in ("-0", "0") else text
 
 
 class WeightLayoutView(QWidget):
@@ -159,10 +173,11 @@ class WeightLayoutView(QWidget):
         top = sum(self._header_heights()) + 6
         height = max(1.0, self.height() - top - 2)
         best = None
+        titles = self._title_width()
         for blocks in range(1, min(out, 4) + 1):
             rows = -(-out // blocks)
             block_width = self.width() / blocks
-            label_width = min(120.0, max(60.0, block_width / 3))
+            label_width = min(120.0, max(40.0, titles, block_width / 6))
             row_height = height / rows
             column_width = (block_width - label_width - 8) / per_group
             box = min(row_height - 3, column_width - 20, 90.0)
@@ -171,6 +186,16 @@ class WeightLayoutView(QWidget):
         box, blocks, rows, label_width, row_height, block_width = best
         return top, blocks, rows, label_width, row_height, block_width, max(1.0, box) / max(
             kh, kw)
+
+    def _title_width(self) -> float:
+        """Room for the widest row title ("3 Laplacian") in the largest font rows use."""
+        font = QFont(self.font())
+        font.setPixelSize(12)
+        metrics = QFontMetrics(font)
+        out = self._weight.shape[0] if self._weight.ndim == 4 else 0
+        titles = [f"{o} {self._row_titles[o] if o < len(self._row_titles) else ''}"
+                  for o in range(out)]
+        return max((metrics.horizontalAdvance(t) for t in titles), default=0) + 8.0
 
     def kernel_rect(self, out_channel: int, in_index: int) -> QRectF | None:
         """Where kernel (out_channel, in_index) is drawn, or None."""
@@ -188,13 +213,43 @@ class WeightLayoutView(QWidget):
     def _draw_kernel(self, painter: QPainter, kernel: np.ndarray, origin: QPointF, cell: float,
                      bound: float) -> None:
         indices = np.clip(np.rint(kernel / bound * 127.5 + 127.5), 0, 255).astype(int)
+        font = self._number_font(kernel, cell)
+        if font is not None:
+            painter.save()
+            painter.setFont(font)
         for r in range(kernel.shape[0]):
             for c in range(kernel.shape[1]):
-                painter.fillRect(QRectF(origin.x() + c * cell, origin.y() + r * cell, cell, cell),
-                                 self._colors[indices[r, c]])
+                rect = QRectF(origin.x() + c * cell, origin.y() + r * cell, cell, cell)
+                colour = self._colors[indices[r, c]]
+                painter.fillRect(rect, colour)
+                if font is not None:  # dark text on the pale middle, white on strong ends
+                    painter.setPen(QColor(20, 20, 20) if colour.lightness() > 140
+                                   else QColor(255, 255, 255))
+                    painter.drawText(rect, Qt.AlignmentFlag.AlignCenter,
+                                     kernel_number(kernel[r, c]))
+        if font is not None:
+            painter.restore()
         painter.setPen(QPen(QColor(120, 120, 120), 1))
         painter.drawRect(QRectF(origin.x(), origin.y(), cell * kernel.shape[1],
                                 cell * kernel.shape[0]))
+
+    def _number_font(self, kernel: np.ndarray, cell: float) -> QFont | None:
+        """A font in which every number of `kernel` fits its cell, or None: cells too
+        small to read a number in show the colours only."""
+        font = QFont(self.font())
+        widest = max((kernel_number(v) for v in kernel.flat), key=len, default="")
+        for size in range(min(14, int(cell * 0.5)), 6, -1):
+            font.setPixelSize(size)
+            if QFontMetrics(font).horizontalAdvance(widest) <= cell - 3:
+                return font
+        return None
+
+    def shows_numbers(self, out_channel: int, in_index: int) -> bool:
+        """Whether the kernel's numbers are printed in its cells at the current size."""
+        geometry = self._geometry()
+        if geometry is None:
+            return False
+        return self._number_font(self._weight[out_channel, in_index], geometry[-1]) is not None
 
     # -- interaction -----------------------------------------------------------------
     def kernel_at(self, pos: QPointF) -> tuple[int, int] | None:

@@ -116,6 +116,7 @@ class ImageGrid(pg.GraphicsLayoutWidget):
         self._arrays: list[np.ndarray | None] = []
         self._colorbar: pg.ColorBarItem | None = None
         self._levels: tuple[float, float] | None = None
+        self._placed_columns = 0
         self._follow_palette()
 
     # -- public API ------------------------------------------------------------------
@@ -214,18 +215,10 @@ class ImageGrid(pg.GraphicsLayoutWidget):
         self._tile_levels = []
         self._arrays = []
         self._colorbar = None
-        columns = self._columns or max(1, math.ceil(math.sqrt(count * 1.6)))
-        columns = min(columns, max(count, 1))
-        for i in range(count):
-            row, col = divmod(i, columns)
+        for _ in range(count):
             label = _TitleItem("", size="9pt")
-            self.ci.addItem(label, row=2 * row, col=col)
             view = pg.ViewBox(lockAspect=True, invertY=True, enableMenu=False)
             view.setDefaultPadding(0.02)
-            self.ci.addItem(view, row=2 * row + 1, col=col)
-            # Spare height goes to the images, not to the title rows; a title's width must
-            # not move the columns (new text would re-lay-out and resize every view).
-            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
             item = pg.ImageItem()
             self._apply_colormap(item)
             view.addItem(item)
@@ -236,11 +229,63 @@ class ImageGrid(pg.GraphicsLayoutWidget):
             self._tile_levels.append(None)
             self._arrays.append(None)
         if self._want_colorbar and count and self._colormap_name:
-            rows = 2 * math.ceil(count / columns)
             self._colorbar = pg.ColorBarItem(colorMap=pg.colormap.get(self._colormap_name),
                                              interactive=False, width=12)
             self._colorbar.setImageItem(self._items)
+        self._placed_columns = 0
+        self._place(self._best_columns(count))
+
+    def columns(self) -> int:
+        """How many tiles a row holds now."""
+        return self._placed_columns
+
+    def _best_columns(self, count: int) -> int:
+        """The given column count, or (columns=None) the one that draws the tiles largest
+        in this widget's size: four maps in a wide strip sit in one row, in a square in
+        two (before the widget has a size: about 1.6 times as many columns as rows)."""
+        if self._columns:
+            return min(self._columns, max(count, 1))
+        width = self.width() - (60 if self._colorbar is not None else 0)
+        height = self.height()
+        if count <= 1 or width < 50 or height < 50:
+            return min(max(1, math.ceil(math.sqrt(count * 1.6))), max(count, 1))
+        image = self._arrays[0] if self._arrays and self._arrays[0] is not None else None
+        aspect = image.shape[1] / max(1, image.shape[0]) if image is not None else 1.0
+        title = 22  # a one-line title row above each image row
+
+        def side(columns: int) -> float:  # the drawn image's width in a tile
+            rows = math.ceil(count / columns)
+            return min(width / columns, max(1.0, height / rows - title) * aspect)
+
+        return max(range(1, count + 1), key=lambda c: (round(side(c)), -c))
+
+    def _place(self, columns: int) -> None:
+        """Put titles, views (and the colour bar) in `columns` columns; the items, their
+        images and zoom are kept."""
+        if columns == self._placed_columns:
+            return
+        for item in (*self._labels, *self._views, self._colorbar):
+            if item is not None and item in self.ci.items:
+                self.ci.removeItem(item)
+        for i, (label, view) in enumerate(zip(self._labels, self._views, strict=True)):
+            row, col = divmod(i, columns)
+            self.ci.addItem(label, row=2 * row, col=col)
+            self.ci.addItem(view, row=2 * row + 1, col=col)
+            # Spare height goes to the images, not to the title rows; a title's width must
+            # not move the columns (new text would re-lay-out and resize every view).
+            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        if self._colorbar is not None:
+            rows = 2 * math.ceil(len(self._views) / columns)
             self.ci.addItem(self._colorbar, row=0, col=columns, rowspan=rows)
+        self._placed_columns = columns
+        # removing items shrank the layout to its size hint: back to the whole widget
+        self.ci.setGeometry(QRectF(self.range))
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt name
+        super().resizeEvent(event)
+        if getattr(self, "_views", None) and self._columns is None:  # (built: pyqtgraph
+            # calls this from its __init__)
+            self._place(self._best_columns(len(self._views)))
 
     def _apply_colormap(self, item: pg.ImageItem) -> None:
         if self._colormap_name:
@@ -281,6 +326,10 @@ class ZoomTogether(QObject):
     region. A double-click shows the whole input again. Parameter changes never move the
     views. Give the grids `fit=False` in set_images and call `follow()` after it.
 
+    A tile may be drawn at another scale (`set_scale`): a pooled map at its true size
+    shows a region `factor` times as wide about the same centre, so its pixels are as
+    large on screen as the input's and the map itself looks smaller.
+
     (pyqtgraph's own view links, with locked aspect ratios, feed each other's aspect
     corrections back and forth and the shown range grows; here only the user's changes
     are copied, once.)
@@ -291,6 +340,8 @@ class ZoomTogether(QObject):
         self._grids = grids
         self._changed = changed or (lambda: None)
         self._views: list = []
+        self._scales: dict[tuple[int, int], float] = {}  # (grid, tile) -> factor
+        self._factors: dict[int, float] = {}  # id(view) -> factor, for the views shown
         self._extent = QRectF(0, 0, 1, 1)
         self._region: QRectF | None = None
         for grid in grids:
@@ -298,7 +349,10 @@ class ZoomTogether(QObject):
 
     def follow(self, extent: QRectF) -> None:
         """Call after set_images with the input's extent; places views a grid made anew."""
-        views = [grid.view(i) for grid in self._grids for i in range(grid.tile_count())]
+        keyed = [((g, i), grid.view(i)) for g, grid in enumerate(self._grids)
+                 for i in range(grid.tile_count())]
+        views = [view for _, view in keyed]
+        factors = {id(view): self._scales.get(key, 1.0) for key, view in keyed}
         changed = extent != self._extent
         self._extent = QRectF(extent)
         if changed:
@@ -308,10 +362,31 @@ class ZoomTogether(QObject):
             if id(view) not in known:
                 view.sigResized.connect(self._place)
                 view.sigRangeChangedManually.connect(partial(self._zoomed, view))
+        rescaled = [view for view in views if factors[id(view)] != self._factors.get(id(view))]
+        self._factors = factors
         if changed or views != self._views:
             self._views = views
-            for view in views:
-                self._place(view)
+            rescaled = views
+        for view in rescaled:
+            self._place(view)
+
+    def set_scale(self, tile: int, factor: float, grid: int = 0) -> None:
+        """Draw tile `tile` of grid `grid` `factor` times smaller than the input's scale
+        (1: the same); takes effect at the next `follow()`."""
+        self._scales[(grid, tile)] = float(factor)
+
+    def scale_of(self, view) -> float:
+        return self._factors.get(id(view), 1.0)
+
+    def _scaled(self, rect: QRectF, view, inverse: bool = False) -> QRectF:
+        """`rect` widened by the view's factor about its centre (or narrowed back)."""
+        factor = self.scale_of(view)
+        if factor == 1.0:
+            return QRectF(rect)
+        factor = 1 / factor if inverse else factor
+        centre = rect.center()
+        width, height = rect.width() * factor, rect.height() * factor
+        return QRectF(centre.x() - width / 2, centre.y() - height / 2, width, height)
 
     def fit(self) -> None:
         self._region = None
@@ -329,16 +404,16 @@ class ZoomTogether(QObject):
 
     def _place(self, view) -> None:
         if self._region is None:
-            view.setRange(self._extent, padding=0.02)
+            view.setRange(self._scaled(self._extent, view), padding=0.02)
         else:
-            view.setRange(self._region, padding=0)
+            view.setRange(self._scaled(self._region, view), padding=0)
         self._changed()
 
     def _zoomed(self, source, _mask) -> None:
-        self._region = source.viewRect()
+        self._region = self._scaled(source.viewRect(), source, inverse=True)
         for view in self._views:
             if view is not source:
-                view.setRange(self._region, padding=0)
+                view.setRange(self._scaled(self._region, view), padding=0)
         self._changed()
 
     def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt name

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QSizePolicy,
     QSplitter,
     QTabWidget,
     QVBoxLayout,
@@ -31,6 +32,15 @@ from lab import normalization as norm
 from lab.normalization import code as norm_code
 from lab.normalization import examples as norm_examples
 from lab.normalization import running, scaling, tensors
+from lab.normalization.code_running import running_code
+from lab.normalization.code_scaling import scaling_code
+from lab.normalization.experiment import (
+    DEFAULT_EPOCHS,
+    DEFAULT_MIN_UPDATES,
+    DEFAULT_SIZES,
+    ExperimentSetup,
+)
+from lab.normalization.experiment import summary as experiment_summary
 from lab.normalization.view import (
     MAX_BATCH,
     MAX_CHANNELS,
@@ -171,7 +181,9 @@ class NormalizationPanel(Panel):
         self.jobs["warm_up"].submit(lambda _stop: _warm_up(source, side))
 
     def _warmed_up(self) -> None:
-        if not self.update_counts:  # nothing computed yet (set_params may have come first)
+        # the tensor not computed yet (set_params may have come first; a tab shown before
+        # the warm-up ended computed only the feature scaling, and nothing was ever drawn)
+        if not self.update_counts["tensor"]:
             self.request_update("tensor", "axes", "running", "scaling")
 
     # ====================================================================== building
@@ -353,8 +365,14 @@ class NormalizationPanel(Panel):
         top_layout.setContentsMargins(0, 0, 0, 0)
         top_layout.addWidget(plots, 1)
         top_layout.addWidget(self.update_label)
+        self.running_code = CodeView()
         splitter.addWidget(top)
         splitter.addWidget(bottom)
+        splitter.addWidget(self.running_code)
+        for matrix in (self.train_matrix, self.eval_matrix, self.diff_matrix):
+            matrix.setMinimumSize(150, 130)  # every number stays readable
+        for index, stretch in enumerate((3, 3, 2)):
+            splitter.setStretchFactor(index, stretch)
         splitter.setChildrenCollapsible(False)
 
         self.momentum.valueChanged.connect(lambda _v: self.request_update("running"))
@@ -396,6 +414,8 @@ class NormalizationPanel(Panel):
         views_layout.setContentsMargins(0, 0, 0, 0)
         views_layout.addWidget(self.scale_before)
         views_layout.addWidget(self.scale_after)
+        self.scaling_code = CodeView()
+        views_layout.addWidget(self.scaling_code)
         self.scaling_source.valueChanged.connect(lambda _v: self.request_update("scaling"))
         self.send_normalize.clicked.connect(self.send_to_augmentation)
         page = QWidget()
@@ -403,10 +423,12 @@ class NormalizationPanel(Panel):
         return page
 
     def _build_batches_tab(self) -> QWidget:
-        self.sizes = QLineEdit("2, 4, 8, 32")
-        self.sizes.setToolTip("Batch sizes to train at, separated by commas (1…256)")
-        self.epochs = ParamSlider("Epochs", 1, 20, 3, tooltip=(
-            "Epochs per run; every run sees the same number of epochs"))
+        self.sizes = QLineEdit(", ".join(map(str, DEFAULT_SIZES)))
+        self.sizes.setToolTip("Batch sizes to train at, separated by commas (2…256; "
+                              "BatchNorm cannot train on batches of one)")
+        self.epochs = ParamSlider("Epochs", 1, 20, DEFAULT_EPOCHS, tooltip=(
+            "Passes over the 1,024 training digits: every batch size sees the same samples "
+            f"(big batches train on until they have made {DEFAULT_MIN_UPDATES} updates)"))
         self.start_button = QPushButton("Start")
         self.start_button.setToolTip("Train the small CNN with BatchNorm and with GroupNorm "
                                      "at each batch size, one run after another")
@@ -415,17 +437,20 @@ class NormalizationPanel(Panel):
         self.progress = ProgressLine()
         self.device_note = caption(small=True)
         column = QVBoxLayout()
-        column.addWidget(group_box("BatchNorm vs GroupNorm", row_of(QLabel("Batch sizes"),
-                                                                     self.sizes),
-                                   self.epochs, row_of(self.start_button, self.stop_button),
-                                   self.progress, self.device_note))
+        box = group_box("BatchNorm vs GroupNorm", row_of(QLabel("Batch sizes"), self.sizes),
+                        self.epochs, row_of(self.start_button, self.stop_button),
+                        self.progress, self.device_note)
+        # no taller than it needs: the column's spare height goes below the caption
+        box.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
+        column.addWidget(box)
         column.addWidget(caption(
-            "The Training lab's own loop: small CNN (two conv stages, 8 and 16 channels) on "
-            "the digits, 512 training images and a held-out quarter of the 1,797 for "
-            "validation, SGD with momentum 0.9, lr = 0.1·batch/32 (the linear scaling rule "
-            "Wu & He used), seed 0. Only the norm layer and the batch size change: "
-            "BatchNorm2d, or GroupNorm with 4 groups."))
-        column.addStretch(1)
+            "The Training lab's own loop: a small CNN of four conv stages (8, 16, 32, 64 "
+            "channels, maps 8, 4, 2, 1 pixels wide), each conv followed by the norm layer, on "
+            "1,024 digits; a held-out quarter of the 1,797 validates in eval() mode. SGD with "
+            "momentum 0.9, lr = 0.1·B/32 (the linear scaling rule Wu & He used) on a cosine "
+            "schedule, seed 0. Only the norm layer and the batch size B change: BatchNorm2d, "
+            "or GroupNorm with 4 groups. In the last stage BatchNorm sees B values per "
+            "channel; GroupNorm sees 16 per group, whatever B is."))
         controls = scrolling(column, 300, 360)
         self.error_plot = _plot("validation error after the last epoch (eval mode)")
         self.error_plot.setLabel("bottom", "batch size (log scale)")
@@ -439,9 +464,14 @@ class NormalizationPanel(Panel):
         views = QWidget()
         views_layout = QVBoxLayout(views)
         views_layout.setContentsMargins(0, 0, 0, 0)
-        views_layout.addWidget(self.error_plot, 1)
+        self.experiment_code = CodeView()
+        views_layout.addWidget(self.error_plot, 3)
         views_layout.addWidget(self.batches_caption)
-        self.start_button.clicked.connect(self.start_experiment)
+        views_layout.addWidget(self.experiment_code, 2)
+        self.sizes.textChanged.connect(lambda _text: self._write_experiment_code())
+        self.epochs.valueChanged.connect(lambda _value: self._write_experiment_code())
+        self._write_experiment_code()
+        self.start_button.clicked.connect(lambda: self.start_experiment())
         self.stop_button.clicked.connect(self.stop_experiment)
         page = QWidget()
         page.setLayout(with_controls(controls, views))
@@ -728,6 +758,7 @@ class NormalizationPanel(Panel):
             f"{channel} with its batch μ = {batch.mean():.4f}, σ² = {batch.var():.4f}; eval() "
             f"with μ = {mean:.4f}, σ² = {var:.4f}. Largest difference over the whole batch: "
             f"{comparison.max_difference:.4f}.")
+        self.running_code.set_code(running_code(view, channel))
         message = running.single_value_message(view.shown_channels)
         n, c, h, w = view.shape
         now = (f"N = 1 now: the statistics come from one image's {h}·{w} = {h * w} values "
@@ -744,15 +775,18 @@ class NormalizationPanel(Panel):
         if self.tabs.currentIndex() != TABS.index("scaling") and self._scaling is not None:
             return  # computed when the tab is shown
         source = self.scaling_source.value()
+        image = self.state.image
         if source == "image":
-            image = self.state.image
-            images = scaling.image_tensor(image.pixels)
             description = f"the image {image.name} ({image.width}×{image.height})"
+            # every pixel's statistics from its counts; the histograms from a sample
+            stats = scaling.pixel_statistics(image.pixels, description)
+            images = scaling.image_tensor(scaling.pixel_sample(image.pixels, 200_000))
         else:
             images = scaling.dataset_images(source)
             description = SCALING_SOURCES[source]
-        stats = scaling.statistics(images, description)
+            stats = scaling.statistics(images, description)
         self._scaling = stats
+        self.scaling_code.set_code(scaling_code(stats, source, image.source, image.is_gray))
         mean, std = stats.rounded()
         rows = "\n".join(f"  {name}: mean {m:.4f}, std {s:.4f}"
                          for name, m, s in zip(stats.names, stats.mean, stats.std, strict=True))
@@ -793,19 +827,26 @@ class NormalizationPanel(Panel):
             return None
         return tuple(sorted(set(sizes))) if sizes else None
 
-    def start_experiment(self, train_size: int = 512) -> None:
+    def start_experiment(self, setup: ExperimentSetup | None = None) -> None:
+        """Start the runs: the Batch sizes and Epochs controls' experiment, or `setup`."""
         sizes = self._sizes()
-        if sizes is None or any(not 1 <= s <= 256 for s in sizes):
-            self.set_problems("batches", ["batch sizes: whole numbers from 1 to 256, separated "
-                                          f"by commas (got {self.sizes.text()!r})"])
+        if setup is None and (sizes is None or any(not 2 <= s <= 256 for s in sizes)):
+            self.set_problems("batches", ["batch sizes: whole numbers from 2 to 256 (BatchNorm "
+                                          "cannot train on one sample), separated by commas "
+                                          f"(got {self.sizes.text()!r})"])
             return
         self.set_problems("batches", [])
-        epochs = self.epochs.value()
+        if setup is None:
+            setup = ExperimentSetup(sizes=sizes, epochs=self.epochs.value())
+        self._setup = setup
+        from lab.normalization.experiment_code import experiment_code
+
+        self.experiment_code.set_code(experiment_code(setup))
         self._points = {"batch": {}, "group": {}}
         self._draw_points()
         self.start_button.setEnabled(False)
         self.stop_button.setEnabled(True)
-        self.batches_caption.setText("Training…")
+        self.batches_caption.setText(f"Training… {setup.description()}.")
         batch_size_experiment = _warm_up_training()
 
         def make(should_stop):
@@ -814,11 +855,19 @@ class NormalizationPanel(Panel):
             from lab.device import describe_device, pick_device
 
             torch.set_num_threads(1)  # this worker's own: the GUI keeps a core
-            device = pick_device("auto")
-            yield describe_device(device)
-            yield from batch_size_experiment(sizes, epochs, should_stop, "auto", train_size)
+            yield describe_device(pick_device(setup.device))
+            yield from batch_size_experiment(setup, should_stop)
 
         self.jobs["batches"].submit(make)
+
+    def _write_experiment_code(self) -> None:
+        """The plain loop of the experiment the controls describe (kept while they don't)."""
+        sizes = self._sizes()
+        if sizes is not None and all(2 <= size <= 256 for size in sizes):
+            from lab.normalization.experiment_code import experiment_code
+
+            self.experiment_code.set_code(experiment_code(
+                ExperimentSetup(sizes=sizes, epochs=self.epochs.value())))
 
     def stop_experiment(self) -> None:
         self.jobs["batches"].cancel()
@@ -840,29 +889,18 @@ class NormalizationPanel(Panel):
         for name, curve in self.error_curves.items():
             sizes = sorted(self._points[name])
             curve.setData(sizes, [100 * self._points[name][s] for s in sizes])
+        errors = [100 * e for points in self._points.values() for e in points.values()]
+        if errors:  # from 0: the gap between the curves is not exaggerated
+            self.error_plot.setYRange(0, max(5.0, 1.08 * max(errors)), padding=0)
         self.error_plot.setLabel("left", "validation error (%)")
         self.batches_caption.setText(self._experiment_summary())
 
     def _experiment_summary(self) -> str:
-        bn, gn = self._points["batch"], self._points["group"]
-        both = sorted(set(bn) & set(gn))
-        if not both:
+        text = experiment_summary(self._points)
+        if not text:
             return "Press Start: each run trains on a background thread."
-        parts = [f"batch {s}: BN {100 * bn[s]:.1f} %, GN {100 * gn[s]:.1f} %" for s in both]
-        small, large = both[0], both[-1]
-        text = "Validation error — " + "; ".join(parts) + "."
-        if len(both) > 1:
-            change_bn = 100 * (bn[small] - bn[large])
-            change_gn = 100 * (gn[small] - gn[large])
-            text += (f" From batch {large} down to {small}, BatchNorm's error changed by "
-                     f"{change_bn:+.1f} points and GroupNorm's by {change_gn:+.1f}.")
-            if bn[large] > bn[small] and gn[large] > gn[small]:
-                text += (f" Both do worse at batch {large}: in {self.epochs.value()} epochs a "
-                         f"large batch makes {large // small}× fewer updates and is still "
-                         "under-trained — raise Epochs to compare the methods closer to "
-                         "convergence, where Wu & He saw BatchNorm fall behind at small "
-                         "batches.")
-        return text
+        setup = getattr(self, "_setup", None)
+        return text + (f" ({setup.description()}.)" if setup is not None else "")
 
     def _experiment_idle(self) -> None:
         self.progress.done()

@@ -11,12 +11,13 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QRectF, Qt, QTimer
+from PySide6.QtGui import QColor, QPen
 from PySide6.QtWidgets import (
     QCheckBox,
     QFileDialog,
+    QGraphicsRectItem,
     QGroupBox,
     QHBoxLayout,
-    QLabel,
     QPushButton,
     QSplitter,
     QTabWidget,
@@ -27,17 +28,21 @@ from PySide6.QtWidgets import (
 from lab import pooling
 from lab.device import intra_op_threads
 from lab.images import LabImage, to_display, to_tensor
+from lab.map_export import write_csv, write_png
 from lab.params import Example
 from lab.pooling import PoolParams, UpsampleParams
 from lab.pooling.examples import EXAMPLES
 from lab.pooling.view import PoolingView
+from lab.progress import Progress
 from widgets.kit.controls import (
     ChoiceBox,
     ErrorBanner,
     ParamSlider,
+    ProgressLine,
     TextLines,
     caption,
     page_with_controls,
+    row_of,
     scrolling,
 )
 from widgets.kit.files import write_text
@@ -87,6 +92,13 @@ class PoolingPanel(Panel):
         #: (export, benchmarks): (params, image tensor, output)
         self._full_pool: tuple[PoolParams, object, object] | None = None
         self._full_job = self.add_job("pool_full", self._full_pool_arrived)
+        #: the patch region (top, left, bottom, right) whose upsampled cells are drawn;
+        #: None: all of them (the views show the whole patch)
+        self._up_region: tuple[float, float, float, float] | None = None
+        #: the last file an export wrote (None until one has)
+        self.last_export: Path | None = None
+        self._export_job = self.add_job("export", self._export_arrived,
+                                        on_failed=self._export_failed)
 
         self.banner = ErrorBanner()
         self.tabs = QTabWidget()
@@ -134,6 +146,11 @@ class PoolingPanel(Panel):
         self.output_size = ParamSlider("Output size", 1, 32, 4, tooltip=(
             "Adaptive pooling: the output side you want; torch derives each window "
             "[⌊i·H/out⌋, ⌈(i+1)·H/out⌉)."))
+        self.fit_output = QCheckBox("Fit the pooled image to its view")
+        self.fit_output.setToolTip(
+            "Off: the pooled image at its true size — its pixels as large on screen as the "
+            "input's, so pooling by 2 shows an image half as wide. On: enlarged to fill its "
+            "view, each output pixel drawn over the window it summarises.")
         self.grid_size = ParamSlider("Grid side", 4, 16, 8, tooltip=(
             "Side of the numeric grid below: small numbers you can add up by eye."))
         self.new_numbers = QPushButton("New numbers")
@@ -142,6 +159,12 @@ class PoolingPanel(Panel):
         self.export_csv = QPushButton("Export numbers as CSV…")
         self.export_csv.setToolTip("Save the grid, the output and (max pool) the indices "
                                    "and unpooled grid as CSV")
+        self.export_image = QPushButton("Export pooled image…")
+        self.export_image.setToolTip(
+            "Save the pooled image at full resolution — every output pixel computed (off "
+            "the GUI thread), even where the view shows only some: PNG, or CSV numbers "
+            "(one block per channel)")
+        self.export_progress = ProgressLine()
 
         form = QVBoxLayout()
         box = QGroupBox("Pooling layer")
@@ -150,7 +173,9 @@ class PoolingPanel(Panel):
                        self.ceil_mode, self.count_include_pad, self.norm_type,
                        self.output_size):
             box_layout.addWidget(widget)
+        box_layout.addWidget(row_of(self.export_image, self.export_progress))
         form.addWidget(box)
+        form.addWidget(self.fit_output)
         grid_box = QGroupBox("Numeric grid")
         grid_layout = QVBoxLayout(grid_box)
         grid_layout.addWidget(self.grid_size)
@@ -166,8 +191,9 @@ class PoolingPanel(Panel):
 
         self.image_grid = ImageGrid(columns=2)
         self.image_zoom = ZoomTogether(self.image_grid, changed=self._pool_zoom_changed)
-        self.image_grid.setToolTip("Input and pooled image at the same scale: each output "
-                                   "pixel covers the window it summarises. Wheel to zoom "
+        self.image_grid.setToolTip("Input and pooled image at their true sizes: a pixel of "
+                                   "either is as large on screen, so the pooled image is "
+                                   "smaller by the stride ('Fit' enlarges it). Wheel to zoom "
                                    "(both views follow), double-click to fit.")
         self.input_matrix = MatrixView("input (padding hatched)")
         self.output_matrix = MatrixView("output")
@@ -211,9 +237,11 @@ class PoolingPanel(Panel):
         self.kind.valueChanged.connect(self._kind_changed)
         for box_ in (self.ceil_mode, self.count_include_pad):
             box_.toggled.connect(lambda _v: self.request_update("pool_image", "pool_grid"))
+        self.fit_output.toggled.connect(lambda _v: self.request_update("pool_view"))
         self.grid_size.valueChanged.connect(self._new_grid)
         self.new_numbers.clicked.connect(self._next_numbers)
         self.export_csv.clicked.connect(self._ask_export_csv)
+        self.export_image.clicked.connect(self._ask_export_image)
         self.output_matrix.cellHovered.connect(self._hovered)
         self.index_matrix.cellHovered.connect(self._hovered)
         self.output_matrix.cellClicked.connect(self._pin)
@@ -241,8 +269,21 @@ class PoolingPanel(Panel):
         self.patch_y = ParamSlider("Patch centre y", 0, 100, 50, suffix=" %", tooltip=(
             "Where the patch sits, down the image"))
         self.find_detail = QPushButton("Most detailed patch")
-        self.find_detail.setToolTip("Move the patch to where the image has the most edges "
-                                    "(done automatically for each new image)")
+        self.find_detail.setToolTip("Move the patch to where the image has the most edges, "
+                                    "so the methods' differences show (done automatically "
+                                    "for each new image)")
+        # the whole image with the patch outlined: where the tiles' pixels come from
+        self.where = ImageGrid(columns=1)
+        self.where.setFixedHeight(150)
+        self.where.setToolTip("The whole image; the orange square is the patch the tiles "
+                              "enlarge")
+        self.patch_outline = QGraphicsRectItem()
+        pen = QPen(QColor(255, 140, 0), 2)
+        pen.setCosmetic(True)  # 2 screen pixels whatever the image's size
+        self.patch_outline.setPen(pen)
+        self.detail_note = caption(small=True)
+        #: (patch size, (y, x) centre) of the last most-detailed search
+        self._detail: tuple[int, tuple[float, float]] | None = None
         self.transposed_init = ChoiceBox("Transposed conv weights", [
             (k, k, text) for k, text in pooling.TRANSPOSED_INITS.items()], "bilinear",
             tooltip="The weights of the ConvTranspose2d: a learned layer starts random; "
@@ -253,7 +294,7 @@ class PoolingPanel(Panel):
         box_layout = QVBoxLayout(box)
         for widget in (self.scale, self.use_target, self.target, self.align_corners,
                        self.patch, self.patch_x, self.patch_y, self.find_detail,
-                       self.transposed_init):
+                       self.where, self.detail_note, self.transposed_init):
             box_layout.addWidget(widget)
         form.addWidget(box)
         form.addWidget(caption(
@@ -264,9 +305,10 @@ class PoolingPanel(Panel):
         form.addStretch(1)
         controls = scrolling(form, 330, 420)
         self.up_grid = ImageGrid(columns=3)
-        self.up_zoom = ZoomTogether(self.up_grid)
-        self.up_formula = QLabel()
-        self.up_formula.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.up_zoom = ZoomTogether(self.up_grid, changed=self._up_zoom_changed)
+        # wraps in a narrow window (one line per formula made the window wider than 1280)
+        self.up_formula = TextLines(3, "The output-size formulas torch uses, with your numbers",
+                                    opaque=False)
         self.up_code = CodeView()
         # at least 9 lines of the script in view (it showed four at a time)
         self.up_code.editor.setMinimumHeight(
@@ -310,7 +352,8 @@ class PoolingPanel(Panel):
     def params(self) -> PoolingView:
         return PoolingView(tab="upsample" if self.tabs.currentIndex() == 1 else "pool",
                            pool=self.pool_params(), upsample=self.upsample_params(),
-                           grid_side=self.grid_size.value(), grid_seed=self._grid_seed)
+                           grid_side=self.grid_size.value(), grid_seed=self._grid_seed,
+                           fit_output=self.fit_output.isChecked())
 
     def apply_params(self, view: PoolingView) -> None:
         pool, up = view.pool, view.upsample
@@ -325,6 +368,7 @@ class PoolingPanel(Panel):
                               (self.patch_x, round(up.center[1] * 100))):
             slider.setValue(value)
         self.ceil_mode.setChecked(pool.ceil_mode)
+        self.fit_output.setChecked(view.fit_output)
         self.count_include_pad.setChecked(pool.count_include_pad)
         self.use_target.setChecked(up.target_size is not None)
         if up.target_size is not None:
@@ -360,13 +404,45 @@ class PoolingPanel(Panel):
         # NCHW in memory: pooling a channels-last photo reads every value whatever the stride
         self._image_tensor = to_tensor(image)[None].contiguous()
         self._input_display = image.pixels
+        self.where.set_images([ImageTile("where the patch is", image.pixels)])
+        if self.patch_outline.scene() is None:
+            self.where.view(0).addItem(self.patch_outline)
+            # a map, not a view to explore: the wheel scrolls the controls around it
+            self.where.view(0).setMouseEnabled(False, False)
         self.move_patch_to_detail()
         self.request_update("pool_image", "pool_grid", "upsample")
 
     def move_patch_to_detail(self) -> None:
-        y, x = pooling.most_detailed_center(self._image_tensor[0], self.patch.value())
+        size = self.patch.value()
+        y, x = pooling.most_detailed_center(self._image_tensor[0], size)
+        self._detail = (size, (y, x))
         self.patch_x.setValue(round(x * 100))
         self.patch_y.setValue(round(y * 100))
+        self._show_where()
+
+    def at_most_detailed(self) -> bool:
+        """The patch is where the last search for this patch size put it."""
+        if self._detail is None or self._detail[0] != self.patch.value():
+            return False
+        y, x = self._detail[1]
+        return (self.patch_y.value(), self.patch_x.value()) == (round(y * 100), round(x * 100))
+
+    def _show_where(self) -> None:
+        """Outline the patch on the whole image and say whether it is the most detailed."""
+        if self._image_tensor is None or self.where.tile_count() == 0:
+            return
+        _, _, height, width = self._image_tensor.shape
+        top, left, side_h, side_w = pooling.patch_box(height, width, self.patch.value(),
+                                                      self.upsample_params().center)
+        self.patch_outline.setRect(QRectF(left, top, side_w, side_h))
+        there = self.at_most_detailed()
+        self.find_detail.setEnabled(not there)
+        where = f"x {left}–{left + side_w}, y {top}–{top + side_h}"
+        self.detail_note.setText(
+            f"The patch ({where}) is the image's most detailed {side_w}×{side_h} square: "
+            "the most edges, so the methods differ most." if there else
+            f"The patch is at {where}. “Most detailed patch” moves it where a "
+            f"{self.patch.value()}-pixel square has the most edges.")
 
     def _new_grid(self) -> None:
         self._grid_values = pooling.random_grid(self.grid_size.value(), self._grid_seed)
@@ -425,6 +501,7 @@ class PoolingPanel(Panel):
             ImageTile(f"{name} → {out_h}×{out_w}×{channels}{resolution}",
                       to_display(out[0], low, high), shown.rect),
         ], fit=False)
+        self.image_zoom.set_scale(1, self._output_scale(params))
         self.image_zoom.follow(QRectF(0, 0, width, height))
         self._show_formula(params)
         self._code_stale = True
@@ -467,21 +544,55 @@ class PoolingPanel(Panel):
         self.set_problems("upsample", problems)
         if problems:
             return
-        result = pooling.upsample_all(self._image_tensor[0], params)
-        side = result.patch.shape[-1]
-        rect = (0.0, 0.0, float(side), float(result.patch.shape[-2]))
-        tiles = [ImageTile(f"input patch {result.patch.shape[-2]}×{side}",
-                           to_display(result.patch), rect)]
+        side_h, side_w = (min(params.patch_size, n) for n in (height, width))
+        rect = (0.0, 0.0, float(side_w), float(side_h))
+        region = None if self.up_zoom.is_fitted(QRectF(*rect)) else self._up_wanted(rect)
+        result = pooling.upsample_all(self._image_tensor[0], params, region)
+        self._up_region = region
+        tiles = [ImageTile(f"input patch {side_h}×{side_w}", to_display(result.patch), rect)]
         for title, tensor in result.outputs.items():
-            shown = title if title in ("ConvTranspose2d", "PixelShuffle") else f"{title}"
+            shown = title
             if title in ("ConvTranspose2d", "PixelShuffle"):
                 shown += f" ×{params.integer_factor()}"
-            tiles.append(ImageTile(f"{shown} → {tensor.shape[-2]}×{tensor.shape[-1]}",
-                                   to_display(tensor), rect))
+            out_h, out_w = result.sizes[title]
+            (r0, r1), (c0, c1) = result.spans[title]
+            # the cells computed, drawn where they lie over the patch
+            place = (c0 * side_w / out_w, r0 * side_h / out_h, (c1 - c0) * side_w / out_w,
+                     (r1 - r0) * side_h / out_h)
+            note = "" if region is None else " (the region shown)"
+            tiles.append(ImageTile(f"{shown} → {out_h}×{out_w}{note}", to_display(tensor),
+                                   place))
         self.up_grid.set_images(tiles, fit=False)
         self.up_zoom.follow(QRectF(*rect))
         self.up_formula.setText(f"{params.interpolate_formula()}\n{params.transposed_formula()}")
+        self._show_where()
         self.up_code.set_code(pooling.upsample_code(params, (channels, height, width)))
+
+    def _up_wanted(self, rect: tuple[float, float, float, float]
+                   ) -> tuple[float, float, float, float]:
+        """The zoomed region of the patch and half a view more on every side (a pan
+        needs nothing new for a while), as (top, left, bottom, right) inside it."""
+        shown = self.up_zoom.region()
+        margin_x, margin_y = shown.width() / 2, shown.height() / 2
+        return (max(0.0, shown.top() - margin_y), max(0.0, shown.left() - margin_x),
+                min(rect[3], shown.bottom() + margin_y), min(rect[2], shown.right() + margin_x))
+
+    def _up_zoom_changed(self) -> None:
+        """Compute the upsampled cells again only when the view shows some not drawn."""
+        region = self._up_region
+        if self.up_grid.tile_count() == 0:
+            return
+        if self.up_zoom.is_fitted():
+            if region is not None:
+                self.request_update("upsample")
+            return
+        shown = self.up_zoom.region()
+        if region is None:
+            return  # every cell is drawn already
+        top, left, bottom, right = region
+        if shown.top() < top or shown.left() < left or shown.bottom() > bottom or \
+                shown.right() > right:
+            self.request_update("upsample")
 
     def _show_problems(self) -> None:
         self.banner.show_problems(self.shown_problems())
@@ -542,13 +653,24 @@ class PoolingPanel(Panel):
         return write_text(path, pooling.grid_csv(self._grid_result), self.banner.show_message)
 
     # ====================================================================== resolution
+    def _output_scale(self, params: PoolParams) -> float:
+        """How much wider than the input's view the pooled view's range is: its stride in
+        input pixels (true size: a pixel of each as large on screen), or 1 when fitted."""
+        if self.fit_output.isChecked():
+            return 1.0
+        _, _, height, width = self._image_tensor.shape
+        _, out_w = params.output_shape(height, width)
+        return pooling.output_rect(params, height, width)[2] / out_w
+
     def _shown_for(self, params: PoolParams) -> Shown:
         """The pooled view's output pixels at the current zoom (laid out or not)."""
         _, _, height, width = self._image_tensor.shape
         out_h, out_w = params.output_shape(height, width)
         x0, y0, rect_w, _ = pooling.output_rect(params, height, width)
         view = self.image_grid.view(1) if self.image_grid.tile_count() > 1 else None
-        return shown_sampling(view, (width, height), (out_h, out_w), (x0, y0), rect_w / out_w,
+        scale = self._output_scale(params)  # the pooled view shows this much more
+        return shown_sampling(view, (scale * width, scale * height), (out_h, out_w), (x0, y0),
+                              rect_w / out_w,
                               self.image_zoom.is_fitted(QRectF(0, 0, width, height)))
 
     def _pool_zoom_changed(self) -> None:
@@ -584,3 +706,59 @@ class PoolingPanel(Panel):
         """Every output pixel of the current pooling (N, C, H_out, W_out), or None until
         `request_full_result()` has delivered it."""
         return self._full_pool[2] if self.full_result_ready() else None
+
+    # ====================================================================== export
+    def _ask_export_image(self) -> None:
+        path, chosen = QFileDialog.getSaveFileName(self, "Export pooled image", "pooled.png",
+                                                   "PNG image (*.png);;CSV numbers (*.csv)")
+        if path:
+            if not path.lower().endswith((".png", ".csv")):
+                path += ".csv" if "CSV" in chosen else ".png"
+            self.export_image_file(path)
+
+    def export_image_file(self, path: str | Path) -> bool:
+        """Write every output pixel of the current pooling, computed on a worker (the one
+        already computed when there is one): `.csv` the numbers, a block per channel;
+        anything else a PNG as the view draws it. False (banner) when the settings do not
+        fit the image."""
+        params, x = self.pool_params(), self._image_tensor
+        if params.validate(*x.shape[-2:]):
+            self.banner.show_message("Nothing to export: these settings do not fit the image")
+            return False
+        path = Path(path)
+        ready = self.full_result()
+        low, high = pooling.pool_display_range(params)
+        names = ["R", "G", "B"] if x.shape[1] == 3 else [f"channel {c}" for c in range(
+            x.shape[1])]
+
+        def make(should_stop):
+            out = ready
+            if out is None:
+                yield Progress("computing every pixel", 0.0)
+                out = pooling.pool(x, params)
+            if should_stop():
+                return
+            if path.suffix.lower() == ".csv":
+                yield from write_csv(path, [(f"{params.module_line()} · {name}",
+                                             out[0, c].numpy())
+                                            for c, name in enumerate(names)], should_stop)
+            else:
+                yield Progress("writing PNG", 1.0)
+                yield write_png(path, to_display(out[0], low, high))
+
+        self.export_progress.show_progress(Progress("computing every pixel", 0.0))
+        self._export_job.submit(make)
+        return True
+
+    def _export_arrived(self, item) -> None:
+        if isinstance(item, Progress):
+            self.export_progress.show_progress(item)
+            return
+        self.last_export = item
+        self.export_progress.done()
+        self.export_progress.label.setText(f"saved {item.name}")
+        self.export_progress.label.setToolTip(str(item))
+
+    def _export_failed(self, message: str) -> None:
+        self.export_progress.done()
+        self.banner.show_message(f"Export failed: {message}")

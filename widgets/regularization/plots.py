@@ -11,6 +11,8 @@ from PySide6.QtCore import QEvent, Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QGraphicsItem, QWidget
 
+from widgets.kit.axes import SparseLabelAxis
+
 COLORS = {
     "train": "#2f6fdb", "test": "#d9534f", "cv": "#2ca02c", "fit": "#e67e22",
     "truth": "#7f7f7f", "torch": "#8e44ad", "bias": "#2f6fdb", "variance": "#e67e22",
@@ -46,28 +48,15 @@ def steady_range(shown: tuple[float, float] | None, low: float, high: float,
     return (math.floor(low / step - 0.25) * step, math.ceil(high / step + 0.25) * step)
 
 
-class TidyAxis(pg.AxisItem):
-    """An axis whose log scale labels only the 2s and 5s between the decades: pyqtgraph
-    labels every minor tick it has room for by its own estimate, and 0.06, 0.07, 0.08,
-    0.09 run into each other near the top of a decade."""
-
-    def logTickStrings(self, values, scale, spacing):  # noqa: N802 - pyqtgraph's name
-        strings = super().logTickStrings(values, scale, spacing)
-        if spacing is not None:  # a decade level: every label
-            return strings
-        mantissas = [f"{10.0 ** v * scale:.1e}"[0] for v in values]
-        return [text if digit in "125" else "" for text, digit
-                in zip(strings, mantissas, strict=True)]
-
-
 class Plot(pg.PlotWidget):
     """A PlotWidget in the palette's colours, with a title and an optional legend; it
     follows the light / dark theme."""
 
     def __init__(self, title: str, *, left: str = "", bottom: str = "", legend: bool = False,
                  parent: QWidget | None = None) -> None:
-        super().__init__(parent, axisItems={"left": TidyAxis("left"),
-                                            "bottom": TidyAxis("bottom")})
+        # labels of a log axis over two decades overlapped ("0.07" on "0.08" on "0.09")
+        super().__init__(parent, axisItems={side: SparseLabelAxis(side)
+                                            for side in ("left", "bottom")})
         self.title_text = title
         self.setMinimumSize(120, 120)
         self.setMenuEnabled(False)

@@ -280,6 +280,11 @@ class TrainForm(QWidget):
     def _live(self, name: str, value: float) -> None:
         if self._loading:
             return
+        if name == "lr" and self.lr_hint.text():  # the hint follows the rate it talks about
+            usual, title = optim.USUAL_LR[self.optimizer.value()], name_of(self.optimizer.value())
+            self.lr_hint.setText(f"Learning rate at {title}'s usual {usual:g}." if value == usual
+                                 else f"{title} usually starts at lr {usual:g}; yours is "
+                                      f"{value:g}.")
         self.liveChanged.emit(name, float(value))
         self.changed.emit()
 
@@ -366,6 +371,7 @@ class TrainForm(QWidget):
     def set_config(self, cfg: TrainConfig) -> None:
         """Show `cfg` in the controls (values outside a control's range are clamped)."""
         self._loading = True
+        self.lr_hint.clear()  # it spoke of the switch made before these settings came
         try:
             data = cfg.data
             self.source.setValue(data.source)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import html
+import os
 import sqlite3
 import time
 from pathlib import Path
@@ -60,6 +61,7 @@ from lab.training.checkpoints import (
     save_checkpoint,
 )
 from lab.training.examples import COMPARISONS, DROPOUT, EXAMPLES, Comparison
+from lab.training.process import RemoteRun, TrainJob, state_bytes
 from lab.training.runs import (
     HistoryDamagedError,
     HistoryError,
@@ -81,11 +83,12 @@ from widgets.kit.controls import (
 )
 from widgets.kit.files import write_text
 from widgets.kit.panel import AppState, Panel
-from widgets.kit.settings import data_dir
+from widgets.kit.settings import ENV_PREFIX, data_dir, trains_in_process
 from widgets.kit.views import CodeView
-from widgets.kit.workers import GeneratorWorker
+from widgets.kit.workers import GeneratorWorker, RelayWorker
 from widgets.training.form import TrainForm
 from widgets.training.plots import TrainingPlots, run_colour
+from widgets.training.plots.predictions import MONTAGE_COLUMNS, MONTAGE_ROWS
 from widgets.training.runs import DuplicateDialog, RunList
 
 REDRAW_INTERVAL_S = 0.175  # at most ~6 redraws a second, whatever the worker sends
@@ -458,7 +461,15 @@ class TrainingPanel(Panel):
                 items = recorded(items, db_path, record.id)
             return items
 
-        self.worker = GeneratorWorker(make, interval=0.1, parent=self)
+        if trains_in_process():  # the app: in the trainer process, relayed by a QThread
+            remote = RemoteRun(TrainJob(
+                config, state_bytes(initial_state), str(checkpoint) if checkpoint else None,
+                {"run": record.name}, str(db_path) if db_path else None, record.id,
+                {k: v for k, v in os.environ.items() if k.startswith(ENV_PREFIX)}))
+            self.controls = remote
+            self.worker = RelayWorker(remote, interval=0.1, parent=self)
+        else:
+            self.worker = GeneratorWorker(make, interval=0.1, parent=self)
         self.worker.batch.connect(functools.partial(self._on_batch, record))
         self.worker.failed.connect(functools.partial(self._on_failed, record))
         self.worker.finished.connect(functools.partial(self._on_finished, record))
@@ -584,9 +595,25 @@ class TrainingPanel(Panel):
         record.status = "failed"
         record.message = text
         record.revision += 1
+        if text.startswith("The "):  # the trainer process ended, or memory ran out
+            self.banner.show_message(f"{record.name} failed. {text}")
+            return
         message = text.split(": ", 1)[1] if text.startswith(("ValueError", "DataError")) \
             else text
         self.banner.show_message(f"{record.name} could not train: {message}")
+
+    def _settle_history(self, record: RunRecord) -> None:
+        """A run whose trainer ended without saying so (killed, or ended after a stop it
+        did not answer) is still "running" in the history: record how it ended."""
+        if record.id <= 0 or not self.history_writable():
+            return
+        try:
+            if self.store.status(record.id) == "running":
+                self.store.finish(record.id, record.status, record.message,
+                                  record.best_epoch, record.stop_epoch)
+        except (sqlite3.Error, OSError):
+            with contextlib.suppress(sqlite3.Error):
+                self.store.db.rollback()
 
     def _on_finished(self, record: RunRecord, stopped: bool) -> None:
         if record.status in ("completed", "early_stopped"):
@@ -594,6 +621,8 @@ class TrainingPanel(Panel):
         if record.status == "running":
             record.status = "stopped" if stopped else "failed"
             record.revision += 1
+        if isinstance(self.worker, RelayWorker) and self.running is record:
+            self._settle_history(record)
         if self.running is record:
             self.running = None
             worker, self.worker = self.worker, None
@@ -667,8 +696,9 @@ class TrainingPanel(Panel):
         if part == 0:
             self.plots.sync_epoch_views(records, force)
         elif part == 1:
-            shown, preview = self._boundary_subject(focus)
-            self._show_points(shown)
+            shown = self._boundary_run(focus)
+            samples = self._show_points(shown)
+            preview = "" if shown is not None else self._preview_text(samples)
             if force:
                 self.plots.weights.drawn.reset()
                 self.plots.boundary.drawn.reset()
@@ -686,28 +716,35 @@ class TrainingPanel(Panel):
         if not self._hold_drawn:
             self.mark_drawn()
 
-    def _boundary_subject(self, focus: RunRecord | None) -> tuple[RunRecord | None, str]:
-        """The run whose boundary to draw, or None and a caption about the form's data:
-        when the form names another data source (Digits after a moons run) and nothing trains,
-        the view previews the form's data instead of a stale boundary."""
+    def _boundary_run(self, focus: RunRecord | None) -> RunRecord | None:
+        """The run whose boundary to draw, or None: when the form names another data source
+        (Digits after a moons run) and nothing trains, the view previews the form's data
+        instead of a stale boundary."""
         data = self.form.config().data
         if focus is not None and (self.is_training() or focus.config.data.source == data.source):
-            return focus, ""
+            return focus
+        return None
+
+    def _preview_text(self, samples: int) -> str:
+        """The caption under the form's data (`samples`: how many images are shown)."""
+        data = self.form.config().data
         title = data_module.SOURCES.get(data.source, data.source).split(" — ")[0]
         if data.is_points:
-            return None, (f"{title}, as the form sets it. Press Start to train: the "
-                          "background will show which class the model predicts everywhere "
-                          "in the plane.")
-        return None, (f"{title} are images, not points in a plane: there is no boundary to "
-                      "draw. Press Start: this view then shows the model's predictions on "
-                      "validation images, in train() or eval() mode.")
+            return (f"{title}, as the form sets it. Press Start to train: the background will "
+                    "show which class the model predicts everywhere in the plane.")
+        shown = (f" Above: its first {samples} images and their classes." if samples else
+                 " It is read when a run starts.")
+        return (f"{title} are images, not points in a plane: there is no boundary to draw."
+                f"{shown} Press Start: this view then shows the model's predictions on "
+                "validation images, in train() or eval() mode.")
 
-    def _show_points(self, focus: RunRecord | None) -> None:
-        """The data behind the boundary: the focused run's, or the form's (a preview)."""
+    def _show_points(self, focus: RunRecord | None) -> int:
+        """The data behind the boundary: the focused run's, or the form's (a preview: an
+        image set's first images). Returns how many images it previews."""
         data = focus.config.data if focus is not None else self.form.config().data
-        if not data.is_points:
+        if not data.is_points and focus is not None:  # its predictions are drawn instead
             self.plots.boundary.show_points(None, None)
-            return
+            return 0
         dataset = self._preview_cache.get(data)
         if dataset is None:
             try:
@@ -716,10 +753,20 @@ class TrainingPanel(Panel):
                 dataset = None
             if dataset is not None:
                 self._preview_cache = {data: dataset}
+        if not data.is_points:  # the set's first images, with their classes
+            if dataset is None:
+                self.plots.boundary.show_samples(None, [])
+                return 0
+            count = min(len(dataset), MONTAGE_COLUMNS * MONTAGE_ROWS)
+            self.plots.boundary.show_samples(
+                data_module.display_pixels(dataset.x[:count]),
+                [dataset.class_names[int(c)] for c in dataset.y[:count]])
+            return count
         if dataset is None:
             self.plots.boundary.show_points(None, None)
         else:
             self.plots.boundary.show_points(dataset.x.numpy(), dataset.y.numpy())
+        return 0
 
     def _show_legend(self, records: list[RunRecord], labels: dict[int, str]) -> None:
         if not records:

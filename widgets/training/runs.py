@@ -30,6 +30,7 @@ from lab.training import (
     TrainConfig,
     flat_settings,
     format_value,
+    setting_applies,
     with_change,
 )
 from lab.training.runs import RunRecord
@@ -162,7 +163,9 @@ class DuplicateDialog(QDialog):
         self.base = record.config
         self.values = flat_settings(record.config)
         self.setting = QComboBox()
-        for path in DUPLICABLE:
+        # only settings that mean something for this run (no noise for digits, momentum
+        # for Adam): changing another would train the same run again
+        for path in (p for p in DUPLICABLE if setting_applies(record.config, p)):
             current = format_value(self.values[path])
             self.setting.addItem(f"{SETTING_LABELS[path]} (now {current})", path)
         self.setting.setToolTip("The one setting the new run changes; everything else stays "

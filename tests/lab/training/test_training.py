@@ -580,3 +580,25 @@ def test_a_data_setting_a_source_ignores_is_no_difference():
     assert differing_settings([moons, digits]) == ["data.source"]
     assert differing_settings([moons, TrainConfig(data=DataConfig("moons", noise=0.1))]) == [
         "data.noise"]
+
+
+def test_a_setting_the_model_or_optimiser_ignores_is_no_difference():
+    """Momentum means nothing to Adam, the hold-out fraction nothing under K-fold: the run
+    list's "Settings that differ" named them (issue 19 item 11)."""
+    from dataclasses import replace
+
+    from lab.training import differing_settings
+
+    sgd = TrainConfig(optimizer="sgd", momentum=0.9)
+    adam = TrainConfig(optimizer="adam", lr=0.001, momentum=0.5)
+    assert differing_settings([sgd, adam]) == ["optimizer", "lr"]
+    # momentum still differs between the two SGD runs, and only they are labelled with it
+    slow = replace(sgd, momentum=0.5)
+    title, labels = describe_differences([sgd, slow, adam])
+    assert labels == ["optimizer sgd, LR 0.1, momentum 0.9", "optimizer sgd, LR 0.1, momentum 0.5",
+                      "optimizer adam, LR 0.001"]
+    folds = TrainConfig(kfold=3, data=DataConfig("moons", val_fraction=0.3))
+    assert differing_settings([TrainConfig(), folds]) == ["kfold"]
+    digits = TrainConfig(data=DataConfig("digits", noise=0.5, samples=1000))
+    assert describe_differences([TrainConfig(), digits]) == ("data moons vs digits",
+                                                             ["data moons", "data digits"])

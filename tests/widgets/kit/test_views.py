@@ -191,3 +191,30 @@ def test_matrix_view_numbers_fit_their_cells(qtbot):
     roomy.resize(700, 700)
     roomy.set_matrix(values)
     assert roomy.fitted_labels()[1][0][0] == f"{values[0, 0]:.2f}"  # room: 2 decimals
+
+
+def test_image_grid_without_columns_lays_tiles_out_largest_and_keeps_them(qtbot):
+    """Four maps in a wide strip sit in one row, in a tall area in two columns; moving them
+    keeps their images, zoom and titles (the views are the same objects)."""
+    grid = ImageGrid()
+    qtbot.addWidget(grid)
+    grid.resize(800, 220)
+    grid.show()
+    images = [np.full((32, 32), i, np.float32) for i in range(4)]
+    grid.set_images([(f"map {i}", a) for i, a in enumerate(images)])
+    qtbot.wait(10)
+    assert grid.columns() == 4
+    views = [grid.view(i) for i in range(4)]
+    views[1].setRange(xRange=(0, 8), yRange=(0, 8), padding=0)
+    grid.resize(300, 420)
+    qtbot.wait(10)
+    assert grid.columns() == 2 and [grid.view(i) for i in range(4)] == views
+    assert all(v.height() > 100 and v.width() > 100 for v in views)  # none squeezed to 0
+    assert grid.titles() == [f"map {i}" for i in range(4)]
+    assert grid.view(1).viewRange()[0] == pytest.approx([0, 8])
+    assert grid.image_item(3).image is not None
+    fixed = ImageGrid(columns=3)
+    qtbot.addWidget(fixed)
+    fixed.resize(800, 220)
+    fixed.set_images([(f"{i}", a) for i, a in enumerate(images)])
+    assert fixed.columns() == 3  # given columns are kept

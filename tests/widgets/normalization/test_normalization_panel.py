@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 import torch
 
+from lab.normalization.experiment import ExperimentSetup
 from lab.normalization.view import NormView
 from widgets.kit.panel import AppState
 from widgets.normalization.panel import NormalizationPanel
@@ -123,11 +124,27 @@ def test_feature_scaling_is_sent_to_augmentation(panel, qtbot):
 @pytest.mark.slow
 def test_small_batch_experiment_runs_in_the_background(panel, qtbot):
     panel.tabs.setCurrentIndex(3)
-    panel.sizes.setText("4, 2")
-    panel.epochs.setValue(1)
-    panel.start_experiment(train_size=16)
+    panel.sizes.setText("1, 2")
+    panel.start_experiment()  # batch size 1: BatchNorm cannot train on it
+    assert "from 2 to 256" in panel.problems()[0] and panel.start_button.isEnabled()
+    panel.start_experiment(ExperimentSetup(sizes=(2, 4), epochs=1, train_size=16,
+                                           min_updates=0))
     assert not panel.start_button.isEnabled()
     qtbot.waitUntil(lambda: panel.start_button.isEnabled(), timeout=120_000)
     points = panel.experiment_points()
     assert sorted(points["batch"]) == [2, 4] and sorted(points["group"]) == [2, 4]
     assert "batch 2: BN" in panel.batches_caption.text()
+
+
+def test_a_tab_shown_before_the_warm_up_ends_still_draws_everything(qtbot):
+    from widgets.normalization.panel import TABS
+
+    widget = NormalizationPanel(AppState())
+    qtbot.addWidget(widget)
+    widget.resize(1280, 740)
+    widget.show()
+    widget.tabs.setCurrentIndex(TABS.index("scaling"))  # before the warm-up's end
+    widget.flush()
+    qtbot.waitUntil(widget.has_drawn, timeout=60_000)
+    assert widget._result is not None and "values per channel" in widget.scaling_label.text()
+    widget.shutdown()

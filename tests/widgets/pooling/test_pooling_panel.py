@@ -5,6 +5,7 @@ import torch.nn.functional as F
 from hypothesis import given
 from hypothesis import strategies as st
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
 
 from lab import pooling
 from lab.images import load_sample, to_display, to_tensor
@@ -233,6 +234,8 @@ def test_zoom_is_shared_kept_across_changes_and_never_drifts(panel, qtbot):
     def ranges():  # x0, x1, y0, y1 of both views
         return [v for i in range(2) for axis in grid.view(i).viewRange() for v in axis]
 
+    panel.fit_output.setChecked(True)  # both views show the same input pixels
+    panel.flush()
     start = ranges()
     for width in (1100, 1200, 1000, 1200):  # resizing the window must not shrink the images
         panel.resize(width, 850)
@@ -309,3 +312,147 @@ def test_upsampling_code_shows_more_than_a_few_lines(panel, qtbot):
     editor = panel.up_code.editor
     qtbot.waitUntil(lambda: editor.isVisible())
     assert editor.viewport().height() >= 9 * editor.fontMetrics().lineSpacing()
+
+
+def test_an_export_of_the_pooled_photo_is_every_output_pixel(qtbot, tmp_path):
+    """Shown at screen resolution, exported whole: the CSV is F.avg_pool2d's output, a
+    block per channel, and the PNG has its full size."""
+    from PIL import Image
+
+    from lab.images import LabImage
+    from lab.map_export import read_csv_blocks
+
+    rng = np.random.default_rng(3)
+    photo = LabImage("photo", rng.integers(0, 255, (900, 1000, 3), dtype=np.uint8))
+    panel = PoolingPanel(AppState(photo))
+    qtbot.addWidget(panel)
+    panel.resize(1200, 850)
+    panel.show()
+    panel.kind.setValue("avg")
+    panel.kernel.setValue(3)
+    panel.stride.setValue(1)
+    panel.padding.setValue(1)
+    panel.flush()
+    assert panel._pool_shown[1].step > 1  # the view shows some of the pixels
+    assert panel.export_image_file(tmp_path / "pooled.png")
+    qtbot.waitUntil(lambda: panel.last_export == tmp_path / "pooled.png", timeout=30_000)
+    assert Image.open(tmp_path / "pooled.png").size == (1000, 900)
+    assert panel.export_image_file(tmp_path / "pooled.csv")
+    qtbot.waitUntil(lambda: panel.last_export == tmp_path / "pooled.csv", timeout=30_000)
+    expected = F.avg_pool2d(to_tensor(photo)[None], 3, 1, 1)[0].numpy()
+    blocks = read_csv_blocks(tmp_path / "pooled.csv")
+    np.testing.assert_array_equal(np.stack(blocks), expected)
+    panel.shutdown()
+
+
+def _on_screen_width(grid, index):
+    """The tile's image width in screen pixels (once the views' new ranges are applied)."""
+    QApplication.processEvents()
+    item = grid.image_item(index)
+    return item.mapRectToDevice(item.boundingRect()).width()
+
+
+def test_pooled_image_is_drawn_at_its_true_size_or_fitted(panel, qtbot):
+    """Pooling by 2 halves the image: at true size (the default) its 128² pixels are as
+    large on screen as the input's, so it is half as wide; 'Fit' fills the view."""
+    grid = panel.image_grid
+    qtbot.waitUntil(lambda: _on_screen_width(grid, 0) > 100)
+    assert not panel.fit_output.isChecked() and panel.params().fit_output is False
+    assert _on_screen_width(grid, 1) == pytest.approx(_on_screen_width(grid, 0) / 2, rel=0.03)
+    # zoomed in, the pooled view stays centred on the same place, at the same pixel size
+    grid.view(0).scaleBy((0.5, 0.5))
+    grid.view(0).sigRangeChangedManually.emit([True, True])
+    (x0, x1), _ = grid.view(0).viewRange()
+    (u0, u1), _ = grid.view(1).viewRange()
+    assert (u1 - u0) == pytest.approx(2 * (x1 - x0)) and (u0 + u1) == pytest.approx(x0 + x1)
+    panel.stride.setValue(4)
+    panel.kernel.setValue(4)
+    panel.flush()
+    qtbot.mouseDClick(grid.viewport(), Qt.MouseButton.LeftButton,
+                      pos=grid.viewport().rect().center())  # fit the input again
+    assert _on_screen_width(grid, 1) == pytest.approx(_on_screen_width(grid, 0) / 4, rel=0.03)
+    panel.fit_output.setChecked(True)
+    panel.flush()
+    assert _on_screen_width(grid, 1) == pytest.approx(_on_screen_width(grid, 0), rel=0.03)
+    assert panel.params().fit_output is True
+
+
+def test_most_detailed_patch_is_shown_and_the_button_moves_there(panel, qtbot):
+    """The first view's patch is already the most detailed: the button had no visible
+    effect. The whole image shows where the patch is; the button is off while the patch is
+    there, and brings it back after the learner moved it."""
+    panel.tabs.setCurrentIndex(1)
+    panel.flush()
+    start = (panel.patch_x.value(), panel.patch_y.value())
+    assert panel.at_most_detailed() and not panel.find_detail.isEnabled()
+    assert "most detailed 24×24 square" in panel.detail_note.text()
+    height, width = panel.state.image.pixels.shape[:2]
+
+    def outlined():
+        rect = panel.patch_outline.rect()
+        return (round(rect.top()), round(rect.left()), round(rect.height()),
+                round(rect.width()))
+
+    assert outlined() == pooling.patch_box(height, width, 24, panel.upsample_params().center)
+    assert panel.where.view(0).state["mouseEnabled"] == [False, False]  # wheel: scrolls
+    panel.patch_x.setValue(10)
+    panel.flush()
+    assert panel.find_detail.isEnabled() and not panel.at_most_detailed()
+    assert "moves it where a 24-pixel square has the most edges" in panel.detail_note.text()
+    assert outlined()[1] == pooling.patch_box(height, width, 24, (0.8, 0.1))[1]
+    qtbot.mouseClick(panel.find_detail, Qt.MouseButton.LeftButton)
+    panel.flush()
+    assert (panel.patch_x.value(), panel.patch_y.value()) == start
+    assert not panel.find_detail.isEnabled() and panel.at_most_detailed()
+    panel.patch.setValue(48)  # another size: another search is needed
+    panel.flush()
+    assert panel.find_detail.isEnabled()
+    qtbot.mouseClick(panel.find_detail, Qt.MouseButton.LeftButton)
+    panel.flush()
+    expected = pooling.most_detailed_center(to_tensor(panel.state.image), 48)
+    assert panel.patch_x.value() == round(expected[1] * 100)
+    assert "most detailed 48×48 square" in panel.detail_note.text()
+
+
+def test_upsampling_tab_fits_a_1280_pixel_window(panel, qtbot):
+    """The ConvTranspose2d formula on one line made the window 1303 px wide at 1280."""
+    panel.tabs.setCurrentIndex(1)
+    panel.flush()
+    qtbot.wait(10)
+    assert panel.minimumSizeHint().width() <= 1280 - 240  # beside the navigation list
+
+
+def test_a_zoomed_upsampling_view_computes_the_region_it_shows(panel, qtbot):
+    """Zoomed into the enlarged patch, each method computes the cells over the region shown
+    (and a margin) at full resolution — the whole torch call's cells there — and a
+    double-click brings back every cell."""
+    from PySide6.QtCore import QRectF
+
+    panel.tabs.setCurrentIndex(1)
+    panel.scale.setValue(8)
+    panel.patch.setValue(64)
+    panel.flush()
+    params = panel.upsample_params()
+    patch = pooling.center_patch(to_tensor(panel.state.image), 64, params.center)[None]
+    whole = to_display(F.interpolate(patch, scale_factor=8, mode="bicubic",
+                                     align_corners=True)[0])
+    assert shown(panel.up_grid, 3).shape[:2] == (512, 512)
+    before = panel.compute_counts["upsample"]
+    view = panel.up_grid.view(3)
+    view.setRange(QRectF(40, 8, 8, 6), padding=0)  # patch pixels: a small corner region
+    panel.up_zoom._zoomed(view, None)
+    panel.flush()
+    assert panel.compute_counts["upsample"] == before  # every cell is drawn already
+    panel.align_corners.setChecked(True)  # a change while zoomed: the region alone
+    panel.flush()
+    assert panel._up_region is not None
+    drawn = shown(panel.up_grid, 3)
+    assert drawn.shape[0] * drawn.shape[1] < 512 * 512 / 8  # only the region, and a margin
+    rect = panel.up_grid.image_item(3).mapRectToParent(panel.up_grid.image_item(3).boundingRect())
+    r0, c0 = round(rect.top() * 8), round(rect.left() * 8)
+    assert r0 <= 8 * 8 and c0 <= 40 * 8 and r0 + drawn.shape[0] >= 14 * 8
+    assert np.array_equal(drawn, whole[r0:r0 + drawn.shape[0], c0:c0 + drawn.shape[1]])
+    assert "(the region shown)" in panel.up_grid.titles()[3]
+    panel.up_zoom.fit()
+    qtbot.waitUntil(lambda: panel._up_region is None)
+    assert shown(panel.up_grid, 3).shape[:2] == (512, 512)

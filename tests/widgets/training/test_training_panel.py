@@ -282,6 +282,19 @@ def test_duplicate_with_one_change_overlays_both(qtbot, panel):
     assert "needs an int value" in panel.banner.message()
 
 
+def test_duplicate_offers_only_settings_that_apply_to_the_run(qtbot):
+    """A digits run trained with Adam: changing its noise or momentum would train the same
+    run again, so the dialog does not offer them (issue 19 item 11)."""
+    from types import SimpleNamespace
+
+    config = TrainConfig(data=DataConfig("digits"), optimizer="adam", lr=0.001)
+    dialog = DuplicateDialog(SimpleNamespace(name="#1", config=config))
+    qtbot.addWidget(dialog)
+    offered = {dialog.setting.itemData(i) for i in range(dialog.setting.count())}
+    assert {"data.noise", "data.samples", "momentum", "gamma", "patience"}.isdisjoint(offered)
+    assert {"dropout", "lr", "optimizer", "data.source", "data.train_size"} <= offered
+
+
 def test_runs_persist_across_restarts(qtbot):
     first = make_panel(qtbot)
     record = train_tiny(qtbot, first)
@@ -557,6 +570,13 @@ def test_switching_optimiser_suggests_its_usual_learning_rate(qtbot):
     form.optimizer.setValue("rmsprop")
     assert form.config().lr == 0.005
     assert "RMSprop usually starts at lr 0.01" in form.lr_hint.text()
+    # the hint follows the rate it speaks of, and a loaded configuration clears it
+    form.lr.setValue(0.01)
+    assert form.lr_hint.text() == "Learning rate at RMSprop's usual 0.01."
+    form.lr.setValue(0.02)
+    assert form.lr_hint.text() == "RMSprop usually starts at lr 0.01; yours is 0.02."
+    form.set_config(TrainConfig())
+    assert form.lr_hint.text() == ""
 
 
 def test_a_banner_coming_and_going_moves_no_control(qtbot, panel):
@@ -589,3 +609,12 @@ def test_choosing_digits_after_a_moons_run_previews_digits_not_the_old_boundary(
                     timeout=10_000)
     assert panel.plots.boundary.title.text() == "Data"
     assert "background will show" not in panel.plots.boundary.caption.text()
+    # the preview is the digits themselves, not an empty plane with x₁ and x₂ axes
+    boundary = panel.plots.boundary
+    assert boundary.stack.currentWidget() is boundary.images
+    assert boundary.images.labels() == [str(d) for d in (0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1)]
+    assert boundary.images.image.image.shape[:2] > (16, 16)  # 12 8×8 images in a montage
+    assert "its first 12 images and their classes" in boundary.caption.text()
+    panel.form.source.setValue("moons")  # back to points: the plane and the form's moons
+    qtbot.waitUntil(lambda: boundary.stack.currentWidget() is boundary.plot, timeout=10_000)
+    assert len(boundary.scatter.data) == 100 and boundary.heatmap.image is None

@@ -76,11 +76,13 @@ class BoundaryView(QWidget):
         self._contours_drawn: dict[int, DrawnKey] = {}
         self.drawn = DrawnKey()
         self._points_key: tuple = ()
+        self.previewing_images = False  # no run shown: an image set's samples are
         self.train_mode.toggled.connect(self.modeToggled)
 
     # -- drawing ---------------------------------------------------------------------
     def show_points(self, x: np.ndarray | None, y: np.ndarray | None) -> None:
         """The data set's points (coloured by class) — also before any run exists."""
+        self.previewing_images = False
         if x is None or y is None:
             if self._points_key:
                 self.scatter.setData([], [])
@@ -102,6 +104,21 @@ class BoundaryView(QWidget):
         self.plot.manage_range((x0 - pad_x, x1 + pad_x), (y0 - pad_y, y1 + pad_y))
         self.stack.setCurrentWidget(self.plot)
 
+    def show_samples(self, images: np.ndarray | None, names: list[str]) -> None:
+        """An image data set before any run: its first images with their true classes
+        (`images` None: a set that is not read yet — the montage stays empty)."""
+        self.show_points(None, None)
+        self.heatmap.clear()  # no old boundary under a later points preview
+        self._image.reset()  # a run's predictions are drawn again when it is shown
+        self.previewing_images = True
+        self.stack.setCurrentWidget(self.images)
+        if images is None:
+            self.images.clear()
+        else:
+            count = min(MONTAGE_COLUMNS * MONTAGE_ROWS, len(images))
+            self.images.set_images(images[:count])
+            self.images.set_names(names[:count])
+
     def sync(self, records: list[RunRecord], focus: RunRecord | None,
              preview: str = "") -> None:
         """`preview`: with no run to show, what the caption says about the form's data."""
@@ -120,7 +137,8 @@ class BoundaryView(QWidget):
         if focus is not None and focus.started is not None and focus.started.kind == "images":
             self._show_predictions(focus, train_mode)
             return
-        self.stack.setCurrentWidget(self.plot)
+        if focus is not None or not self.previewing_images:
+            self.stack.setCurrentWidget(self.plot)
         boundary = focus.boundary if focus is not None else None
         if boundary is not None and not self._image.unchanged(train_mode, (boundary,)):
             probs = boundary.train_probs if train_mode else boundary.eval_probs

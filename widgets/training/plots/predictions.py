@@ -63,29 +63,45 @@ class PredictionMontage(pg.GraphicsLayoutWidget):
         self.image.setImage(montage, autoLevels=False, levels=(0, 255))
         self.view.autoRange(padding=0.01)
 
+    def clear(self) -> None:
+        """No images and no labels."""
+        self.image.clear()
+        self._source = None
+        self._place_labels([], [])
+
     def set_labels(self, labels: list[tuple[str, float, bool]]) -> None:
         """(predicted class, confidence, right) per image, shown as "cat 87% ✓"; a label
         wider than its image is shortened ("cat ✓", then "✓") so neighbours never
         overlap. The full ones are `labels()`."""
+        self._place_labels([_label_forms(*label) for label in labels],
+                           ["#1e7b34" if right else "#b03a2e" for *_, right in labels])
+
+    def set_names(self, names: list[str]) -> None:
+        """Each image's true class, in the text colour: a data set before any prediction."""
+        colour = self.palette().color(self.palette().ColorRole.Text).name()
+        self._place_labels([(name, name[:1]) for name in names], [colour] * len(names))
+
+    def _place_labels(self, forms: list[tuple[str, ...]], colours: list[str]) -> None:
         cell_w, cell_h, label, width = self._cell
-        while len(self.texts) < len(labels):
+        while len(self.texts) < len(forms):
             text = pg.TextItem(anchor=(0.5, 1.0))
             self.view.addItem(text)
             self.texts.append(text)
             self._shown.append(None)  # (text, colour) it shows
-        self._forms = [_label_forms(*label) for label in labels]
-        self._colours = ["#1e7b34" if right else "#b03a2e" for *_, right in labels]
-        for i, text in enumerate(self.texts[:len(labels)]):
+        self._forms, self._colours = forms, colours
+        for i, text in enumerate(self.texts[:len(forms)]):
             row, col = divmod(i, MONTAGE_COLUMNS)
             text.setPos(col * cell_w + width / 2, row * cell_h + label)
             text.setVisible(True)
-        for text in self.texts[len(labels):]:
+        for text in self.texts[len(forms):]:
             text.setVisible(False)
         self._fit_labels()
 
     def _fit_labels(self) -> None:
         """Each label in the longest form that fits its image's width on screen."""
         if not self._forms or not self._cell[0]:
+            return
+        if self.view.pixelVectors()[0] is None:  # not on screen: fitted when it shows
             return
         pixel = self.view.viewPixelSize()[0]  # data units per screen pixel
         room = self._cell[0] / pixel if pixel > 0 else float("inf")
