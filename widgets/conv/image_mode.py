@@ -565,9 +565,12 @@ class ImageMode:
             resolution = f" · shown: 1 row and column in {drawn.step} (screen resolution)"
         if estimated:
             resolution += " · ≈ min/max of the shown pixels; every pixel's follow"
+        # what is shown and what is estimated first: the two lines may not hold it all (the
+        # colour scale is in the maps' tooltip too)
         self.stats.setText(f"feature maps: (1, {params.out_channels}, {out_h}, {out_w}) · "
-                           f"min {conv.format_number(low)} · max {conv.format_number(high)}"
-                           f" · {scale}{flipped}{resolution}")
+                           f"{'≈' if estimated else ''}min {conv.format_number(low)} · "
+                           f"{'≈' if estimated else ''}max {conv.format_number(high)}"
+                           f"{resolution}{flipped} · {scale}")
 
     def _zoom_changed(self) -> None:
         """Compute again only when the view needs pixels that are not drawn."""
