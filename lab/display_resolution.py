@@ -216,3 +216,178 @@ def conv_sampled(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | Non
         return F.conv2d(gathered, weight.to(x.dtype),
                         None if bias is None else bias.to(x.dtype),
                         (kernel_h, kernel_w), 0, 1, groups)
+
+
+def _padded_rows(size: int, first: int, stop: int, mode: str):
+    """Input rows first … stop−1 of the padded input (first < 0 or stop > size reach into
+    the padding): their source rows, and which of them are zeros."""
+    import torch
+
+    rows = torch.arange(first, stop)
+    outside = (rows < 0) | (rows >= size)
+    if mode == "reflect":
+        rows = torch.where(rows < 0, -rows, rows)
+        rows = torch.where(rows >= size, 2 * (size - 1) - rows, rows)
+    elif mode == "circular":
+        rows = rows.remainder(size)
+    return rows.clamp(0, size - 1), (outside if mode == "zeros" else None)
+
+
+def conv_rows(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, stride: int,
+              padding: tuple[tuple[int, int], tuple[int, int]], dilation: int, groups: int,
+              padding_mode: str, start: int, stop: int) -> torch.Tensor:
+    """Output rows start … stop−1 (every column) of nn.Conv2d, as `conv_sampled` takes its
+    arguments: one conv2d over just the input rows their windows read.
+
+    A band of a few rows keeps its maps in the cache (a min/max pass over them is then
+    nearly free) and its memory is reused band after band: the whole maps of a photo are a
+    GB that the system hands out page by page on every call. Returns
+    (N, out_channels, stop − start, W_out).
+    """
+    import torch
+    import torch.nn.functional as F
+
+    if padding_mode not in PADDING_MODES:
+        raise ValueError(f"unknown padding mode {padding_mode!r}")
+    height, width = x.shape[-2:]
+    kernel_h = weight.shape[-2]
+    (top, _), (left, right) = padding
+    first = start * stride - top
+    end = (stop - 1) * stride - top + dilation * (kernel_h - 1) + 1
+    with torch.no_grad():
+        if first >= 0 and end <= height:
+            band = x[..., first:end, :]
+        else:
+            rows, zero = _padded_rows(height, first, end, padding_mode)
+            band = x.index_select(-2, rows)
+            if zero is not None:
+                band[..., zero, :] = 0
+        columns = (0, 0)
+        if padding_mode == "zeros" and left == right:
+            columns = (0, left)
+        elif left or right:
+            mode = "constant" if padding_mode == "zeros" else padding_mode
+            band = F.pad(band, (left, right, 0, 0), mode=mode)
+        return F.conv2d(band, weight.to(x.dtype), None if bias is None else bias.to(x.dtype),
+                        stride, columns, dilation, groups)
+
+
+# --------------------------------------------------------------------------- regions
+# Upsampling has no exact shortcut to every step-th pixel that torch computes, so a view
+# zoomed into a large output gets the region it shows at full resolution: torch's own call
+# on the input under it (plus the halo its taps read), cut where the input and output
+# grids line up again, so the crop's pixel positions are the whole call's.
+
+#: input cells beyond the source position each mode reads (+1: a position that rounds to
+#: the neighbouring cell in the crop's arithmetic is still inside)
+_HALO = {"nearest": 1, "bilinear": 2, "bicubic": 3}
+
+
+def _interpolation_period(size: int, out: int, align_corners: bool) -> tuple[int, int]:
+    """(input cells, output cells) after which an axis's sampling positions repeat shifted
+    by whole cells: a crop starting at a multiple of it samples as the whole axis does."""
+    if align_corners:
+        size, out = size - 1, out - 1
+    if size <= 0 or out <= 0:
+        return max(size, 1), max(out, 1)
+    common = math.gcd(size, out)
+    return size // common, out // common
+
+
+def _interpolation_crop(size: int, out: int, region: tuple[int, int], mode: str,
+                        align_corners: bool) -> tuple[int, int, int, int]:
+    """(first input cell, input cells, first output cell, output cells) of the crop that
+    makes the output cells `region` = [start, stop) of one axis."""
+    if align_corners and (size == 1 or out == 1):
+        return 0, size, 0, out  # every output reads cell 0: no grid to line up
+    start, stop = region
+    ratio = ((size - 1) / (out - 1)) if align_corners else size / out
+    offset = 0.0 if align_corners or mode == "nearest" else 0.5 * ratio - 0.5
+    halo = _HALO[mode]
+    low = max(0, math.floor(start * ratio + offset) - halo)
+    high = min(size, math.floor((stop - 1) * ratio + offset) + halo + 1)
+    period_in, period_out = _interpolation_period(size, out, align_corners)
+    corner = 1 if align_corners else 0
+    first = low // period_in
+    periods = -(-(high - corner) // period_in) - first
+    return (first * period_in, periods * period_in + corner, first * period_out,
+            periods * period_out + corner)
+
+
+def interpolate_region(x: torch.Tensor, mode: str, size: tuple[int, int] | None,
+                       scale_factor: int | None, align_corners: bool,
+                       rows: tuple[int, int], cols: tuple[int, int]) -> torch.Tensor:
+    """Output rows × cols ([start, stop) each) of F.interpolate(x, size or scale_factor,
+    mode, align_corners) for nearest, bilinear and bicubic, from the input under them.
+
+    Nearest reads its source cells by torch's own index rule (exact); bilinear and bicubic
+    run F.interpolate on a crop that starts where the sampling grid repeats, so each output
+    sits at the whole call's position (equal up to float rounding of that position).
+    """
+    import torch
+    import torch.nn.functional as F
+
+    height, width = x.shape[-2:]
+    if size is None:
+        out_h, out_w = int(height * scale_factor), int(width * scale_factor)
+    else:
+        out_h, out_w = size
+    if mode == "nearest":
+        def sources(length: int, out: int, region: tuple[int, int]):
+            if scale_factor is not None:  # torch: (float)(1.0 / scale), in single precision
+                scale = torch.tensor(1.0 / scale_factor, dtype=torch.float32)
+            else:
+                scale = torch.tensor(length, dtype=torch.float32) / out
+            index = torch.arange(region[0], region[1])
+            if out == length:
+                return index
+            if out == 2 * length:
+                return index >> 1
+            return (index.float() * scale).floor().long().clamp(max=length - 1)
+
+        picked = x.index_select(-2, sources(height, out_h, rows))
+        return picked.index_select(-1, sources(width, out_w, cols))
+    top, crop_h, out_top, local_h = _interpolation_crop(height, out_h, rows, mode,
+                                                        align_corners)
+    left, crop_w, out_left, local_w = _interpolation_crop(width, out_w, cols, mode,
+                                                          align_corners)
+    crop = x[..., top:top + crop_h, left:left + crop_w]
+    if scale_factor is not None and not align_corners:
+        # the same scale torch derives from scale_factor (not from the sizes)
+        out = F.interpolate(crop, scale_factor=scale_factor, mode=mode,
+                            align_corners=align_corners)
+    else:
+        out = F.interpolate(crop, size=(local_h, local_w), mode=mode,
+                            align_corners=align_corners)
+    return out[..., rows[0] - out_top:rows[1] - out_top, cols[0] - out_left:cols[1] - out_left]
+
+
+def conv_transpose_region(x: torch.Tensor, weight: torch.Tensor, stride: int, padding: int,
+                          groups: int, rows: tuple[int, int], cols: tuple[int, int],
+                          dilation: int = 1) -> torch.Tensor:
+    """Output rows × cols ([start, stop) each) of F.conv_transpose2d(x, weight, stride=s,
+    padding=p, groups, dilation=d), from the input cells whose kernels land on them:
+    output o takes input i where o = i·s − p + k·d."""
+    import torch.nn.functional as F
+
+    height, width = x.shape[-2:]
+    reach = dilation * (weight.shape[-1] - 1)
+
+    def crop(length: int, region: tuple[int, int]) -> tuple[int, int]:
+        first = max(0, -(-(region[0] + padding - reach) // stride))
+        last = min(length, (region[1] - 1 + padding) // stride + 1)
+        return first, max(last, first + 1)
+
+    top, bottom = crop(height, rows)
+    left, right = crop(width, cols)
+    out = F.conv_transpose2d(x[..., top:bottom, left:right], weight, stride=stride,
+                             groups=groups, dilation=dilation)
+    row0, col0 = top * stride - padding, left * stride - padding
+    # outputs in a stride's gap beside the crop's kernels take nothing from any input: 0
+    before_h, before_w = max(0, row0 - rows[0]), max(0, col0 - cols[0])
+    after_h = max(0, rows[1] - row0 - out.shape[-2])
+    after_w = max(0, cols[1] - col0 - out.shape[-1])
+    if before_h or before_w or after_h or after_w:
+        out = F.pad(out, (before_w, after_w, before_h, after_h))
+        row0, col0 = row0 - before_h, col0 - before_w
+    return out[..., rows[0] - row0:rows[1] - row0, cols[0] - col0:cols[1] - col0]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -64,7 +65,7 @@ from widgets.kit import wheel, workers
 from widgets.kit.controls import ErrorBanner
 from widgets.kit.files import save_image, write_text
 from widgets.kit.panel import AppState, Panel
-from widgets.kit.settings import app_settings
+from widgets.kit.settings import TRAINER_ENV, app_settings, trains_in_process
 from widgets.kit.theme import THEMES, apply_theme, current_theme
 from widgets.kit.workers import GeneratorWorker
 
@@ -427,6 +428,9 @@ class MainWindow(QMainWindow):
         for panel in self._panels.values():
             if isinstance(panel, Panel):
                 panel.shutdown()
+        trainers = sys.modules.get("lab.training.process")
+        if trainers is not None:  # the Training lab's trainer: asked to quit, exit collected
+            trainers.close_shared_pool()
 
     # -- images ----------------------------------------------------------------------
     def ask_open_image(self) -> None:
@@ -590,10 +594,15 @@ class MainWindow(QMainWindow):
                 or not self._device_probe_allowed):
             return
 
-        def probe(_should_stop):
+        def probe(should_stop):
             from lab.device import pick_device
 
             yield pick_device()
+            if trains_in_process() and not should_stop():
+                # the Training lab's trainer process loads torch now, not at Start
+                from lab.training.process import shared_pool
+
+                shared_pool().prestart()
 
         self._device_worker = GeneratorWorker(probe, interval=0.0, parent=self)
         self._device_worker.batch.connect(self._device_found)
@@ -705,6 +714,7 @@ def run(argv: list[str] | None = None) -> int:
         return 2
 
     keep_freed_memory()  # training steps reuse memory instead of page-faulting it back
+    os.environ.setdefault(TRAINER_ENV, "process")  # the Training lab trains in a process
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName(APP_NAME)
     app.setOrganizationName("VisualLab")

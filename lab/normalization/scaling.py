@@ -48,6 +48,35 @@ def statistics(images: torch.Tensor, description: str) -> Scaling:
     return Scaling(tuple(mean.tolist()), tuple(std.tolist()), int(flat.shape[1]), description)
 
 
+def pixel_statistics(pixels: np.ndarray, description: str) -> Scaling:
+    """`statistics(image_tensor(pixels), description)` from the 8-bit pixels' counts: each
+    channel holds at most 256 distinct values (v/255 as float32), so a count of each gives
+    the same mean and std without a float copy of the image (a 4096² photo: 2.2 s and
+    600 MB that way, 0.2 s this way)."""
+    array = np.asarray(pixels, dtype=np.uint8)
+    channels = array[..., None] if array.ndim == 2 else array
+    levels = (torch.arange(256, dtype=torch.float32) / 255).double().numpy()
+    count = channels.shape[0] * channels.shape[1]
+    means, stds = [], []
+    for c in range(channels.shape[-1]):
+        # torch counts uint8 directly (NumPy converts every value to int64 first: 15×)
+        counts = torch.bincount(torch.from_numpy(np.ascontiguousarray(channels[..., c])
+                                                 ).reshape(-1), minlength=256).double().numpy()
+        mean = float(counts @ levels) / count
+        means.append(mean)
+        stds.append(float(np.sqrt(counts @ (levels - mean) ** 2 / count)))
+    return Scaling(tuple(means), tuple(stds), count, description)
+
+
+def pixel_sample(pixels: np.ndarray, most: int) -> np.ndarray:
+    """At most `most` pixels of an image, evenly spread in reading order, as a
+    (1, n[, C]) image (what a histogram of the values needs)."""
+    array = np.asarray(pixels)
+    flat = array.reshape(1, -1, *array.shape[2:])
+    stride = max(1, -(-flat.shape[1] // most))
+    return flat[:, ::stride]
+
+
 def image_tensor(pixels: np.ndarray) -> torch.Tensor:
     """A LabImage's uint8 pixels as the (C, H, W) float tensor in [0, 1] that ToTensor /
     ToDtype(scale=True) give."""

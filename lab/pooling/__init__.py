@@ -14,8 +14,18 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from lab.display_resolution import Sampling, pool_gathered, pool_sampled
-from lab.geometry import adaptive_window, pooled_length  # re-exported: callers read them here too
+from lab.display_resolution import (
+    Sampling,
+    conv_transpose_region,
+    interpolate_region,
+    pool_gathered,
+    pool_sampled,
+)
+from lab.geometry import (  # re-exported: callers read them here too
+    adaptive_window,
+    pooled_length,
+    transposed_length,
+)
 
 if TYPE_CHECKING:
     import torch
@@ -527,37 +537,76 @@ def subpixel_weight(factor: int, channels: int) -> torch.Tensor:
 class UpsampleResult:
     patch: torch.Tensor            # (C, n, n) the input
     outputs: dict[str, torch.Tensor] = field(default_factory=dict)  # title -> (C, H', W')
+    #: title -> ((row start, stop), (column start, stop)): the output cells it holds
+    spans: dict[str, tuple[tuple[int, int], tuple[int, int]]] = field(default_factory=dict)
+    #: title -> (H', W') of the whole output
+    sizes: dict[str, tuple[int, int]] = field(default_factory=dict)
 
 
-def upsample_all(image: torch.Tensor, params: UpsampleParams) -> UpsampleResult:
+def _output_span(low: float, high: float, side: int, out: int) -> tuple[int, int]:
+    """Output cells [start, stop) of an axis of `out` cells drawn over `side` patch pixels
+    that the patch interval [low, high) covers (at least one)."""
+    start = min(out - 1, max(0, math.floor(low * out / side)))
+    return start, max(start + 1, min(out, math.ceil(high * out / side)))
+
+
+def upsample_all(image: torch.Tensor, params: UpsampleParams,
+                 region: tuple[float, float, float, float] | None = None) -> UpsampleResult:
     """Enlarge the image's central patch every way the panel compares.
 
     `image` is (C, H, W) float. Returns the patch and, in display order: nearest,
     bilinear, bicubic (F.interpolate), ConvTranspose2d, PixelShuffle.
+
+    `region` = (top, left, bottom, right) in patch pixels: only the output cells over it
+    are computed, at full resolution, each method from the input cells it reads
+    (lab.display_resolution) — the same numbers as the whole output there. `spans` then
+    says which cells each output holds.
     """
     import torch
     import torch.nn.functional as F
 
     patch = center_patch(image, params.patch_size, params.center)
     x = patch[None]
-    channels = x.shape[1]
-    size_kw = ({"size": (params.target_size, params.target_size)}
-               if params.target_size is not None else {"scale_factor": params.scale_factor})
+    channels, side_h, side_w = patch.shape
+    target = (params.target_size, params.target_size) if params.target_size is not None \
+        else None
+    factor = None if target is not None else params.scale_factor
+    out_h, out_w = target if target is not None else (side_h * factor, side_w * factor)
     outputs: dict[str, torch.Tensor] = {}
+    spans: dict[str, tuple[tuple[int, int], tuple[int, int]]] = {}
+    sizes: dict[str, tuple[int, int]] = {}
+    top, left, bottom, right = region if region is not None else (0, 0, side_h, side_w)
+
+    def cells(height: int, width: int) -> tuple[tuple[int, int], tuple[int, int]]:
+        return _output_span(top, bottom, side_h, height), _output_span(left, right, side_w, width)
+
     with torch.no_grad():
-        outputs["nearest"] = F.interpolate(x, mode="nearest", **size_kw)[0]
-        for mode in ("bilinear", "bicubic"):
-            outputs[mode] = F.interpolate(x, mode=mode, align_corners=params.align_corners,
-                                          **size_kw)[0]
+        rows, cols = cells(out_h, out_w)
+        for mode in ("nearest", "bilinear", "bicubic"):
+            outputs[mode] = interpolate_region(x, mode, target, factor, params.align_corners,
+                                               rows, cols)[0]
+            spans[mode], sizes[mode] = (rows, cols), (out_h, out_w)
         kernel, stride, padding = params.transposed_geometry()
         weight = transposed_weight(params, channels)
-        outputs["ConvTranspose2d"] = F.conv_transpose2d(
-            x, weight, stride=stride, padding=padding, groups=channels)[0]
+        t_h, t_w = (transposed_length(n, kernel, stride, padding, 0, 1) for n in (side_h, side_w))
+        rows, cols = cells(t_h, t_w)
+        outputs["ConvTranspose2d"] = conv_transpose_region(x, weight, stride, padding,
+                                                           channels, rows, cols)[0]
+        spans["ConvTranspose2d"], sizes["ConvTranspose2d"] = (rows, cols), (t_h, t_w)
         r = params.integer_factor()
+        rows, cols = cells(side_h * r, side_w * r)
+        # subpixel rows a … b−1 read padded rows a … b+1 (replicate padding of 1)
+        first_r, first_c = rows[0] // r, cols[0] // r
+        last_r, last_c = -(-rows[1] // r), -(-cols[1] // r)
         padded = F.pad(x, (1, 1, 1, 1), mode="replicate")
-        subpixels = F.conv2d(padded, subpixel_weight(r, channels), groups=channels)
-        outputs["PixelShuffle"] = F.pixel_shuffle(subpixels, r)[0]
-    return UpsampleResult(patch, outputs)
+        subpixels = F.conv2d(padded[..., first_r:last_r + 2, first_c:last_c + 2],
+                             subpixel_weight(r, channels), groups=channels)
+        shuffled = F.pixel_shuffle(subpixels, r)[0]
+        outputs["PixelShuffle"] = shuffled[:, rows[0] - first_r * r:rows[1] - first_r * r,
+                                           cols[0] - first_c * r:cols[1] - first_c * r]
+        spans["PixelShuffle"] = (rows, cols)
+        sizes["PixelShuffle"] = (side_h * r, side_w * r)
+    return UpsampleResult(patch, outputs, spans, sizes)
 
 
 def pooling_code(params: PoolParams, image_shape: tuple[int, int, int],

@@ -6,13 +6,16 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
-from hypothesis import assume, given
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from lab.display_resolution import (
     Sampling,
+    conv_rows,
     conv_sampled,
+    conv_transpose_region,
     display_step,
+    interpolate_region,
     pool_gathered,
     pool_sampled,
     visible_sampling,
@@ -118,6 +121,36 @@ def test_convolved_pixels_equal_the_full_convolution(data, mode, kernel_h, kerne
     torch.testing.assert_close(shown, _sliced(full, rows, cols), rtol=1e-5, atol=1e-5)
 
 
+@settings(max_examples=25)
+@given(data=st.data(), mode=st.sampled_from(["zeros", "reflect", "replicate", "circular"]),
+       kernel=st.integers(1, 5), stride=st.integers(1, 3), dilation=st.integers(1, 3),
+       same=st.booleans(), height=st.integers(1, 24), width=st.integers(1, 24))
+def test_a_band_of_rows_equals_those_rows_of_the_full_convolution(data, mode, kernel, stride,
+                                                                   dilation, same, height,
+                                                                   width):
+    if same:
+        stride = 1
+        total = dilation * (kernel - 1)
+        padding = ((total // 2, total - total // 2),) * 2
+    else:
+        p = data.draw(st.integers(0, 3))
+        padding = ((p, p), (p, p))
+    (top, bottom), (left, right) = padding
+    if mode == "reflect":
+        assume(max(top, bottom) < height and max(left, right) < width)
+    if mode == "circular":
+        assume(max(top, bottom) <= height and max(left, right) <= width)
+    out_h = conv_length(height, kernel, stride, top + bottom, dilation)
+    assume(out_h >= 1 and conv_length(width, kernel, stride, left + right, dilation) >= 1)
+    x = torch.randn(1, 2, height, width)
+    weight, bias = torch.randn(3, 2, kernel, kernel), torch.randn(3)
+    full = _reference_conv(x, weight, stride, padding, dilation, 1, mode) + bias[:, None, None]
+    start = data.draw(st.integers(0, out_h - 1))
+    stop = data.draw(st.integers(start + 1, out_h))
+    band = conv_rows(x, weight, bias, stride, padding, dilation, 1, mode, start, stop)
+    torch.testing.assert_close(band, full[..., start:stop, :], rtol=1e-5, atol=1e-5)
+
+
 def test_a_bias_is_added_once_per_output():
     x = torch.randn(1, 3, 12, 10)
     weight, bias = torch.randn(2, 3, 3, 3), torch.tensor([0.5, -2.0])
@@ -156,3 +189,55 @@ def test_the_display_step_is_the_output_pixels_per_screen_pixel():
     assert display_step(0.5, 1) == 1
     assert Sampling(0, 10, 3).count == 4 and Sampling(0, 10, 3).last == 9
     assert Sampling.whole(5).covers(5) and not Sampling.whole(5, 2).covers(5)
+
+
+@st.composite
+def regions(draw, length: int) -> tuple[int, int]:
+    start = draw(st.integers(0, length - 1))
+    return start, draw(st.integers(start + 1, length))
+
+
+@settings(max_examples=30)
+@given(data=st.data(), mode=st.sampled_from(["nearest", "bilinear", "bicubic"]),
+       align_corners=st.booleans(), by_size=st.booleans(), factor=st.integers(1, 8),
+       height=st.integers(1, 24), width=st.integers(1, 24))
+def test_an_upsampled_region_equals_that_region_of_the_whole_call(data, mode, align_corners,
+                                                                  by_size, factor, height,
+                                                                  width):
+    """A zoomed-in view of an enlarged image computes only the region it shows, at full
+    resolution: the same pixels as F.interpolate on the whole input (scale factor or
+    target size, either corner convention)."""
+    x = torch.randn(1, 2, height, width)
+    size = (data.draw(st.integers(1, 70)), data.draw(st.integers(1, 70))) if by_size else None
+    kwargs = {} if mode == "nearest" else {"align_corners": align_corners}
+    if size is None:
+        full = F.interpolate(x, scale_factor=factor, mode=mode, **kwargs)
+    else:
+        full = F.interpolate(x, size=size, mode=mode, **kwargs)
+    rows, cols = data.draw(regions(full.shape[-2])), data.draw(regions(full.shape[-1]))
+    shown = interpolate_region(x, mode, size, None if by_size else factor, align_corners,
+                               rows, cols)
+    expected = full[..., rows[0]:rows[1], cols[0]:cols[1]]
+    if mode == "nearest":
+        assert torch.equal(shown, expected)
+    else:
+        torch.testing.assert_close(shown, expected, rtol=1e-5, atol=1e-5)
+
+
+@settings(max_examples=30)
+@given(data=st.data(), kernel=st.integers(1, 6), stride=st.integers(1, 4),
+       dilation=st.integers(1, 2), groups=st.sampled_from([1, 2]), height=st.integers(1, 16),
+       width=st.integers(1, 16))
+def test_a_transposed_convolution_region_equals_that_region_of_the_whole_call(
+        data, kernel, stride, dilation, groups, height, width):
+    padding = data.draw(st.integers(0, dilation * (kernel - 1)))
+    x = torch.randn(1, 2, height, width)
+    weight = torch.randn(2, 3 // groups if groups == 1 else 1, kernel, kernel)
+    assume(all((n - 1) * stride - 2 * padding + dilation * (kernel - 1) + 1 >= 1
+               for n in (height, width)))
+    full = F.conv_transpose2d(x, weight, stride=stride, padding=padding, groups=groups,
+                              dilation=dilation)
+    rows, cols = data.draw(regions(full.shape[-2])), data.draw(regions(full.shape[-1]))
+    shown = conv_transpose_region(x, weight, stride, padding, groups, rows, cols, dilation)
+    torch.testing.assert_close(shown, full[..., rows[0]:rows[1], cols[0]:cols[1]],
+                               rtol=1e-5, atol=1e-5)

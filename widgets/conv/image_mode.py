@@ -6,11 +6,15 @@ and every pixel's min and max off it (`add_job`).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
+import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, QTimer
 from PySide6.QtWidgets import (
     QApplication,
     QCheckBox,
+    QFileDialog,
     QGroupBox,
     QHBoxLayout,
     QPushButton,
@@ -22,14 +26,19 @@ from PySide6.QtWidgets import (
 from lab import conv
 from lab.conv import ConvParams
 from lab.conv.view import ConvView
+from lab.device import intra_op_threads
 from lab.images import LabImage, to_display, to_tensor
+from lab.map_export import write_csv, write_png
+from lab.progress import Progress
 from widgets.conv.weight_layout import DIVERGING, WeightLayoutView
 from widgets.kit.controls import (
     ChoiceBox,
     ParamSlider,
+    ProgressLine,
     TextLines,
     caption,
     page_with_controls,
+    row_of,
     scrolling,
 )
 from widgets.kit.shown import Shown, shown_sampling
@@ -62,7 +71,10 @@ class ImageMode:
         self._weight_key: tuple | None = None
         self._weight = None
         self._inputs: dict[str, object] = {}   # "rgb"/"gray" -> (1, C, H, W) tensor
-        self._input_tiles: dict[str, list[ImageTile]] = {}
+        #: the input channels' tiles as drawn: (mode, the pixels shown, tiles) — every
+        #: step-th pixel the view shows, as the maps (a 4096² channel drawn whole cost a
+        #: 64 MB image per tile)
+        self._input_tiles: tuple[str, Shown, list[ImageTile]] | None = None
         #: the last good result of the image view: the feature maps' pixels the view shows
         #: (every `display_step`-th row and column of the visible region, computed alone,
         #: exactly: lab.display_resolution); a zoom or pan computes the newly visible ones
@@ -83,6 +95,12 @@ class ImageMode:
         self._code_timer.setSingleShot(True)
         self._code_timer.setInterval(150)
         self._code_timer.timeout.connect(self.flush_code)
+        #: each shown map's ±colour bound (what an exported PNG's colours span)
+        self._colour_bounds: list[float] = []
+        #: the last file an export wrote (None until one has)
+        self.last_export: Path | None = None
+        self._export_job = self.add_job("export", self._export_arrived,
+                                        on_failed=self._export_failed)
 
     # ====================================================================== building
     def _build_image_tab(self) -> QWidget:
@@ -180,9 +198,16 @@ class ImageMode:
         for widget in (self.bias_value, self.in_index, self.edit_all, self.kernel_editor):
             kernels_layout.addWidget(widget)
         form.addWidget(kernels)
+        self.export_map = QPushButton("Export map…")
+        self.export_map.setToolTip(
+            "Save the feature map of the kernel chosen under Kernels ▸ Edit kernel at full "
+            "resolution — every pixel computed (off the GUI thread), even where the view "
+            "shows only some: PNG in the colours shown, or CSV numbers")
+        self.export_progress = ProgressLine()
         display = QGroupBox("Display")
         display_layout = QVBoxLayout(display)
         display_layout.addWidget(self.scale_mode)
+        display_layout.addWidget(row_of(self.export_map, self.export_progress))
         form.addWidget(display)
         form.addWidget(caption(
             "Each kernel slides over the image; at every position it multiplies the pixels "
@@ -255,6 +280,7 @@ class ImageMode:
         self.bias_value.valueChanged.connect(self._bias_changed)
         self.kernel_editor.cellEdited.connect(self._kernel_cell_edited)
         self.weight_view.kernelClicked.connect(self.select_kernel)
+        self.export_map.clicked.connect(self._ask_export_map)
         return page_with_controls(controls, splitter)
 
     # ====================================================================== state
@@ -313,15 +339,34 @@ class ImageMode:
         mode = self.input_mode.value()
         if mode not in self._inputs:
 
-            x = to_tensor(self.state.image, mode)[None]
-            self._inputs[mode] = x
-            names = CHANNEL_NAMES[x.shape[1]]
-            shape = f"{x.shape[-2]}×{x.shape[-1]}"
-            # the size once, on the first channel: three full titles ran into each other
-            self._input_tiles[mode] = [
-                ImageTile(f"in {c}: {names[c].split()[0]}" + (f" {shape}" if c == 0 else ""),
-                          to_display(x[0, c])) for c in range(x.shape[1])]
+            self._inputs[mode] = to_tensor(self.state.image, mode)[None]
         return self._inputs[mode]
+
+    def _shown_input(self) -> Shown:
+        """The input pixels the input views show (the maps' zoom, stride 1)."""
+        height, width = self._input_tensor().shape[-2:]
+        view = self.input_grid.view(0) if self.input_grid.tile_count() else None
+        fitted = self.zoom.is_fitted(QRectF(0, 0, width, height))
+        return shown_sampling(view, (width, height), (height, width), (0.0, 0.0), 1.0, fitted)
+
+    def _input_tiles_now(self) -> list[ImageTile]:
+        """The input channels at the resolution the views show (made again only when the
+        view needs pixels they do not hold)."""
+        mode, x = self.input_mode.value(), self._input_tensor()
+        needed = self._shown_input()
+        cached = self._input_tiles
+        if cached is not None and cached[0] == mode and cached[1].contains(needed):
+            return cached[2]
+        names = CHANNEL_NAMES[x.shape[1]]
+        shape = f"{x.shape[-2]}×{x.shape[-1]}"
+        rows, cols = needed.rows, needed.cols
+        # the size once, on the first channel: three full titles ran into each other
+        tiles = [ImageTile(f"in {c}: {names[c].split()[0]}" + (f" {shape}" if c == 0 else ""),
+                           to_display(x[0, c, rows.start:rows.stop:rows.step,
+                                        cols.start:cols.stop:cols.step]), needed.rect)
+                 for c in range(x.shape[1])]
+        self._input_tiles = (mode, needed, tiles)
+        return tiles
 
     def _weight_for(self, params: ConvParams):
         key = (params.weight_shape(), params.presets, params.edits, params.seed)
@@ -333,7 +378,7 @@ class ImageMode:
     # ====================================================================== reacting
     def _image_changed(self, _image: LabImage) -> None:
         self._inputs.clear()
-        self._input_tiles.clear()
+        self._input_tiles = None
         self.request_update("image")
 
     def _input_mode_changed(self, _mode: str) -> None:
@@ -519,8 +564,9 @@ class ImageMode:
                            f"{conv.format_number(low)} … {conv.format_number(high)}",
                            colours.indices[o], drawn.rect)
                  for o, (low, high) in enumerate(colours.ranges)]
+        self._colour_bounds = list(colours.bounds)
         bound = colours.bounds[0] if shared else 1.0
-        self.input_grid.set_images(self._input_tiles[self.input_mode.value()], fit=False)
+        self.input_grid.set_images(self._input_tiles_now(), fit=False)
         self.maps_grid.set_images(tiles, levels=(0, 255), colorbar_levels=(-bound, bound),
                                   fit=False)
         self.zoom.follow(QRectF(0, 0, width, height))
@@ -541,9 +587,12 @@ class ImageMode:
             resolution = f" · shown: 1 row and column in {drawn.step} (screen resolution)"
         if estimated:
             resolution += " · ≈ min/max of the shown pixels; every pixel's follow"
+        # what is shown and what is estimated first: the two lines may not hold it all (the
+        # colour scale is in the maps' tooltip too)
         self.stats.setText(f"feature maps: (1, {params.out_channels}, {out_h}, {out_w}) · "
-                           f"min {conv.format_number(low)} · max {conv.format_number(high)}"
-                           f" · {scale}{flipped}{resolution}")
+                           f"{'≈' if estimated else ''}min {conv.format_number(low)} · "
+                           f"{'≈' if estimated else ''}max {conv.format_number(high)}"
+                           f"{resolution}{flipped} · {scale}")
 
     def _zoom_changed(self) -> None:
         """Compute again only when the view needs pixels that are not drawn."""
@@ -557,6 +606,10 @@ class ImageMode:
                                 self.zoom.is_fitted())
         if not drawn.contains(needed):
             self.request_update("view")
+        tiles = self._input_tiles
+        if tiles is not None and self.input_grid.tile_count() and \
+                not tiles[1].contains(self._shown_input()):
+            self.request_update("display")  # the input's newly shown pixels
 
     # -- every pixel, off the GUI thread -------------------------------------------
     def _controls_rested(self) -> None:
@@ -578,7 +631,10 @@ class ImageMode:
         weight = self._weight_for(params)
 
         def make(should_stop):
-            ranges = conv.map_ranges(x, params, weight, should_stop)
+            # bands of a few MB on one core: fault-free, and the other core stays free for
+            # the GUI (two threads per small band spent more time waiting than working)
+            with intra_op_threads(1):
+                ranges = conv.map_ranges(x, params, weight, should_stop)
             if ranges is not None:
                 yield params, x, ranges
 
@@ -599,6 +655,68 @@ class ImageMode:
 
     def full_result_ready(self) -> bool:
         return self.maps_complete() or self.full_ranges() is not None
+
+    # -- export: every pixel of one map, off the GUI thread ------------------------
+    def _ask_export_map(self) -> None:
+        kernel = min(self.kernel_channel.value(), self.out_channels.value() - 1)
+        path, chosen = QFileDialog.getSaveFileName(
+            self, "Export feature map", f"feature-map-{kernel}.png",
+            "PNG image (*.png);;CSV numbers (*.csv)")
+        if path:
+            if not path.lower().endswith((".png", ".csv")):
+                path += ".csv" if "CSV" in chosen else ".png"
+            self.export_map_file(path)
+
+    def export_map_file(self, path: str | Path, kernel: int | None = None) -> bool:
+        """Write kernel `kernel`'s map (default: the one being edited) at full resolution:
+        computed a band at a time on a worker, progress beside the button; `.csv` writes
+        the numbers, anything else a PNG in the view's colours. False when there is no
+        map to export (the banner says why)."""
+        params, drawn = self.image_params, self.maps_shown
+        if params is None or drawn is None or self.maps is None:
+            self.banner.show_message("Nothing to export yet: the maps are not drawn")
+            return False
+        if kernel is None:
+            kernel = min(self.kernel_channel.value(), params.out_channels - 1)
+        x, weight = self._input_tensor(), self._weight_for(params)
+        path = Path(path)
+        as_csv = path.suffix.lower() == ".csv"
+        bound = self._colour_bounds[kernel] if kernel < len(self._colour_bounds) else 1.0
+        lookup = pg.colormap.get(DIVERGING).getLookupTable(nPts=256)[:, :3].astype(np.uint8)
+        title = f"feature map {kernel} ({conv.PRESET_TITLES[params.preset_for(kernel)]})"
+
+        def make(should_stop):
+            with intra_op_threads(1):
+                values = None
+                for item in conv.full_map(x, params, weight, kernel, should_stop):
+                    if isinstance(item, Progress):
+                        yield item
+                    else:
+                        values = item
+            if values is None:
+                return
+            if as_csv:
+                yield from write_csv(path, [(title, values)], should_stop)
+            else:
+                yield Progress("writing PNG", 1.0)
+                yield write_png(path, conv.map_pixels(values, bound, lookup))
+
+        self.export_progress.show_progress(Progress("computing every pixel", 0.0))
+        self._export_job.submit(make)
+        return True
+
+    def _export_arrived(self, item) -> None:
+        if isinstance(item, Progress):
+            self.export_progress.show_progress(item)
+            return
+        self.last_export = item
+        self.export_progress.done()
+        self.export_progress.label.setText(f"saved {item.name}")
+        self.export_progress.label.setToolTip(str(item))
+
+    def _export_failed(self, message: str) -> None:
+        self.export_progress.done()
+        self.banner.show_message(f"Export failed: {message}")
 
     def _sync_kernel_editor(self, params: ConvParams) -> None:
         """The grid editor shows kernel (out, in) as the user made it (before any flip)."""

@@ -13,6 +13,14 @@ APPLICATION = "Visual Lab"
 CONFIG_DIR_ENV = "VISUAL_LAB_CONFIG_DIR"
 #: Set to a folder to keep run history, checkpoints and other user data there.
 DATA_DIR_ENV = "VISUAL_LAB_DATA_DIR"
+#: "process": the Training lab trains in a worker process (the app sets this); "thread"
+#: (the default elsewhere, e.g. in the panel's unit tests): on a QThread in this process
+TRAINER_ENV = "VISUAL_LAB_TRAINER"
+ENV_PREFIX = "VISUAL_LAB_"  # what a trainer process takes from the GUI's environment
+
+
+def trains_in_process() -> bool:
+    return os.environ.get(TRAINER_ENV, "thread") == "process"
 
 
 def app_settings() -> QSettings:

@@ -100,6 +100,11 @@ class _Runner(QObject):
 
     @Slot()
     def run(self) -> None:
+        # a subclass overrides _work, never this slot: PySide runs an overridden slot
+        # through a helper object on the connecting thread (the GUI's), not on this one
+        self._work()
+
+    def _work(self) -> None:
         pending: list[Any] = []
         last = 0.0
         try:
@@ -121,6 +126,41 @@ class _Runner(QObject):
         self.done.emit(self._stop.is_set())
 
 
+class _RelayRunner(_Runner):
+    """Runs a remote job's relay to its end: pausing and stopping are the remote side's
+    business (its items still arrive after a stop), and it reports its own failure.
+
+    The remote side may produce faster than the GUI takes in: a batch goes out only once
+    the previous one was handled (`taken`), the items in between join the next batch, so
+    at most one batch waits in the event queue and the plots never lag behind the run."""
+
+    def __init__(self, remote: Any, interval: float, taken: threading.Event) -> None:
+        super().__init__(lambda _should_stop: remote.items(), interval, threading.Event(),
+                         threading.Event())
+        self._remote = remote
+        self._taken = taken
+
+    def _work(self) -> None:
+        pending: list[Any] = []
+        last = 0.0
+        try:
+            for item in self._remote.items(ticks=True):
+                if item is not None:
+                    pending.append(item)
+                now = time.monotonic()
+                if pending and now - last >= self._interval and self._taken.is_set():
+                    self._taken.clear()
+                    self.batch.emit(pending)
+                    pending, last = [], now
+        except Exception as exc:  # noqa: BLE001 - reported to the user, never raised
+            self._remote.failure = self._remote.failure or f"{type(exc).__name__}: {exc}"
+        if pending:
+            self.batch.emit(pending)
+        if self._remote.failure:
+            self.failed.emit(self._remote.failure)
+        self.done.emit(bool(self._remote.stopped))
+
+
 class GeneratorWorker(QObject):
     """Owns one QThread running one generator. Start once; stop and wait on close."""
 
@@ -135,7 +175,7 @@ class GeneratorWorker(QObject):
         self._resume = threading.Event()
         self._resume.set()
         self._thread = QThread()
-        self._runner = _Runner(make_generator, interval, self._stop, self._resume)
+        self._runner = self._make_runner(make_generator, interval)
         self._runner.moveToThread(self._thread)
         self._thread.started.connect(self._runner.run)
         self._runner.batch.connect(self.batch)
@@ -144,6 +184,9 @@ class GeneratorWorker(QObject):
         self._finished = False
         self._holds_heap = False
         _THREADS.add(self._thread)
+
+    def _make_runner(self, make_generator, interval: float) -> _Runner:
+        return _Runner(make_generator, interval, self._stop, self._resume)
 
     def start(self) -> None:
         if sys.getswitchinterval() > GIL_SWITCH_INTERVAL_S:
@@ -206,6 +249,46 @@ class GeneratorWorker(QObject):
         self._thread.wait()
         self._let_go_of_heap()
         self.finished.emit(stopped)
+
+
+class RelayWorker(GeneratorWorker):
+    """Relays a job that runs elsewhere (another process) on a QThread, with the signals
+    and methods of a GeneratorWorker. `remote` has `items()` (iterated on the thread),
+    `pause()`, `resume()`, `is_paused()`, `stop()`, and once `items()` ends `stopped` and
+    `failure` ("" or a message, sent as `failed`). The thread never waits on a pause nor
+    breaks off at a stop: the remote side pauses and stops, and ends its `items()`."""
+
+    def __init__(self, remote: Any, interval: float = 0.1,
+                 parent: QObject | None = None) -> None:
+        self.remote = remote
+        self._taken = threading.Event()
+        self._taken.set()
+        super().__init__(lambda _should_stop: remote.items(), interval, parent)
+        self._runner.batch.disconnect(self.batch)
+        self._runner.batch.connect(self._forward)
+
+    def _make_runner(self, make_generator, interval: float) -> _Runner:
+        return _RelayRunner(self.remote, interval, self._taken)
+
+    @Slot(list)
+    def _forward(self, items: list) -> None:
+        try:
+            self.batch.emit(items)
+        finally:
+            self._taken.set()
+
+    def pause(self) -> None:
+        self.remote.pause()
+
+    def resume(self) -> None:
+        self.remote.resume()
+
+    def is_paused(self) -> bool:
+        return self.remote.is_paused()
+
+    def request_stop(self) -> None:
+        self._stop.set()
+        self.remote.stop()
 
 
 def detached_workers() -> list[GeneratorWorker]:

@@ -28,17 +28,21 @@ from PySide6.QtWidgets import (
 from lab import pooling
 from lab.device import intra_op_threads
 from lab.images import LabImage, to_display, to_tensor
+from lab.map_export import write_csv, write_png
 from lab.params import Example
 from lab.pooling import PoolParams, UpsampleParams
 from lab.pooling.examples import EXAMPLES
 from lab.pooling.view import PoolingView
+from lab.progress import Progress
 from widgets.kit.controls import (
     ChoiceBox,
     ErrorBanner,
     ParamSlider,
+    ProgressLine,
     TextLines,
     caption,
     page_with_controls,
+    row_of,
     scrolling,
 )
 from widgets.kit.files import write_text
@@ -88,6 +92,13 @@ class PoolingPanel(Panel):
         #: (export, benchmarks): (params, image tensor, output)
         self._full_pool: tuple[PoolParams, object, object] | None = None
         self._full_job = self.add_job("pool_full", self._full_pool_arrived)
+        #: the patch region (top, left, bottom, right) whose upsampled cells are drawn;
+        #: None: all of them (the views show the whole patch)
+        self._up_region: tuple[float, float, float, float] | None = None
+        #: the last file an export wrote (None until one has)
+        self.last_export: Path | None = None
+        self._export_job = self.add_job("export", self._export_arrived,
+                                        on_failed=self._export_failed)
 
         self.banner = ErrorBanner()
         self.tabs = QTabWidget()
@@ -148,6 +159,12 @@ class PoolingPanel(Panel):
         self.export_csv = QPushButton("Export numbers as CSV…")
         self.export_csv.setToolTip("Save the grid, the output and (max pool) the indices "
                                    "and unpooled grid as CSV")
+        self.export_image = QPushButton("Export pooled image…")
+        self.export_image.setToolTip(
+            "Save the pooled image at full resolution — every output pixel computed (off "
+            "the GUI thread), even where the view shows only some: PNG, or CSV numbers "
+            "(one block per channel)")
+        self.export_progress = ProgressLine()
 
         form = QVBoxLayout()
         box = QGroupBox("Pooling layer")
@@ -156,6 +173,7 @@ class PoolingPanel(Panel):
                        self.ceil_mode, self.count_include_pad, self.norm_type,
                        self.output_size):
             box_layout.addWidget(widget)
+        box_layout.addWidget(row_of(self.export_image, self.export_progress))
         form.addWidget(box)
         form.addWidget(self.fit_output)
         grid_box = QGroupBox("Numeric grid")
@@ -223,6 +241,7 @@ class PoolingPanel(Panel):
         self.grid_size.valueChanged.connect(self._new_grid)
         self.new_numbers.clicked.connect(self._next_numbers)
         self.export_csv.clicked.connect(self._ask_export_csv)
+        self.export_image.clicked.connect(self._ask_export_image)
         self.output_matrix.cellHovered.connect(self._hovered)
         self.index_matrix.cellHovered.connect(self._hovered)
         self.output_matrix.cellClicked.connect(self._pin)
@@ -286,7 +305,7 @@ class PoolingPanel(Panel):
         form.addStretch(1)
         controls = scrolling(form, 330, 420)
         self.up_grid = ImageGrid(columns=3)
-        self.up_zoom = ZoomTogether(self.up_grid)
+        self.up_zoom = ZoomTogether(self.up_grid, changed=self._up_zoom_changed)
         # wraps in a narrow window (one line per formula made the window wider than 1280)
         self.up_formula = TextLines(3, "The output-size formulas torch uses, with your numbers",
                                     opaque=False)
@@ -525,22 +544,55 @@ class PoolingPanel(Panel):
         self.set_problems("upsample", problems)
         if problems:
             return
-        result = pooling.upsample_all(self._image_tensor[0], params)
-        side = result.patch.shape[-1]
-        rect = (0.0, 0.0, float(side), float(result.patch.shape[-2]))
-        tiles = [ImageTile(f"input patch {result.patch.shape[-2]}×{side}",
-                           to_display(result.patch), rect)]
+        side_h, side_w = (min(params.patch_size, n) for n in (height, width))
+        rect = (0.0, 0.0, float(side_w), float(side_h))
+        region = None if self.up_zoom.is_fitted(QRectF(*rect)) else self._up_wanted(rect)
+        result = pooling.upsample_all(self._image_tensor[0], params, region)
+        self._up_region = region
+        tiles = [ImageTile(f"input patch {side_h}×{side_w}", to_display(result.patch), rect)]
         for title, tensor in result.outputs.items():
-            shown = title if title in ("ConvTranspose2d", "PixelShuffle") else f"{title}"
+            shown = title
             if title in ("ConvTranspose2d", "PixelShuffle"):
                 shown += f" ×{params.integer_factor()}"
-            tiles.append(ImageTile(f"{shown} → {tensor.shape[-2]}×{tensor.shape[-1]}",
-                                   to_display(tensor), rect))
+            out_h, out_w = result.sizes[title]
+            (r0, r1), (c0, c1) = result.spans[title]
+            # the cells computed, drawn where they lie over the patch
+            place = (c0 * side_w / out_w, r0 * side_h / out_h, (c1 - c0) * side_w / out_w,
+                     (r1 - r0) * side_h / out_h)
+            note = "" if region is None else " (the region shown)"
+            tiles.append(ImageTile(f"{shown} → {out_h}×{out_w}{note}", to_display(tensor),
+                                   place))
         self.up_grid.set_images(tiles, fit=False)
         self.up_zoom.follow(QRectF(*rect))
         self.up_formula.setText(f"{params.interpolate_formula()}\n{params.transposed_formula()}")
         self._show_where()
         self.up_code.set_code(pooling.upsample_code(params, (channels, height, width)))
+
+    def _up_wanted(self, rect: tuple[float, float, float, float]
+                   ) -> tuple[float, float, float, float]:
+        """The zoomed region of the patch and half a view more on every side (a pan
+        needs nothing new for a while), as (top, left, bottom, right) inside it."""
+        shown = self.up_zoom.region()
+        margin_x, margin_y = shown.width() / 2, shown.height() / 2
+        return (max(0.0, shown.top() - margin_y), max(0.0, shown.left() - margin_x),
+                min(rect[3], shown.bottom() + margin_y), min(rect[2], shown.right() + margin_x))
+
+    def _up_zoom_changed(self) -> None:
+        """Compute the upsampled cells again only when the view shows some not drawn."""
+        region = self._up_region
+        if self.up_grid.tile_count() == 0:
+            return
+        if self.up_zoom.is_fitted():
+            if region is not None:
+                self.request_update("upsample")
+            return
+        shown = self.up_zoom.region()
+        if region is None:
+            return  # every cell is drawn already
+        top, left, bottom, right = region
+        if shown.top() < top or shown.left() < left or shown.bottom() > bottom or \
+                shown.right() > right:
+            self.request_update("upsample")
 
     def _show_problems(self) -> None:
         self.banner.show_problems(self.shown_problems())
@@ -654,3 +706,59 @@ class PoolingPanel(Panel):
         """Every output pixel of the current pooling (N, C, H_out, W_out), or None until
         `request_full_result()` has delivered it."""
         return self._full_pool[2] if self.full_result_ready() else None
+
+    # ====================================================================== export
+    def _ask_export_image(self) -> None:
+        path, chosen = QFileDialog.getSaveFileName(self, "Export pooled image", "pooled.png",
+                                                   "PNG image (*.png);;CSV numbers (*.csv)")
+        if path:
+            if not path.lower().endswith((".png", ".csv")):
+                path += ".csv" if "CSV" in chosen else ".png"
+            self.export_image_file(path)
+
+    def export_image_file(self, path: str | Path) -> bool:
+        """Write every output pixel of the current pooling, computed on a worker (the one
+        already computed when there is one): `.csv` the numbers, a block per channel;
+        anything else a PNG as the view draws it. False (banner) when the settings do not
+        fit the image."""
+        params, x = self.pool_params(), self._image_tensor
+        if params.validate(*x.shape[-2:]):
+            self.banner.show_message("Nothing to export: these settings do not fit the image")
+            return False
+        path = Path(path)
+        ready = self.full_result()
+        low, high = pooling.pool_display_range(params)
+        names = ["R", "G", "B"] if x.shape[1] == 3 else [f"channel {c}" for c in range(
+            x.shape[1])]
+
+        def make(should_stop):
+            out = ready
+            if out is None:
+                yield Progress("computing every pixel", 0.0)
+                out = pooling.pool(x, params)
+            if should_stop():
+                return
+            if path.suffix.lower() == ".csv":
+                yield from write_csv(path, [(f"{params.module_line()} · {name}",
+                                             out[0, c].numpy())
+                                            for c, name in enumerate(names)], should_stop)
+            else:
+                yield Progress("writing PNG", 1.0)
+                yield write_png(path, to_display(out[0], low, high))
+
+        self.export_progress.show_progress(Progress("computing every pixel", 0.0))
+        self._export_job.submit(make)
+        return True
+
+    def _export_arrived(self, item) -> None:
+        if isinstance(item, Progress):
+            self.export_progress.show_progress(item)
+            return
+        self.last_export = item
+        self.export_progress.done()
+        self.export_progress.label.setText(f"saved {item.name}")
+        self.export_progress.label.setToolTip(str(item))
+
+    def _export_failed(self, message: str) -> None:
+        self.export_progress.done()
+        self.banner.show_message(f"Export failed: {message}")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import html
+import os
 import sqlite3
 import time
 from pathlib import Path
@@ -60,6 +61,7 @@ from lab.training.checkpoints import (
     save_checkpoint,
 )
 from lab.training.examples import COMPARISONS, DROPOUT, EXAMPLES, Comparison
+from lab.training.process import RemoteRun, TrainJob, state_bytes
 from lab.training.runs import (
     HistoryDamagedError,
     HistoryError,
@@ -81,9 +83,9 @@ from widgets.kit.controls import (
 )
 from widgets.kit.files import write_text
 from widgets.kit.panel import AppState, Panel
-from widgets.kit.settings import data_dir
+from widgets.kit.settings import ENV_PREFIX, data_dir, trains_in_process
 from widgets.kit.views import CodeView
-from widgets.kit.workers import GeneratorWorker
+from widgets.kit.workers import GeneratorWorker, RelayWorker
 from widgets.training.form import TrainForm
 from widgets.training.plots import TrainingPlots, run_colour
 from widgets.training.plots.predictions import MONTAGE_COLUMNS, MONTAGE_ROWS
@@ -459,7 +461,15 @@ class TrainingPanel(Panel):
                 items = recorded(items, db_path, record.id)
             return items
 
-        self.worker = GeneratorWorker(make, interval=0.1, parent=self)
+        if trains_in_process():  # the app: in the trainer process, relayed by a QThread
+            remote = RemoteRun(TrainJob(
+                config, state_bytes(initial_state), str(checkpoint) if checkpoint else None,
+                {"run": record.name}, str(db_path) if db_path else None, record.id,
+                {k: v for k, v in os.environ.items() if k.startswith(ENV_PREFIX)}))
+            self.controls = remote
+            self.worker = RelayWorker(remote, interval=0.1, parent=self)
+        else:
+            self.worker = GeneratorWorker(make, interval=0.1, parent=self)
         self.worker.batch.connect(functools.partial(self._on_batch, record))
         self.worker.failed.connect(functools.partial(self._on_failed, record))
         self.worker.finished.connect(functools.partial(self._on_finished, record))
@@ -585,9 +595,25 @@ class TrainingPanel(Panel):
         record.status = "failed"
         record.message = text
         record.revision += 1
+        if text.startswith("The "):  # the trainer process ended, or memory ran out
+            self.banner.show_message(f"{record.name} failed. {text}")
+            return
         message = text.split(": ", 1)[1] if text.startswith(("ValueError", "DataError")) \
             else text
         self.banner.show_message(f"{record.name} could not train: {message}")
+
+    def _settle_history(self, record: RunRecord) -> None:
+        """A run whose trainer ended without saying so (killed, or ended after a stop it
+        did not answer) is still "running" in the history: record how it ended."""
+        if record.id <= 0 or not self.history_writable():
+            return
+        try:
+            if self.store.status(record.id) == "running":
+                self.store.finish(record.id, record.status, record.message,
+                                  record.best_epoch, record.stop_epoch)
+        except (sqlite3.Error, OSError):
+            with contextlib.suppress(sqlite3.Error):
+                self.store.db.rollback()
 
     def _on_finished(self, record: RunRecord, stopped: bool) -> None:
         if record.status in ("completed", "early_stopped"):
@@ -595,6 +621,8 @@ class TrainingPanel(Panel):
         if record.status == "running":
             record.status = "stopped" if stopped else "failed"
             record.revision += 1
+        if isinstance(self.worker, RelayWorker) and self.running is record:
+            self._settle_history(record)
         if self.running is record:
             self.running = None
             worker, self.worker = self.worker, None

@@ -390,3 +390,30 @@ def test_the_shown_feature_map_pixels_are_the_layers_own(kernel, stride, padding
     shown = conv.convolve_shown(x, params, None, rows, cols)
     torch.testing.assert_close(shown, full[..., rows.start:rows.stop:step, ::step],
                                rtol=1e-5, atol=1e-5)
+
+
+@settings(max_examples=15)
+@given(kernel=st.integers(1, 4), stride=st.integers(1, 3), padding=st.sampled_from([0, 1,
+                                                                                   "same"]),
+       mode=st.sampled_from(list(conv.PADDING_MODES)),
+       flags=st.tuples(st.booleans(), st.booleans(), st.booleans()),
+       band_values=st.integers(1, 400), size=st.integers(6, 20))
+def test_every_pixel_a_band_at_a_time_is_the_whole_convolution(kernel, stride, padding, mode,
+                                                               flags, band_values, size):
+    """The full result (statistics, export) computed in bands of rows: the same maps and
+    the same min and max as the one torch call, whatever the band's height."""
+    flip, bias, relu = flags
+    params = ConvParams(3, 4, kernel, kernel, stride=1 if padding == "same" else stride,
+                        padding=padding, padding_mode=mode, bias=bias, relu=relu, flip=flip,
+                        presets=("random", "sobel_x", "identity", "box"),
+                        biases=(0.5, -0.25, 1.0, 0.0))
+    assume(not params.validate(size, size + 3))
+    x = torch.rand(1, 3, size, size + 3)
+    full = conv.convolve(x, params)
+    bands = list(conv.convolve_bands(x, params, band_values=band_values))
+    assert [start for start, _ in bands] == sorted({start for start, _ in bands})
+    torch.testing.assert_close(torch.cat([band for _, band in bands], dim=-2), full,
+                               rtol=1e-5, atol=1e-5)
+    ranges = conv.map_ranges(x, params, band_values=band_values)
+    expected = [(float(m.min()), float(m.max())) for m in full[0]]
+    assert np.allclose(ranges, expected, rtol=1e-5, atol=1e-5)

@@ -175,6 +175,22 @@ def test_feature_scaling_statistics_and_normalize():
     assert digits.names == ("gray",) and 0.25 < digits.mean[0] < 0.35
 
 
+@pytest.mark.parametrize("shape", [(37, 53, 3), (20, 31)])
+def test_an_images_statistics_from_its_pixel_counts_are_the_float_tensors(shape):
+    """A photo's mean and std from counts of its 256 levels: the numbers the float tensor
+    (ToTensor's) gives, without the float copy."""
+    pixels = np.random.default_rng(4).integers(0, 256, shape, dtype=np.uint8)
+    pixels[0, :5] = 255  # the extremes are there
+    fast = scaling.pixel_statistics(pixels, "photo")
+    slow = scaling.statistics(scaling.image_tensor(pixels), "photo")
+    np.testing.assert_allclose(fast.mean, slow.mean, rtol=1e-12)
+    np.testing.assert_allclose(fast.std, slow.std, rtol=1e-12)
+    assert fast.count == slow.count == shape[0] * shape[1] and fast.names == slow.names
+    sample = scaling.pixel_sample(pixels, 100)
+    assert sample.shape[:2] == (1, -(-shape[0] * shape[1] // -(-shape[0] * shape[1] // 100)))
+    assert np.array_equal(sample[0, 0], pixels[0, 0])
+
+
 @pytest.mark.slow
 def test_exported_code_reproduces_the_numbers_without_lab(tmp_path):
     from tests.plain_python import run_plain

@@ -241,3 +241,26 @@ def test_the_shown_pixels_are_the_layers_own(params, height, width, step, data):
     shown = pooling.pool_shown(x, params, rows, cols)
     torch.testing.assert_close(shown, full[..., rows.start::step, cols.start:cols.stop:step],
                                rtol=1e-6, atol=1e-7)
+
+
+@settings(max_examples=20)
+@given(factor=st.integers(1, 8), target=st.one_of(st.none(), st.integers(2, 60)),
+       align=st.booleans(), init=st.sampled_from(sorted(pooling.TRANSPOSED_INITS)),
+       patch=st.integers(2, 20), box=st.tuples(st.floats(0, 1), st.floats(0, 1),
+                                               st.floats(0.01, 1), st.floats(0.01, 1)))
+def test_a_zoomed_view_of_the_enlarged_patch_is_that_region_of_every_method(
+        factor, target, align, init, patch, box):
+    """Zoomed into the upsampled tiles: each method computes only the cells over the
+    region shown, and they are the whole output's cells there."""
+    image = torch.rand(3, 30, 40, generator=torch.Generator().manual_seed(patch))
+    params = UpsampleParams(factor, target, align, patch, init)
+    whole = pooling.upsample_all(image, params)
+    top, left = box[0] * patch, box[1] * patch
+    region = (top, left, min(patch, top + box[2] * patch), min(patch, left + box[3] * patch))
+    part = pooling.upsample_all(image, params, region)
+    for title, full in whole.outputs.items():
+        (r0, r1), (c0, c1) = part.spans[title]
+        assert whole.spans[title] == ((0, full.shape[-2]), (0, full.shape[-1]))
+        assert r0 <= region[0] * full.shape[-2] / patch < r1 or r1 == full.shape[-2]
+        torch.testing.assert_close(part.outputs[title], full[:, r0:r1, c0:c1],
+                                   rtol=1e-5, atol=1e-5)

@@ -646,6 +646,39 @@ def test_a_drag_storm_on_a_photo_leaves_only_the_newest_statistics_running(qtbot
     panel.shutdown()
 
 
+def test_an_export_of_a_map_shown_subsampled_is_every_pixel(qtbot, tmp_path):
+    """The view shows every step-th pixel of a photo's maps; the exported CSV is the whole
+    map of nn.Conv2d, computed off the GUI thread; the PNG has the map's full size."""
+    from PIL import Image
+
+    from lab.map_export import read_csv_blocks
+
+    rng = np.random.default_rng(7)
+    photo = LabImage("photo", rng.integers(0, 255, (900, 1000, 3), dtype=np.uint8))
+    panel = ConvPanel(AppState(photo))
+    qtbot.addWidget(panel)
+    panel.resize(1300, 900)
+    panel.show()
+    qtbot.waitUntil(panel.has_drawn)
+    panel.out_channels.setValue(3)
+    panel.groups.setValue(3)  # kernel 1's group reads the green channel only
+    panel.bias.setChecked(True)
+    panel.flush()
+    assert not panel.problems() and panel.display_step > 1
+    assert panel.export_map_file(tmp_path / "map.csv", kernel=1)
+    assert panel.export_map_file(tmp_path / "map.png", kernel=1)  # newest wins: the PNG
+    qtbot.waitUntil(lambda: panel.last_export == tmp_path / "map.png", timeout=30_000)
+    assert Image.open(tmp_path / "map.png").size == (1000, 900)
+    assert panel.export_map_file(tmp_path / "map.csv", kernel=1)
+    qtbot.waitUntil(lambda: panel.last_export == tmp_path / "map.csv", timeout=30_000)
+    expected = torch_maps(to_tensor(photo)[None], panel.conv_params())[1].numpy()
+    (exported,) = read_csv_blocks(tmp_path / "map.csv")
+    assert exported.shape == expected.shape == (900, 1000)
+    np.testing.assert_allclose(exported, expected, rtol=1e-6, atol=1e-6)
+    assert panel.export_progress.label.text() == "saved map.csv"
+    panel.shutdown()
+
+
 def test_kernels_are_legible_in_a_1280_by_740_window(qtbot):
     """The weight tensor's 3×3 kernels were ~19 px at 1280×740: now at least 40 px, with
     their numbers printed (Sobel's −1 0 1 / −2 0 2 readable); the feature maps sit in the

@@ -134,3 +134,17 @@ def test_small_batch_experiment_runs_in_the_background(panel, qtbot):
     points = panel.experiment_points()
     assert sorted(points["batch"]) == [2, 4] and sorted(points["group"]) == [2, 4]
     assert "batch 2: BN" in panel.batches_caption.text()
+
+
+def test_a_tab_shown_before_the_warm_up_ends_still_draws_everything(qtbot):
+    from widgets.normalization.panel import TABS
+
+    widget = NormalizationPanel(AppState())
+    qtbot.addWidget(widget)
+    widget.resize(1280, 740)
+    widget.show()
+    widget.tabs.setCurrentIndex(TABS.index("scaling"))  # before the warm-up's end
+    widget.flush()
+    qtbot.waitUntil(widget.has_drawn, timeout=60_000)
+    assert widget._result is not None and "values per channel" in widget.scaling_label.text()
+    widget.shutdown()

@@ -314,6 +314,37 @@ def test_upsampling_code_shows_more_than_a_few_lines(panel, qtbot):
     assert editor.viewport().height() >= 9 * editor.fontMetrics().lineSpacing()
 
 
+def test_an_export_of_the_pooled_photo_is_every_output_pixel(qtbot, tmp_path):
+    """Shown at screen resolution, exported whole: the CSV is F.avg_pool2d's output, a
+    block per channel, and the PNG has its full size."""
+    from PIL import Image
+
+    from lab.images import LabImage
+    from lab.map_export import read_csv_blocks
+
+    rng = np.random.default_rng(3)
+    photo = LabImage("photo", rng.integers(0, 255, (900, 1000, 3), dtype=np.uint8))
+    panel = PoolingPanel(AppState(photo))
+    qtbot.addWidget(panel)
+    panel.resize(1200, 850)
+    panel.show()
+    panel.kind.setValue("avg")
+    panel.kernel.setValue(3)
+    panel.stride.setValue(1)
+    panel.padding.setValue(1)
+    panel.flush()
+    assert panel._pool_shown[1].step > 1  # the view shows some of the pixels
+    assert panel.export_image_file(tmp_path / "pooled.png")
+    qtbot.waitUntil(lambda: panel.last_export == tmp_path / "pooled.png", timeout=30_000)
+    assert Image.open(tmp_path / "pooled.png").size == (1000, 900)
+    assert panel.export_image_file(tmp_path / "pooled.csv")
+    qtbot.waitUntil(lambda: panel.last_export == tmp_path / "pooled.csv", timeout=30_000)
+    expected = F.avg_pool2d(to_tensor(photo)[None], 3, 1, 1)[0].numpy()
+    blocks = read_csv_blocks(tmp_path / "pooled.csv")
+    np.testing.assert_array_equal(np.stack(blocks), expected)
+    panel.shutdown()
+
+
 def _on_screen_width(grid, index):
     """The tile's image width in screen pixels (once the views' new ranges are applied)."""
     QApplication.processEvents()
@@ -389,3 +420,39 @@ def test_upsampling_tab_fits_a_1280_pixel_window(panel, qtbot):
     panel.flush()
     qtbot.wait(10)
     assert panel.minimumSizeHint().width() <= 1280 - 240  # beside the navigation list
+
+
+def test_a_zoomed_upsampling_view_computes_the_region_it_shows(panel, qtbot):
+    """Zoomed into the enlarged patch, each method computes the cells over the region shown
+    (and a margin) at full resolution — the whole torch call's cells there — and a
+    double-click brings back every cell."""
+    from PySide6.QtCore import QRectF
+
+    panel.tabs.setCurrentIndex(1)
+    panel.scale.setValue(8)
+    panel.patch.setValue(64)
+    panel.flush()
+    params = panel.upsample_params()
+    patch = pooling.center_patch(to_tensor(panel.state.image), 64, params.center)[None]
+    whole = to_display(F.interpolate(patch, scale_factor=8, mode="bicubic",
+                                     align_corners=True)[0])
+    assert shown(panel.up_grid, 3).shape[:2] == (512, 512)
+    before = panel.compute_counts["upsample"]
+    view = panel.up_grid.view(3)
+    view.setRange(QRectF(40, 8, 8, 6), padding=0)  # patch pixels: a small corner region
+    panel.up_zoom._zoomed(view, None)
+    panel.flush()
+    assert panel.compute_counts["upsample"] == before  # every cell is drawn already
+    panel.align_corners.setChecked(True)  # a change while zoomed: the region alone
+    panel.flush()
+    assert panel._up_region is not None
+    drawn = shown(panel.up_grid, 3)
+    assert drawn.shape[0] * drawn.shape[1] < 512 * 512 / 8  # only the region, and a margin
+    rect = panel.up_grid.image_item(3).mapRectToParent(panel.up_grid.image_item(3).boundingRect())
+    r0, c0 = round(rect.top() * 8), round(rect.left() * 8)
+    assert r0 <= 8 * 8 and c0 <= 40 * 8 and r0 + drawn.shape[0] >= 14 * 8
+    assert np.array_equal(drawn, whole[r0:r0 + drawn.shape[0], c0:c0 + drawn.shape[1]])
+    assert "(the region shown)" in panel.up_grid.titles()[3]
+    panel.up_zoom.fit()
+    qtbot.waitUntil(lambda: panel._up_region is None)
+    assert shown(panel.up_grid, 3).shape[:2] == (512, 512)
