@@ -1,6 +1,8 @@
 """The plain PyTorch + NumPy script that reproduces the Axes tab: the tensor written out
-(3 decimals, exactly the panel's), the chosen norm layer with γ and β, and a NumPy
-reference of the same method. It imports neither `lab` nor `widgets`."""
+(3 decimals, exactly the panel's), the chosen norm layer with γ and β, a NumPy reference
+of the same method, and the before / after statistics the histograms show. It imports
+neither `lab` nor `widgets`. (The other tabs' scripts: code_running, code_scaling,
+experiment_code.)"""
 
 from __future__ import annotations
 
@@ -69,6 +71,35 @@ def _reference_lines(view: NormView) -> str:
             f"normed = ((split - mean) / np.sqrt(var + eps)).reshape({n}, {c}, {h}, {w})\n")
 
 
+def _before_after_lines(view: NormView) -> str:
+    """Per group of the histograms: mean and std before and after (γ scales the std, β
+    moves the mean), and the clicked cell's group as the histograms' caption gives it."""
+    n, c, h, w = view.shape
+    sample, channel = view.cell[0], view.cell[1]
+    if view.method == "batch":
+        rows, what, selected = f"t.transpose(1, 0, 2, 3).reshape({c}, -1)", "channel", channel
+    elif view.method == "layer":
+        rows, what, selected = f"t.reshape({n}, -1)", "sample", sample
+    else:
+        groups = view.effective_groups
+        rows = f"t.reshape({n * groups}, -1)"
+        what = "sample and channel" if view.method == "instance" else "sample and group"
+        selected = sample * groups + channel // (c // groups)
+    return f"""
+# Before / after, one row per {what}: what the histograms draw
+def rows(t):
+    return {rows}
+
+
+before, after = rows(x.numpy().astype(np.float64)), rows(y.numpy().astype(np.float64))
+for g in range(len(before)):
+    print(f"{{g}}: before mean {{before[g].mean():.4f}}, std {{before[g].std():.4f}};"
+          f" after mean {{after[g].mean():.4f}}, std {{after[g].std():.4f}}")
+print("the clicked cell's {what} after: mean", round(after[{selected}].mean(), 3),
+      "std", round(after[{selected}].std(), 3))
+"""
+
+
 def normalization_code(view: NormView, x: np.ndarray) -> str:
     """The script for `view` and its tensor `x` (N, C, H, W)."""
     n, c, h, w = x.shape
@@ -99,4 +130,4 @@ a = x.numpy().astype(np.float64)
 print("largest difference torch vs NumPy:", np.abs(reference - y.numpy()).max())
 print("y[{view.cell[0]}, {view.cell[1]}, {view.cell[2]}, {view.cell[3]}] =", \\
     y[{view.cell[0]}, {view.cell[1]}, {view.cell[2]}, {view.cell[3]}].item())
-'''
+{_before_after_lines(view)}'''

@@ -91,7 +91,8 @@ class ExperimentSetup:
         more = (f"; batch {', '.join(map(str, extra))} train"
                 f" {', '.join(str(self.epochs_for(s)) for s in extra)} epochs to make at least "
                 f"{self.min_updates} updates" if extra else "")
-        return (f"{self.epochs} epochs of {self.train_size:,} digits per run{more}; "
+        epochs = f"{self.epochs} epoch{'s' if self.epochs != 1 else ''}"
+        return (f"{epochs} of {self.train_size:,} digits per run{more}; "
                 f"lr = {BASE_LR:g}·B/{BASE_BATCH}, cosine schedule, seed {self.seed}")
 
 

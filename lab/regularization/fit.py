@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from lab.regularization.data import Dataset, features
+from lab.regularization.factors import RidgeFactors, ridge_factors
 from lab.regularization.view import LAMBDA_RANGE, MAX_DEGREE, RegView, ridge_alpha
 
 CD_MAX_ITER = 10_000  # ten times scikit-learn's default; tiny λ on nearly collinear columns never
@@ -85,6 +86,19 @@ def fit_sklearn(x: np.ndarray, y: np.ndarray, view: RegView, degree: int | None 
         notes.append(past_threshold_note(degree, len(x)))
     return Fit(degree, view.basis, np.asarray(estimator.coef_, dtype=float).ravel().copy(),
                float(estimator.intercept_), tuple(notes))
+
+
+def fit_closed_form(factors: RidgeFactors, view: RegView) -> Fit:
+    """The ridge fit on screen from the sample's SVDs: the solution scikit-learn's Ridge
+    returns (equal to rounding; `fit_sklearn` is the tested reference), without its input
+    checks — a slider step costs microseconds."""
+    degree = view.degree
+    if degree == 0:
+        return Fit(0, view.basis, np.zeros(0), float(factors.offset[0]), ())
+    coef, intercept = factors.solve(degree, ridge_alpha(view.strength, factors.samples))
+    notes = (past_threshold_note(degree, factors.samples),) \
+        if view.penalty == "none" and degree + 1 > factors.samples else ()
+    return Fit(degree, view.basis, coef, intercept, notes)
 
 
 def past_threshold_note(degree: int, samples: int) -> str:
@@ -208,18 +222,12 @@ def kfold_splits(samples: int, folds: int, seed: int) -> list[tuple[np.ndarray, 
 
 def _curve_rows(data: Dataset, view: RegView, degree: int, lambdas, splits,
                 train_features: np.ndarray, test_features: np.ndarray):
-    """(train, test, cv mean, cv std) MSE over `lambdas` at one degree: the fit on all the
-    points and on each fold's training part, solved together."""
+    """(train, test, cv mean, cv std) MSE over `lambdas` at one degree for L1 / elastic
+    net: coordinate descent on all the points and on each fold's training part."""
     lambdas = np.atleast_1d(np.asarray(lambdas, dtype=float))
     design, test_design = train_features[:, :degree], test_features[:, :degree]
     problems = [(design, data.y)] + [(design[fit], data.y[fit]) for fit, _ in splits]
-    if view.penalty == "none":
-        solved = [(np.repeat(c, len(lambdas), 0), np.repeat(i, len(lambdas)))
-                  for c, i in ridge_batch(problems, np.zeros(1))]
-    elif view.penalty == "l2":
-        solved = ridge_batch(problems, ridge_alpha(1.0, len(data.y)) * lambdas)
-    else:
-        solved = [solutions(xp, yp, view.penalty, lambdas, view.ratio) for xp, yp in problems]
+    solved = [solutions(xp, yp, view.penalty, lambdas, view.ratio) for xp, yp in problems]
 
     def error(solution, design_eval, y_eval):
         coefs, intercepts = solution
@@ -233,24 +241,63 @@ def _curve_rows(data: Dataset, view: RegView, degree: int, lambdas, splits,
     return train, test, folds.mean(axis=0), folds.std(axis=0)
 
 
-def degree_curves(data: Dataset, view: RegView, max_degree: int = MAX_DEGREE) -> Curves:
-    """Errors of degrees 0…max_degree at the view's penalty and λ: the U curve."""
+def curve_factors(data: Dataset, view: RegView, max_degree: int = MAX_DEGREE
+                  ) -> RidgeFactors:
+    """The SVDs behind the none / L2 error curves of `data` (see factors.py); they hold
+    for every degree ≤ max_degree and every λ of the view's basis and folds."""
+    splits = kfold_splits(len(data.x), view.folds, view.seed)
+    return ridge_factors(factors_key(view, max_degree),
+                         features(data.x, max_degree, view.basis), data.y,
+                         features(data.x_test, max_degree, view.basis), data.y_test, splits)
+
+
+def factors_key(view: RegView, max_degree: int = MAX_DEGREE) -> tuple:
+    """What `curve_factors` depend on: the sample, basis and folds — not degree, λ or
+    penalty."""
+    return (view.truth, view.samples, view.noise, view.seed, view.basis, view.folds,
+            max_degree)
+
+
+def _usable(factors: RidgeFactors | None, view: RegView, max_degree: int) -> bool:
+    return factors is not None and factors.key == factors_key(view, factors.max_degree) \
+        and factors.max_degree >= max_degree
+
+
+def degree_curves(data: Dataset, view: RegView, max_degree: int = MAX_DEGREE,
+                  factors: RidgeFactors | None = None) -> Curves:
+    """Errors of degrees 0…max_degree at the view's penalty and λ: the U curve. None / L2
+    come from `factors` (computed here unless given)."""
+    values = np.arange(max_degree + 1, dtype=float)
+    if view.penalty in ("none", "l2"):
+        if not _usable(factors, view, max_degree):
+            factors = curve_factors(data, view, max_degree)
+        rows = factors.errors(np.arange(max_degree + 1),
+                              ridge_alpha(1.0, len(data.y)) * view.strength)
+        return Curves("degree", values, *rows)
     splits = kfold_splits(len(data.x), view.folds, view.seed)
     train_features = features(data.x, max_degree, view.basis)
     test_features = features(data.x_test, max_degree, view.basis)
     rows = [_curve_rows(data, view, d, [view.strength], splits, train_features,
                         test_features) for d in range(max_degree + 1)]
     train, test, cv, cv_std = (np.array([r[i][0] for r in rows]) for i in range(4))
-    return Curves("degree", np.arange(max_degree + 1, dtype=float), train, test, cv, cv_std)
+    return Curves("degree", values, train, test, cv, cv_std)
 
 
 def lambda_grid(count: int = 60) -> np.ndarray:
     return np.logspace(np.log10(LAMBDA_RANGE[0]), np.log10(LAMBDA_RANGE[1]), count)
 
 
-def lambda_curves(data: Dataset, view: RegView, lambdas: np.ndarray | None = None) -> Curves:
-    """Errors over λ at the view's degree and penalty (flat without a penalty)."""
+def lambda_curves(data: Dataset, view: RegView, lambdas: np.ndarray | None = None,
+                  factors: RidgeFactors | None = None) -> Curves:
+    """Errors over λ at the view's degree and penalty (flat without a penalty). None / L2
+    come from `factors` (computed here unless given)."""
     lambdas = lambda_grid() if lambdas is None else np.asarray(lambdas, dtype=float)
+    if view.penalty in ("none", "l2"):
+        if not _usable(factors, view, view.degree):
+            factors = curve_factors(data, view, view.degree)
+        strength = lambdas if view.penalty == "l2" else np.zeros(len(lambdas))
+        rows = factors.errors(view.degree, ridge_alpha(1.0, len(data.y)) * strength)
+        return Curves("lambda", lambdas, *rows)
     splits = kfold_splits(len(data.x), view.folds, view.seed)
     rows = _curve_rows(data, view, view.degree, lambdas, splits,
                        features(data.x, view.degree, view.basis),

@@ -7,6 +7,9 @@ result beside the bare torch call in the same run, and the augmentation grid.
   zoom needs), through the panel, ÷ the bare torch call on the same tensor.
 - augment_grid16_s_4096 / augment_first_tile_ms_4096: a re-roll -> all 16 draws painted /
   the first one, at the panel's default working size.
+- the full run also times 256² and 1024² photos (figures named _256, _1024: the issue's
+  table) and the Convolution panel's peak memory at 4096² with 16 kernels
+  (conv_peak_rss_*_mb_4096, photo_memory_child.py: drawn, statistics, a PNG export).
 """
 
 from __future__ import annotations
@@ -220,6 +223,21 @@ def _all(repeats: int, augment_repeats: int) -> dict[str, float]:
     return results
 
 
+def _peak_memory() -> dict[str, float]:
+    """Peak resident memory of a 4096² photo with 16 kernels (fresh process: the peak of
+    this one holds every bench before it)."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    child = Path(__file__).resolve().parent / "photo_memory_child.py"
+    done = subprocess.run([sys.executable, str(child)], capture_output=True, text=True,
+                          timeout=900)
+    figures = json.loads(done.stdout.strip().splitlines()[-1])
+    return {f"conv_peak_rss_{name}_4096": value for name, value in figures.items()}
+
+
 def run(options) -> dict[str, float]:
     global SIDE
     from lab.device import keep_freed_memory
@@ -239,4 +257,6 @@ def run(options) -> dict[str, float]:
                                 for name, value in figures.items()})
     finally:
         SIDE = full_side
+    if not options.quick:
+        results.update(_peak_memory())
     return results

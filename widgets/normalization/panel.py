@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QSizePolicy,
     QSplitter,
     QTabWidget,
     QVBoxLayout,
@@ -31,6 +32,8 @@ from lab import normalization as norm
 from lab.normalization import code as norm_code
 from lab.normalization import examples as norm_examples
 from lab.normalization import running, scaling, tensors
+from lab.normalization.code_running import running_code
+from lab.normalization.code_scaling import scaling_code
 from lab.normalization.experiment import (
     DEFAULT_EPOCHS,
     DEFAULT_MIN_UPDATES,
@@ -362,8 +365,14 @@ class NormalizationPanel(Panel):
         top_layout.setContentsMargins(0, 0, 0, 0)
         top_layout.addWidget(plots, 1)
         top_layout.addWidget(self.update_label)
+        self.running_code = CodeView()
         splitter.addWidget(top)
         splitter.addWidget(bottom)
+        splitter.addWidget(self.running_code)
+        for matrix in (self.train_matrix, self.eval_matrix, self.diff_matrix):
+            matrix.setMinimumSize(150, 130)  # every number stays readable
+        for index, stretch in enumerate((3, 3, 2)):
+            splitter.setStretchFactor(index, stretch)
         splitter.setChildrenCollapsible(False)
 
         self.momentum.valueChanged.connect(lambda _v: self.request_update("running"))
@@ -403,8 +412,10 @@ class NormalizationPanel(Panel):
         views = QWidget()
         views_layout = QVBoxLayout(views)
         views_layout.setContentsMargins(0, 0, 0, 0)
-        views_layout.addWidget(self.scale_before)
-        views_layout.addWidget(self.scale_after)
+        self.scaling_code = CodeView()
+        for widget, stretch in ((self.scale_before, 2), (self.scale_after, 2),
+                                (self.scaling_code, 1)):
+            views_layout.addWidget(widget, stretch)
         self.scaling_source.valueChanged.connect(lambda _v: self.request_update("scaling"))
         self.send_normalize.clicked.connect(self.send_to_augmentation)
         page = QWidget()
@@ -426,10 +437,12 @@ class NormalizationPanel(Panel):
         self.progress = ProgressLine()
         self.device_note = caption(small=True)
         column = QVBoxLayout()
-        column.addWidget(group_box("BatchNorm vs GroupNorm", row_of(QLabel("Batch sizes"),
-                                                                     self.sizes),
-                                   self.epochs, row_of(self.start_button, self.stop_button),
-                                   self.progress, self.device_note))
+        box = group_box("BatchNorm vs GroupNorm", row_of(QLabel("Batch sizes"), self.sizes),
+                        self.epochs, row_of(self.start_button, self.stop_button),
+                        self.progress, self.device_note)
+        # no taller than it needs: the column's spare height goes below the caption
+        box.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
+        column.addWidget(box)
         column.addWidget(caption(
             "The Training lab's own loop: a small CNN of four conv stages (8, 16, 32, 64 "
             "channels, maps 8, 4, 2, 1 pixels wide), each conv followed by the norm layer, on "
@@ -451,8 +464,13 @@ class NormalizationPanel(Panel):
         views = QWidget()
         views_layout = QVBoxLayout(views)
         views_layout.setContentsMargins(0, 0, 0, 0)
-        views_layout.addWidget(self.error_plot, 1)
+        self.experiment_code = CodeView()
+        views_layout.addWidget(self.error_plot, 3)
         views_layout.addWidget(self.batches_caption)
+        views_layout.addWidget(self.experiment_code, 2)
+        self.sizes.textChanged.connect(lambda _text: self._write_experiment_code())
+        self.epochs.valueChanged.connect(lambda _value: self._write_experiment_code())
+        self._write_experiment_code()
         self.start_button.clicked.connect(lambda: self.start_experiment())
         self.stop_button.clicked.connect(self.stop_experiment)
         page = QWidget()
@@ -740,6 +758,7 @@ class NormalizationPanel(Panel):
             f"{channel} with its batch μ = {batch.mean():.4f}, σ² = {batch.var():.4f}; eval() "
             f"with μ = {mean:.4f}, σ² = {var:.4f}. Largest difference over the whole batch: "
             f"{comparison.max_difference:.4f}.")
+        self.running_code.set_code(running_code(view, channel))
         message = running.single_value_message(view.shown_channels)
         n, c, h, w = view.shape
         now = (f"N = 1 now: the statistics come from one image's {h}·{w} = {h * w} values "
@@ -756,8 +775,8 @@ class NormalizationPanel(Panel):
         if self.tabs.currentIndex() != TABS.index("scaling") and self._scaling is not None:
             return  # computed when the tab is shown
         source = self.scaling_source.value()
+        image = self.state.image
         if source == "image":
-            image = self.state.image
             description = f"the image {image.name} ({image.width}×{image.height})"
             # every pixel's statistics from its counts; the histograms from a sample
             stats = scaling.pixel_statistics(image.pixels, description)
@@ -767,6 +786,7 @@ class NormalizationPanel(Panel):
             description = SCALING_SOURCES[source]
             stats = scaling.statistics(images, description)
         self._scaling = stats
+        self.scaling_code.set_code(scaling_code(stats, source, image.source, image.is_gray))
         mean, std = stats.rounded()
         rows = "\n".join(f"  {name}: mean {m:.4f}, std {s:.4f}"
                          for name, m, s in zip(stats.names, stats.mean, stats.std, strict=True))
@@ -819,6 +839,9 @@ class NormalizationPanel(Panel):
         if setup is None:
             setup = ExperimentSetup(sizes=sizes, epochs=self.epochs.value())
         self._setup = setup
+        from lab.normalization.experiment_code import experiment_code
+
+        self.experiment_code.set_code(experiment_code(setup))
         self._points = {"batch": {}, "group": {}}
         self._draw_points()
         self.start_button.setEnabled(False)
@@ -836,6 +859,15 @@ class NormalizationPanel(Panel):
             yield from batch_size_experiment(setup, should_stop)
 
         self.jobs["batches"].submit(make)
+
+    def _write_experiment_code(self) -> None:
+        """The plain loop of the experiment the controls describe (kept while they don't)."""
+        sizes = self._sizes()
+        if sizes is not None and all(2 <= size <= 256 for size in sizes):
+            from lab.normalization.experiment_code import experiment_code
+
+            self.experiment_code.set_code(experiment_code(
+                ExperimentSetup(sizes=sizes, epochs=self.epochs.value())))
 
     def stop_experiment(self) -> None:
         self.jobs["batches"].cancel()
@@ -857,6 +889,9 @@ class NormalizationPanel(Panel):
         for name, curve in self.error_curves.items():
             sizes = sorted(self._points[name])
             curve.setData(sizes, [100 * self._points[name][s] for s in sizes])
+        errors = [100 * e for points in self._points.values() for e in points.values()]
+        if errors:  # from 0: the gap between the curves is not exaggerated
+            self.error_plot.setYRange(0, max(5.0, 1.08 * max(errors)), padding=0)
         self.error_plot.setLabel("left", "validation error (%)")
         self.batches_caption.setText(self._experiment_summary())
 

@@ -33,16 +33,28 @@ from lab.params import Example
 from lab.progress import Progress
 from lab.regularization import export
 from lab.regularization.bias_variance import REFITS, BiasVariance, bias_variance
+from lab.regularization.data import features
 from lab.regularization.examples import EXAMPLES
-from lab.regularization.fit import Curves, Paths, coefficient_paths, objective
+from lab.regularization.factors import RidgeFactors
+from lab.regularization.fit import (
+    Curves,
+    Fit,
+    Paths,
+    coefficient_paths,
+    fit_sklearn,
+    objective,
+    ridge_solutions,
+)
 from lab.regularization.geometry import pair_geometry
 from lab.regularization.jobs import (
     CurvesResult,
     ModelResult,
     conditioning,
     degree_key,
+    has_factors,
     is_quick,
     lambda_key,
+    missing_curves,
     model_job,
     model_result,
 )
@@ -74,6 +86,8 @@ from widgets.regularization.plots import COLORS, Plot, cursor, curve, key, point
 
 TABS = ("fit", "paths", "bias", "geometry", "torch", "conditioning", "code")
 LOG_FLOOR = -8.0  # log-magnitude bars start here (|w| = 1e-8)
+BAR_SLOTS = 5     # the bars' x axis spans whole multiples of 5 coefficients: one more
+# coefficient redraws only the bars, not the axis
 AGREE = 1e-4      # sklearn and torch "agree" when no coefficient differs by more (relative)
 PATH_COLORS = [pg.intColor(i, hues=10, values=2, maxValue=230) for i in range(MAX_DEGREE)]
 
@@ -90,9 +104,13 @@ class RegularizationPanel(Panel):
         self.degree_curves: Curves | None = None
         self.lambda_curves: Curves | None = None
         self._curve_keys: dict[str, tuple] = {}
+        #: the sample's SVDs behind the none / L2 error curves (lab/regularization/factors.py)
+        self.factors: RidgeFactors | None = None
         self.paths: Paths | None = None
         self.bias: BiasVariance | None = None
         self.descent = None
+        self.torch_reference: Fit | None = None  # scikit-learn's fit the torch tab compares
+        self._torch_run: tuple | None = None     # (view, data) of the torch tab's run
         self._keys: dict[str, tuple] = {}
         self._deferred: set[str] = set()
         self.updaters = {"model": self._start_model, "paths": self._start_paths,
@@ -205,6 +223,7 @@ class RegularizationPanel(Panel):
         self.fit_curve = curve(self.fit_plot, COLORS["fit"], "fit")
         self.bars_plot = Plot("coefficients", bottom="coefficient k (w_k)")
         self.bars = pg.BarGraphItem(x=[], height=[], width=0.7)
+        self._brushes = {True: pg.mkBrush(COLORS["train"]), False: pg.mkBrush(COLORS["test"])}
         self.bars_plot.addItem(self.bars)
         self.zero_marks = pg.ScatterPlotItem(symbol="x", size=9,
                                              pen=pg.mkPen(COLORS["test"], width=2))
@@ -216,12 +235,14 @@ class RegularizationPanel(Panel):
         self.degree_cv = curve(self.degree_plot, COLORS["cv"], "K-fold CV", symbol="o")
         self.degree_best = points(self.degree_plot, COLORS["cv"], size=14, hollow=True)
         self.degree_cursor = cursor(self.degree_plot)
+        self.degree_plot.setXRange(-1, MAX_DEGREE + 1, padding=0)
         self.lambda_plot = Plot("MSE vs λ", bottom="λ")
         self.lambda_plot.setLogMode(x=True, y=True)
         self.lambda_train = curve(self.lambda_plot, COLORS["train"], "train")
         self.lambda_test = curve(self.lambda_plot, COLORS["test"], "test")
         self.lambda_cv = curve(self.lambda_plot, COLORS["cv"], "K-fold CV")
         self.lambda_cursor = cursor(self.lambda_plot)
+        self.lambda_plot.setXRange(*np.log10(LAMBDA_RANGE), padding=0.02)
         grid = QGridLayout()
         grid.setContentsMargins(0, 0, 0, 0)
         grid.addWidget(self.fit_plot, 0, 0)
@@ -242,10 +263,15 @@ class RegularizationPanel(Panel):
         self.path_curves = [curve(self.paths_plot, PATH_COLORS[k], width=1.5)
                             for k in range(MAX_DEGREE)]
         self.paths_cursor = cursor(self.paths_plot)
+        self.path_marks = pg.PlotDataItem(pen=None, symbol="o", symbolSize=7,
+                                          symbolPen=pg.mkPen("#333333"))
+        self.paths_plot.addItem(self.path_marks)  # each coefficient at the slider's λ
         self.zeros_plot = Plot("coefficients exactly 0", bottom="λ")
         self.zeros_plot.setLogMode(x=True)
         self.zeros_curve = curve(self.zeros_plot, COLORS["test"])
         self.zeros_cursor = cursor(self.zeros_plot)
+        self.zeros_mark = curve(self.zeros_plot, COLORS["test"], symbol="o")
+        self.zeros_mark.setPen(None)
         self.paths_caption = caption(steady=True, lines=2)
         self.paths_progress = ProgressLine()
         page = QWidget()
@@ -329,9 +355,11 @@ class RegularizationPanel(Panel):
                                      width=4)
         self.compare_torch = curve(self.compare_plot, COLORS["torch"], "torch GD",
                                    style=Qt.PenStyle.DashLine)
-        self.loss_plot = Plot("loss vs step: " + key(("torch", COLORS["torch"]),
-                                                     ("exact fit", COLORS["fit"])),
-                              bottom="step (MSELoss + L1 term; weight_decay is in the step)")
+        self.loss_plot = Plot("loss: " + key(("torch", COLORS["torch"]),
+                                             ("exact fit", COLORS["fit"])), bottom="step")
+        self.loss_plot.setToolTip("torch's loss at each step: MSELoss plus the hand-written "
+                                  "L1 term (weight_decay acts in the step, not in the loss), "
+                                  "and the same loss at the exact solution")
         self.loss_plot.setLogMode(x=True, y=True)
         self.loss_curve = curve(self.loss_plot, COLORS["torch"], "gradient descent")
         self.loss_target = curve(self.loss_plot, COLORS["fit"], "2J of the exact fit",
@@ -462,35 +490,51 @@ class RegularizationPanel(Panel):
             self.jobs["model"].cancel()
             return
         have = set(self._curve_keys.values())
-        if is_quick(view) and "sklearn.linear_model" in sys.modules:
-            # the fit and bars follow the slider at once; the curves come from the job
-            result = model_result(view)
-            self.jobs["model"].submit(model_job(view, have, result.data))
-            self._model_item(result)
+        if is_quick(view) and has_factors(view, self.factors):
+            # only the degree, λ or penalty moved: the fit and the curves are closed forms
+            # of the sample's SVDs (a millisecond), drawn in one go
+            self.jobs["model"].cancel()
+            result = model_result(view, factors=self.factors)
+            self._show_model(result, missing_curves(view, have, result.data, self.factors))
             return
-        self.jobs["model"].submit(model_job(view, have))
+        if not (is_quick(view) and "sklearn.linear_model" in sys.modules):
+            self.jobs["model"].submit(model_job(view, have))
+            return
+        # a new sample: the fit and bars follow at once, the SVDs and curves come from the job
+        result = model_result(view)
+        self.jobs["model"].submit(model_job(view, have, result.data))
+        self._show_model(result, [])
 
     def _model_item(self, item) -> None:
         if isinstance(item, ModelResult):
-            self.result = item
-            self.compute_counts["fit"] += 1
-            self._draw_fit()
-            self._draw_bars()
-            self._draw_curves()
-            self._draw_facts()
-            self._mark_if_complete()
-            self._after_model()
+            self._show_model(item, [])
+        elif isinstance(item, RidgeFactors):
+            self.factors = item
         elif isinstance(item, CurvesResult):
-            self.compute_counts[item.curves.axis] += 1
-            if item.curves.axis == "degree":
-                self.degree_curves = item.curves
-                self._curve_keys["degree"] = item.key
-            else:
-                self.lambda_curves = item.curves
-                self._curve_keys["lambda"] = item.key
+            self._store_curves(item)
             self._draw_curves()
             self._draw_facts()
             self._mark_if_complete()
+
+    def _store_curves(self, item: CurvesResult) -> None:
+        self.compute_counts[item.curves.axis] += 1
+        if item.curves.axis == "degree":
+            self.degree_curves = item.curves
+        else:
+            self.lambda_curves = item.curves
+        self._curve_keys[item.curves.axis] = item.key
+
+    def _show_model(self, result: ModelResult, curves: list[CurvesResult]) -> None:
+        self.result = result
+        self.compute_counts["fit"] += 1
+        for item in curves:
+            self._store_curves(item)
+        self._draw_fit()
+        self._draw_bars()
+        self._draw_curves()
+        self._draw_facts()
+        self._mark_if_complete()
+        self._after_model()
 
     def _mark_if_complete(self) -> None:
         """Drawn: the fit and both error curves of the current view are on screen."""
@@ -525,22 +569,24 @@ class RegularizationPanel(Panel):
         coef = self.result.fit.coef
         k = np.arange(1, len(coef) + 1, dtype=float)
         zero = coef == 0.0
-        brushes = [pg.mkBrush(COLORS["train"] if c >= 0 else COLORS["test"]) for c in coef]
+        brushes = [self._brushes[c >= 0] for c in coef]
         if self.log_bars.isChecked():
             magnitude = np.log10(np.where(zero, 10.0**LOG_FLOOR, np.abs(coef)))
+            bottoms = np.full(len(k), LOG_FLOOR)
             heights = np.maximum(magnitude, LOG_FLOOR) - LOG_FLOOR
-            self.bars.setOpts(x=k, height=heights, y0=np.full(len(k), LOG_FLOOR),
-                              brushes=brushes)
-            self.zero_marks.setData(k[zero], np.full(int(zero.sum()), LOG_FLOOR))
-            self.bars_plot.plotItem.setLabel("left", "log₁₀|w| (red: negative)")
+            label = "log₁₀|w| (red: negative)"
         else:
-            self.bars.setOpts(x=k, height=coef, y0=np.zeros(len(k)), brushes=brushes)
-            self.zero_marks.setData(k[zero], np.zeros(int(zero.sum())))
-            self.bars_plot.plotItem.setLabel("left", "w")
-        if self._keys.get("bars_width") != len(coef):
-            self._keys["bars_width"] = len(coef)
-            self.bars_plot.setXRange(0.3, max(len(coef), 1) + 0.7, padding=0)
-            self.bars_plot.enableAutoRange(axis="y")
+            bottoms, heights, label = np.zeros(len(k)), coef, "w"
+        self.bars.setOpts(x=k, height=heights, y0=bottoms, brushes=brushes)
+        self.zero_marks.setData(k[zero], bottoms[zero])
+        if self.bars_plot.plotItem.getAxis("left").labelText != label:
+            self.bars_plot.plotItem.setLabel("left", label)  # a new label re-lays-out
+        slots = BAR_SLOTS * max(1, math.ceil(len(coef) / BAR_SLOTS))
+        if self._keys.get("bar_slots") != slots:  # a new x range redraws the axis
+            self._keys["bar_slots"] = slots
+            self.bars_plot.setXRange(0.3, slots + 0.7, padding=0)
+        ends = np.concatenate([[0.0], bottoms, bottoms + heights])
+        self.bars_plot.hold_y(float(ends.min()), float(ends.max()))
         total = len(coef)
         self.bars_plot.set_title(f"coefficients w₁…w_{total}: {int(zero.sum())} of {total} "
                                  f"exactly 0 (✕)")
@@ -555,6 +601,7 @@ class RegularizationPanel(Panel):
                                  (self.degree_test, curves.test),
                                  (self.degree_cv, curves.cv)):
                 item.setData(curves.values, positive(values))
+            self.degree_plot.hold_y(*_log_span(curves))
             best = curves.best("cv")
             self.degree_best.setData([best], [math.log10(max(curves.cv[int(best)], 1e-12))])
             self.degree_plot.set_title(
@@ -570,6 +617,7 @@ class RegularizationPanel(Panel):
                                  (self.lambda_test, curves.test),
                                  (self.lambda_cv, curves.cv)):
                 item.setData(curves.values, positive(values))
+            self.lambda_plot.hold_y(*_log_span(curves))
             self.lambda_plot.set_title(
                 ("MSE vs λ: no penalty, no effect " if view.penalty == "none" else
                  f"MSE: CV best λ {_g(curves.best('cv'))} ")
@@ -604,25 +652,23 @@ class RegularizationPanel(Panel):
             return
         view = self.result.view
         key = (degree_key(view)[0], view.degree, view.penalty, view.ratio, view.basis)
-        self.paths_cursor.setPos(math.log10(view.lam))
-        self.zeros_cursor.setPos(math.log10(view.lam))
-        self._paths_caption()
-        if self._keys.get("paths") == key:
-            return
-        self._keys["paths"] = key
-        data = self.result.data
+        if self._keys.get("paths") != key:
+            self._keys["paths"] = key
+            data = self.result.data
 
-        def run(_should_stop):
-            yield Progress("coefficient paths over 100 λ", 0.0)
-            yield coefficient_paths(data, view)
+            def run(_should_stop):
+                yield Progress("coefficient paths over 100 λ", 0.0)
+                yield coefficient_paths(data, view)
 
-        self.jobs["paths"].submit(run)
+            self.jobs["paths"].submit(run)
+        self._draw_paths_cursor()
 
     def _paths_item(self, item) -> None:
         if isinstance(item, Progress):
             self.paths_progress.show_progress(item)
             return
         self.paths = item
+        self._keys["paths_drawn"] = self._keys.get("paths")  # newest wins: the current key
         self.compute_counts["paths"] += 1
         for k, line in enumerate(self.path_curves):
             if k < item.coefs.shape[1]:
@@ -631,19 +677,40 @@ class RegularizationPanel(Panel):
             else:
                 line.setVisible(False)
         self.zeros_curve.setData(item.lambdas, item.zeros)
-        self._paths_caption()
+        self._draw_paths_cursor()
 
-    def _paths_caption(self) -> None:
-        paths, view = self.paths, self.result.view
-        if paths is None:
+    def coefficients_at_lambda(self) -> np.ndarray:
+        """The coefficients at exactly the slider's λ on the paths' penalty: the fit on the
+        Fit tab, or without a penalty (the ridge path is drawn) ridge's closed form."""
+        view, fit, data = self.result.view, self.result.fit, self.result.data
+        if view.penalty != "none":
+            return fit.coef
+        coefs, _ = ridge_solutions(features(data.x, view.degree, view.basis), data.y,
+                                   np.array([ridge_alpha(view.lam, view.samples)]))
+        return coefs[0]
+
+    def _draw_paths_cursor(self) -> None:
+        """The cursor, the marks and the caption at the slider's own λ (not the nearest of
+        the 100 path points), once the paths of this degree and penalty are drawn."""
+        view = self.result.view
+        self.paths_cursor.setPos(math.log10(view.lam))
+        self.zeros_cursor.setPos(math.log10(view.lam))
+        paths = self.paths
+        if paths is None or self._keys.get("paths_drawn") != self._keys.get("paths"):
             return
+        coef = self.coefficients_at_lambda()
+        zeros = int(np.count_nonzero(coef == 0.0))
+        self.path_marks.setData(np.full(len(coef), view.lam), coef,
+                                symbolBrush=PATH_COLORS[:len(coef)])
+        self.zeros_mark.setData([view.lam], [zeros])
         kind = {"none": "L2 (no penalty chosen: the ridge path is shown)",
                 "l2": "L2", "l1": "L1", "elastic": f"elastic net (r = {view.ratio:g})"}
-        at = int(np.argmin(np.abs(np.log10(paths.lambdas) - math.log10(view.lam))))
         self.paths_plot.set_title(f"{kind[view.penalty]} coefficient paths, degree "
-                                  f"{view.degree} — one line per coefficient")
-        text = (f"At λ ≈ {_g(paths.lambdas[at])}: {int(paths.zeros[at])} of {view.degree} "
-                f"coefficients exactly 0. ")
+                                  f"{view.degree} — one line per coefficient, ● at the "
+                                  f"slider's λ")
+        where = ("ridge at this λ" if view.penalty == "none" else "the fit on the Fit tab")
+        text = (f"At λ = {view.lam:.7g} ({where}): {zeros} of {view.degree} coefficients "
+                f"exactly 0. ")
         text += ("L1 paths hit 0 one after another and stay there (the lasso selects); "
                  if view.penalty in ("l1", "elastic") else
                  "L2 paths shrink smoothly towards 0 but never reach it; ")
@@ -786,35 +853,44 @@ class RegularizationPanel(Panel):
             return
         self._keys["torch"] = key
         self.compare_points.setData(data.x, data.y)
-        self.compare_sklearn.setData(data.grid, self.result.fit.predict(data.grid))
         self.compare_plot.setRange(xRange=self.fit_plot.viewRange()[0],
                                    yRange=self.fit_plot.viewRange()[1], padding=0)
-        # torch's loss holds the MSE and the hand-written L1 term; weight_decay acts in the
-        # step, not in the loss: so the target is that same loss at the exact solution
-        fit = self.result.fit
-        target = 2 * objective(data.x, data.y, fit.coef, fit.intercept, view) \
-            - view.strength * (1 - view.ratio) * float(fit.coef @ fit.coef)
-        self.loss_target.setData([1, view.gd_steps], [target, target])
+        self.torch_reference = None
+        self._torch_run = (view, data)
         x, y = data.x, data.y
 
         def run(should_stop):
             from lab.regularization.gradient import gradient_descent  # torch: off the GUI
 
+            yield fit_sklearn(x, y, view)  # the tab compares with scikit-learn's own fit
             yield from gradient_descent(x, y, view, should_stop)
 
         self.jobs["torch"].submit(run)
+
+    def _show_torch_reference(self, fit: Fit) -> None:
+        view, data = self._torch_run
+        self.torch_reference = fit
+        self.compare_sklearn.setData(data.grid, fit.predict(data.grid))
+        # torch's loss holds the MSE and the hand-written L1 term; weight_decay acts in the
+        # step, not in the loss: so the target is that same loss at the exact solution
+        target = 2 * objective(data.x, data.y, fit.coef, fit.intercept, view) \
+            - view.strength * (1 - view.ratio) * float(fit.coef @ fit.coef)
+        self.loss_target.setData([1, view.gd_steps], [target, target])
 
     def _torch_item(self, item) -> None:
         if isinstance(item, Progress):
             self.torch_progress.show_progress(item)
             return
+        if isinstance(item, Fit):
+            self._show_torch_reference(item)
+            return
         from lab.regularization.gradient import agreement
 
         self.descent = item
         self.compute_counts["torch"] += int(item.final)
-        result = self.result
-        view, fit, data = result.view, result.fit, result.data
-        if len(item.coef) != len(fit.coef):
+        result, fit = self.result, self.torch_reference
+        (view, data) = self._torch_run
+        if fit is None or len(item.coef) != len(fit.coef):
             return  # a run for another degree
         prediction = _predict(data.grid, item.coef, item.intercept, fit)
         self.compare_torch.setData(data.grid, prediction)
@@ -912,9 +988,13 @@ class RegularizationPanel(Panel):
             self.export_numbers(path)
 
 
-def _predict(x: np.ndarray, coef: np.ndarray, intercept: float, like) -> np.ndarray:
-    from lab.regularization.data import features
+def _log_span(curves: Curves) -> tuple[float, float]:
+    """log₁₀ of the smallest and largest error drawn (log axes take log₁₀ ranges)."""
+    drawn = positive(np.concatenate([curves.train, curves.test, curves.cv]))
+    return float(np.log10(drawn.min())), float(np.log10(drawn.max()))
 
+
+def _predict(x: np.ndarray, coef: np.ndarray, intercept: float, like) -> np.ndarray:
     return intercept + features(x, like.degree, like.basis) @ coef
 
 

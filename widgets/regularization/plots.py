@@ -3,10 +3,13 @@ updated with setData / setOpts (a slider drag redraws, never rebuilds)."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, Qt
-from PySide6.QtWidgets import QWidget
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QGraphicsItem, QWidget
 
 from widgets.kit.axes import SparseLabelAxis
 
@@ -21,6 +24,28 @@ FLOOR = 1e-12  # log axes: an interpolating fit's train error of 0 is drawn here
 
 def positive(values: np.ndarray) -> np.ndarray:
     return np.maximum(np.asarray(values, dtype=float), FLOOR)
+
+
+def nice_step(span: float) -> float:
+    """The 1-2-5 step (…, 0.5, 1, 2, 5, 10, …) at or above `span`."""
+    power = 10.0 ** math.floor(math.log10(span))
+    return next(power * m for m in (1, 2, 5, 10) if power * m >= span * (1 - 1e-9))
+
+
+def steady_range(shown: tuple[float, float] | None, low: float, high: float,
+                 fill: float = 0.4) -> tuple[float, float]:
+    """An axis range for data in [low, high] that stays put while the data moves inside it:
+    `shown` while it holds the data and the data fills at least `fill` of it; otherwise a
+    new range on a 1-2-5 grid around the data with a margin. (An axis whose range changes
+    redraws its ticks and labels: most of a slider step's drawing.)"""
+    if not (math.isfinite(low) and math.isfinite(high)):
+        return shown if shown is not None else (0.0, 1.0)
+    if shown is not None and shown[0] <= low and high <= shown[1] \
+            and high - low >= fill * (shown[1] - shown[0]):
+        return shown
+    span = high - low if high > low else max(abs(high), 1.0)
+    step = nice_step(span / 5)
+    return (math.floor(low / step - 0.25) * step, math.ceil(high / step + 0.25) * step)
 
 
 class Plot(pg.PlotWidget):
@@ -40,8 +65,24 @@ class Plot(pg.PlotWidget):
         self.legend = self.plotItem.addLegend(offset=(-4, 4), labelTextSize="8pt") \
             if legend else None
         self.getAxis("left").setWidth(48)  # a changing label width would re-lay-out the plot
+        # the background is painted in full here: a redrawn curve repaints no widget beneath
+        # (the tab widget's frame, the page)
+        self.viewport().setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
+        for axis in ("left", "bottom"):  # repainted from a pixmap while the curves move
+            self.getAxis(axis).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        self._y_held = False
         self._styled = True
         self._follow_palette()
+
+    def hold_y(self, low: float, high: float) -> None:
+        """Show data spanning [low, high] on y (log₁₀ values on a log axis) in a range that
+        changes only when the data leaves it or shrinks well inside it (`steady_range`);
+        set here, not by auto-range, which runs at paint time and so paints twice."""
+        shown = tuple(self.viewRange()[1]) if self._y_held else None
+        wanted = steady_range(shown, low, high)
+        if wanted != shown:
+            self.setYRange(*wanted, padding=0)
+        self._y_held = True
 
     def set_title(self, text: str) -> None:
         if text != self.title_text:
@@ -57,6 +98,11 @@ class Plot(pg.PlotWidget):
             self.getAxis(axis).setPen(palette.mid().color())
         self.plotItem.setTitle(self.title_text, color=palette.text().color().name(),
                                size="9pt")
+        if self.legend is not None:  # readable over the curves it covers
+            backdrop = QColor(palette.base().color())
+            backdrop.setAlpha(215)
+            self.legend.setBrush(pg.mkBrush(backdrop))
+            self.legend.setLabelTextColor(palette.text().color())
 
     def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt name
         if event.type() == QEvent.Type.PaletteChange and getattr(self, "_styled", False):

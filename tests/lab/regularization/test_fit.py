@@ -79,7 +79,7 @@ def test_u_curve_minimum_is_at_the_true_degree_on_a_seeded_cubic():
         assert curves.test[degree] == pytest.approx(test, rel=1e-8)
 
 
-@pytest.mark.parametrize("penalty", ["l2", "l1"])
+@pytest.mark.parametrize("penalty", ["none", "l2", "l1"])
 def test_cross_validated_errors_equal_scikit_learns_cross_val_score(penalty):
     view = RegView(penalty=penalty, lam=2e-3, folds=4, seed=3)
     data = make_data(view)
@@ -166,3 +166,62 @@ def test_examples_show_their_idea():
     assert outcome[34][2] >= 2                    # L1: exact zeros
     cubic = EXAMPLES[35].params
     assert fits.degree_curves(make_data(cubic), cubic, max_degree=10).best("cv") == 3
+
+
+@pytest.mark.parametrize(("penalty", "basis", "samples", "folds"),
+                         [("l2", "raw", 12, 3), ("none", "legendre", 30, 5),
+                          ("l2", "legendre", 7, 7)])
+def test_error_curves_from_the_cached_svds_equal_fitting_each_fold(penalty, basis, samples,
+                                                                   folds):
+    """The curves come from one SVD per degree, kept per sample; each value equals
+    Ridge(alpha = n·λ) (or least squares) fitted on that fold's training part and scored
+    on its held-out part, past the interpolation threshold too."""
+    view = RegView(penalty=penalty, basis=basis, samples=samples, folds=folds, lam=2e-3)
+    data = make_data(view)
+    factors = fits.curve_factors(data, view)
+    by_degree = fits.degree_curves(data, view, factors=factors)
+    lambdas = np.array([1e-5, 3e-3, 0.4])
+    by_lambda = fits.lambda_curves(data, view, lambdas, factors=factors)
+    splits = fits.kfold_splits(samples, folds, view.seed)
+
+    def errors(degree, lam):
+        X, X_test = features(data.x, degree, basis), features(data.x_test, degree, basis)  # noqa: N806
+
+        def solve(rows):  # the same estimator on every fold: alpha = n·λ of the whole sample
+            coefs, intercepts = fits.ridge_solutions(X[rows], data.y[rows],
+                                                     np.array([ridge_alpha(lam, samples)]))
+            return coefs[0], intercepts[0]
+
+        w, b = solve(np.arange(samples))
+        folds_mse = [np.mean((data.y[held] - b_f - X[held] @ w_f) ** 2)
+                     for (w_f, b_f), (_, held) in ((solve(fit), (fit, held))
+                                                   for fit, held in splits)]
+        return (np.mean((data.y - b - X @ w) ** 2),
+                np.mean((data.y_test - b - X_test @ w) ** 2), np.mean(folds_mse),
+                np.std(folds_mse))
+
+    for degree in (0, 3, 11, 20):
+        expected = errors(degree, view.strength)
+        shown = [getattr(by_degree, name)[degree] for name in ("train", "test", "cv", "cv_std")]
+        assert shown == pytest.approx(expected, rel=1e-7, abs=1e-14)
+    for k, lam in enumerate(lambdas):
+        expected = errors(view.degree, lam if penalty == "l2" else 0.0)
+        shown = [getattr(by_lambda, name)[k] for name in ("train", "test", "cv", "cv_std")]
+        assert shown == pytest.approx(expected, rel=1e-7, abs=1e-14)
+    # a view that only moves degree, λ or penalty reuses them; a new sample does not
+    assert fits.factors_key(dataclasses.replace(view, degree=2, lam=0.5, penalty="none")) == \
+        factors.key != fits.factors_key(dataclasses.replace(view, seed=1))
+
+
+@pytest.mark.parametrize("basis", ["legendre", "raw"])
+def test_ridge_fit_in_closed_form_equals_scikit_learns_ridge(basis):
+    """The Fit tab's L2 fit comes from the cached SVDs; it is Ridge's, to rounding."""
+    for samples, degree, lam in ((30, 7, 1e-3), (10, 15, 1e-6), (30, 20, 0.5), (30, 0, 1e-3)):
+        view = RegView(penalty="l2", basis=basis, samples=samples, degree=degree, lam=lam)
+        data = make_data(view)
+        fit = fits.fit_closed_form(fits.curve_factors(data, view), view)
+        reference = fits.fit_sklearn(data.x, data.y, view)
+        scale = max(1.0, np.abs(reference.coef).max()) if degree else 1.0
+        assert np.allclose(fit.coef, reference.coef, rtol=0, atol=1e-9 * scale)
+        assert fit.intercept == pytest.approx(reference.intercept, abs=1e-9 * scale)
+        assert fit.zeros == reference.zeros and fit.notes == reference.notes

@@ -1,5 +1,7 @@
 import csv
 import dataclasses
+import math
+import re
 
 import numpy as np
 import pytest
@@ -12,6 +14,7 @@ from lab.regularization.examples import EXAMPLES
 from lab.regularization.view import RegView
 from widgets.kit.panel import AppState
 from widgets.regularization.panel import TABS, RegularizationPanel
+from widgets.regularization.plots import steady_range
 
 
 @pytest.fixture
@@ -131,6 +134,35 @@ def test_tabs_compute_their_views_when_shown(panel, qtbot):
     assert "weight_decay = 0.02\nl1_weight = 0.0\n" in panel.torch_code.code()
 
 
+def test_paths_cursor_and_caption_sit_at_the_sliders_exact_lambda(panel, qtbot):
+    panel.set_params(RegView(truth="sin", penalty="l1", lam=1e-3, degree=8))
+    panel.tabs.setCurrentIndex(TABS.index("paths"))
+    settle(panel, qtbot)
+    lam = panel.lam.value()
+    assert lam == 0.001 and not np.any(np.isclose(panel.paths.lambdas, lam, rtol=1e-3))
+    caption = panel.paths_caption.text()
+    assert float(re.search(r"At λ = ([0-9.e+-]+) ", caption).group(1)) == lam
+    fit = panel.result.fit  # the Fit tab's fit: the same λ, its zeros counted the same
+    assert f"{fit.zeros} of 8 coefficients exactly 0" in caption
+    assert f"{fit.zeros} of 8 exactly 0" in panel.bars_plot.title_text
+    x, y = panel.path_marks.getData()  # log x axis: log₁₀ λ
+    assert np.allclose(x, math.log10(lam)) and np.array_equal(y, fit.coef)
+    assert panel.paths_cursor.value() == pytest.approx(math.log10(lam))
+    computed = panel.compute_counts["paths"]
+    panel.lam.setValue(0.0022)  # another λ: the same paths, the marks and caption follow
+    settle(panel, qtbot)
+    assert "At λ = 0.0022 " in panel.paths_caption.text()
+    assert np.array_equal(panel.path_marks.getData()[1], panel.result.fit.coef)
+    assert panel.compute_counts["paths"] == computed
+    panel.penalty.setValue("none")  # the ridge path: ridge's coefficients at the λ shown
+    settle(panel, qtbot)
+    assert "At λ = 0.0022 (ridge at this λ)" in panel.paths_caption.text()
+    view = panel.params()
+    data = make_data(view)
+    ridge = fits.fit_sklearn(data.x, data.y, dataclasses.replace(view, penalty="l2"))
+    assert np.allclose(panel.path_marks.getData()[1], ridge.coef, atol=1e-9)
+
+
 def test_bias_variance_tab(panel, qtbot):
     panel.set_params(RegView(truth="cubic", penalty="l2", lam=1e-3, degree=3, samples=20))
     panel.tabs.setCurrentIndex(TABS.index("bias"))
@@ -165,3 +197,28 @@ def test_prepared_views_and_csv(panel, qtbot, tmp_path):
     assert rows[1][0] == "intercept" and rows[8][0] == "w7"
     assert sum(1 for row in rows if row[0] == "mse_vs_degree") == 21
     assert dataclasses.replace(panel.params(), degree=3) != panel.params()
+
+
+def test_axes_hold_still_while_a_slider_steps(panel, qtbot):
+    """Degree 7 → 8 and λ 0.001 → 0.0022 redraw curves and bars inside the ranges already
+    shown (an axis that moves redraws its labels, and moves under the pointer)."""
+    plots = (panel.bars_plot, panel.degree_plot, panel.lambda_plot, panel.fit_plot)
+    before = [plot.viewRange() for plot in plots]
+    panel.degree.setValue(8)
+    settle(panel, qtbot)
+    panel.lam.setValue(0.0022)
+    settle(panel, qtbot)
+    assert len(panel.bars.opts["height"]) == 8
+    assert [plot.viewRange() for plot in plots] == before
+
+
+def test_steady_range():
+    first = steady_range(None, -1.04, 1.6)
+    assert first[0] < -1.04 and first[1] > 1.6
+    assert steady_range(first, -0.9, 1.5) == first     # inside and filling it: kept
+    grown = steady_range(first, -0.9, 3.1)             # leaves it: a new range around it
+    assert grown[0] < -0.9 and grown[1] > 3.1
+    shrunk = steady_range(first, 0.0, 0.1)             # far smaller: a closer range
+    assert 0.1 < shrunk[1] < 0.5 and shrunk[0] <= 0.0
+    low, high = steady_range(None, 0.0, 0.0)            # every coefficient 0 (large λ)
+    assert low < 0 < high and high - low >= 0.1
