@@ -35,13 +35,13 @@ import threading
 import time
 import types
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from multiprocessing.connection import Connection
 from typing import Any
 
 from lab.data import DataProgress
 from lab.training.config import TrainConfig, TrainControls, live_setting_problem
-from lab.training.events import RunFinished
+from lab.training.events import RunFinished, StepMetrics
 
 #: how long a stopped run may take to finish its step before its trainer is ended
 STOP_GRACE_S = 0.5
@@ -91,23 +91,37 @@ def state_from_bytes(blob: bytes | None) -> dict | None:
 
 def encode_items(items: list[Any]) -> bytes:
     """Pickled items; a RunFinished's weights ride along as `torch.save` bytes, so nothing
-    but plain values and numpy arrays is pickled (no tensor shared-memory handles)."""
+    but plain values and numpy arrays is pickled (no tensor shared-memory handles). The
+    many StepMetrics go as plain tuples of their fields: a third of the bytes and time of
+    pickled dataclasses."""
     plain, weights = [], None
     for item in items:
-        if isinstance(item, RunFinished) and item.state_dict is not None:
+        if type(item) is StepMetrics:
+            item = tuple(item.__dict__.values())
+        elif isinstance(item, RunFinished) and item.state_dict is not None:
             weights = state_bytes(item.state_dict)
             item = replace(item, state_dict=None)
         plain.append(item)
     return pickle.dumps((plain, weights), protocol=pickle.HIGHEST_PROTOCOL)
 
 
+_STEP_FIELDS = tuple(f.name for f in fields(StepMetrics))
+_new_step = object.__new__
+
+
 def decode_items(blob: bytes) -> list[Any]:
     plain, weights = pickle.loads(blob)
-    if weights is not None:
-        state = state_from_bytes(weights)
-        plain = [replace(i, state_dict=state) if isinstance(i, RunFinished) else i
-                 for i in plain]
-    return plain
+    state = state_from_bytes(weights) if weights is not None else None
+    out = []
+    for item in plain:
+        if type(item) is tuple:  # a StepMetrics, built without the frozen __init__'s
+            step = _new_step(StepMetrics)  # object.__setattr__ per field (4× slower)
+            step.__dict__.update(zip(_STEP_FIELDS, item, strict=True))
+            item = step
+        elif state is not None and isinstance(item, RunFinished):
+            item = replace(item, state_dict=state)
+        out.append(item)
+    return out
 
 
 # =========================================================================== the trainer
