@@ -128,6 +128,7 @@ def trainer_main(conn: Connection, threads: int | None = None) -> None:
     data_module.warm_up()
     if threads:
         torch.set_num_threads(threads)
+    _warm_up()
     try:
         conn.send(("ready", {"pid": os.getpid(), "threads": torch.get_num_threads()}))
         while True:
@@ -139,6 +140,20 @@ def trainer_main(conn: Connection, threads: int | None = None) -> None:
             # a stop, pause or change that came after its run ended: nothing to do
     except (EOFError, OSError):  # the GUI is gone: so are we
         return
+
+
+def _warm_up() -> None:
+    """Two throwaway one-epoch runs (an MLP on points, a CNN on images), so that the first
+    real run finds everything imported and its kernels loaded (a first Start waited ~2 s)."""
+    from lab.data import DataConfig
+    from lab.training.loop import train
+
+    for config in (TrainConfig(data=DataConfig("moons", samples=40), epochs=1, width=4),
+                   TrainConfig(data=DataConfig("shapes", samples=40), arch="small_cnn",
+                               width=4, batchnorm=True, epochs=1)):
+        with contextlib.suppress(Exception):  # a warm-up, never a reason not to start
+            for _item in train(config):
+                pass
 
 
 class _Session:
@@ -387,6 +402,12 @@ class TrainerPool:
             if self._idle is None:
                 self._idle = TrainerProcess(self.threads)
 
+    def wait_ready(self, timeout: float) -> bool:
+        """Wait (from a thread that may block) until the idle trainer has loaded torch."""
+        with self._lock:
+            trainer = self._idle
+        return trainer is not None and trainer.wait_ready(timeout)
+
     def acquire(self) -> TrainerProcess:
         with self._lock:
             trainer, self._idle = self._idle, None
@@ -469,6 +490,9 @@ class RemoteRun:
         self._stop_at: float | None = None
         self._paused = False
         self._ticks = False
+        #: what the items cost to receive: batches, bytes and seconds spent unpickling
+        self.batches = self.received_bytes = 0
+        self.decode_seconds = 0.0
 
     # -- from the GUI --------------------------------------------------------------
     def set(self, name: str, value: float) -> None:
@@ -559,7 +583,12 @@ class RemoteRun:
                 continue
             kind = message[0]
             if kind == "items":
-                yield from decode_items(message[1])
+                started = time.perf_counter()
+                items = decode_items(message[1])
+                self.decode_seconds += time.perf_counter() - started
+                self.batches += 1
+                self.received_bytes += len(message[1])
+                yield from items
             elif kind == "failed":
                 self.failure = message[1]
             elif kind == "done":
