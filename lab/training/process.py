@@ -140,8 +140,7 @@ def trainer_main(conn: Connection, threads: int | None = None) -> None:
     )
 
     data_module.warm_up()
-    if threads:
-        torch.set_num_threads(threads)
+    torch.set_num_threads(threads or trainer_threads(torch.get_num_threads()))
     _warm_up()
     try:
         conn.send(("ready", {"pid": os.getpid(), "threads": torch.get_num_threads()}))
@@ -168,6 +167,15 @@ def _warm_up() -> None:
         with contextlib.suppress(Exception):  # a warm-up, never a reason not to start
             for _item in train(config):
                 pass
+
+
+def trainer_threads(default: int) -> int:
+    """The trainer's torch threads: torch's default (one per physical core), but one core
+    left to the GUI. On 2 cores the window's redraws otherwise take a core from one of
+    OpenMP's two threads, and every parallel op then waits at its barrier for the one that
+    lost its core (the panel ran at 0.8 of a bare loop; with one thread each, ~1.0).
+    Anything compared with the trainer (the benchmark's bare loop) uses the same count."""
+    return max(1, min(default, (os.cpu_count() or 2) - 1))
 
 
 class _Session:

@@ -24,7 +24,9 @@ and ready before the clock starts), relayed to the GUI by a QThread.
 - train_overhead_ratio_small: a launch-bound case measurable on the CPU — the default MLP
   (2 hidden layers of 32) on 2-D moons, batch size 8, where Python's per-step work
   dominates as it does on a GPU: the panel ÷ the bare loop, alternated, median of pairs.
-  Both use one torch thread (train() sets one for 2-D points, the bare loop the same).
+  Both use one torch thread (train() sets one for 2-D points, the bare loop the same); in
+  the CNN case the bare loop uses the trainer's count (lab.training.process.trainer_threads:
+  one core left to the GUI).
   train_generator_ratio_small: the lab's train() generator alone (no GUI), on a thread.
 - train_start_ms: Start click to the first step reaching the panel (the first StepMetrics
   on the GUI thread), with the trainer pre-started, for the small run;
@@ -56,6 +58,11 @@ def _config(device: str, epochs: int):
                        arch="small_cnn", width=24, batchnorm=True, dropout=0.2,
                        optimizer="adam", lr=0.002, batch_size=128, epochs=epochs,
                        device=device)
+
+
+#: torch's default thread count, read on the main thread before any other thread runs
+#: (a new thread may report fewer)
+_DEFAULT_THREADS = 0
 
 
 def _small_config(epochs: int):
@@ -104,13 +111,15 @@ def _bare_loop(cfg) -> float:
     from lab.data import holdout_split, load_dataset
     from lab.device import pick_device, place_model
     from lab.training import build_model, make_optimizer
+    from lab.training.process import trainer_threads
 
     start = time.perf_counter()
     device = pick_device(cfg.device)
     dataset = load_dataset(cfg.data)
     threads = torch.get_num_threads()
-    if dataset.is_points:
-        torch.set_num_threads(1)  # as train() does for 2-D points: the same compute
+    # the trainer process's thread count (one core left to the GUI), or one as train()
+    # uses for 2-D points: the same compute
+    torch.set_num_threads(1 if dataset.is_points else trainer_threads(_DEFAULT_THREADS))
     split = holdout_split(dataset.y, cfg.data.val_fraction, seed=cfg.data.seed)
     x, y = dataset.x.to(device), dataset.y.to(device)
     train_idx = torch.as_tensor(split.train, device=device)
@@ -268,9 +277,13 @@ def _quartiles(values: list[float]) -> tuple[float, float]:
 
 
 def run(options) -> dict[str, float]:
+    import torch
+
     from lab.device import keep_freed_memory, pick_device
     from lab.training.process import close_shared_pool
 
+    global _DEFAULT_THREADS
+    _DEFAULT_THREADS = torch.get_num_threads()
     device = pick_device(options.device).type  # ValueError if e.g. cuda is missing
     keep_freed_memory()  # as the app does at start (widgets.app.run): bare runs get it too
     # A CUDA step of this model takes ~3 ms (H200): five times the epochs, so a run
