@@ -30,6 +30,7 @@ import urllib.request
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import MISSING, asdict, dataclass, field, fields
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -296,19 +297,28 @@ def make_toy(source: str, samples: int, noise: float, classes: int = 3,
 
 # =========================================================================== images
 
-def load_digits(image_size: int = 8) -> Dataset:
-    """scikit-learn's 1,797 handwritten digits, 8×8 in [0, 1], optionally upscaled."""
-    import torch.nn.functional as F
+@cache
+def _digits_arrays() -> tuple[np.ndarray, np.ndarray]:
+    """scikit-learn's digits (images, targets), read once: parsing its file takes ~80 ms
+    holding the interpreter lock, which a window would feel at every training run."""
     from sklearn.datasets import load_digits as sk_digits
 
     bunch = sk_digits()
-    x = torch.as_tensor(bunch.images, dtype=torch.float32)[:, None] / 16.0
+    return bunch.images, bunch.target
+
+
+def load_digits(image_size: int = 8) -> Dataset:
+    """scikit-learn's 1,797 handwritten digits, 8×8 in [0, 1], optionally upscaled."""
+    import torch.nn.functional as F
+
+    images, target = _digits_arrays()
+    x = torch.as_tensor(images, dtype=torch.float32)[:, None] / 16.0
     notes = []
     if image_size != 8:
         x = F.interpolate(x, size=(image_size, image_size), mode="bilinear",
                           align_corners=False).clamp_(0, 1)
         notes.append(f"digits upscaled from 8×8 to {image_size}×{image_size} (bilinear)")
-    return Dataset("digits", x, torch.as_tensor(bunch.target, dtype=torch.int64),
+    return Dataset("digits", x, torch.tensor(target, dtype=torch.int64),  # copies
                    [str(d) for d in range(10)], notes)
 
 

@@ -255,6 +255,9 @@ class MainWindow(QMainWindow):
     #: events arrive while __init__ runs: until it ends, no frame counts as the first
     _first_frame_painted = True
     _device_probe_allowed = True
+    #: start the Training lab's trainer process after the first paint (not for a scripted
+    #: --screenshot / --save-view run, which would pay its seconds of CPU for nothing)
+    prestart_trainer = True
 
     def __init__(self, state: AppState | None = None, *, save_settings: bool = True) -> None:
         super().__init__()
@@ -598,7 +601,7 @@ class MainWindow(QMainWindow):
             from lab.device import pick_device
 
             yield pick_device()
-            if trains_in_process() and not should_stop():
+            if trains_in_process() and self.prestart_trainer and not should_stop():
                 # the Training lab's trainer process loads torch now, not at Start
                 from lab.training.process import shared_pool
 
@@ -722,6 +725,7 @@ def run(argv: list[str] | None = None) -> int:
     wheel.install(app)
     scripted = bool(args.screenshot or args.save_view)
     window = MainWindow(save_settings=not scripted)
+    window.prestart_trainer = not scripted
     panel_id = window.restore_settings()
     if args.image and not window.open_source(args.image):
         print(f"visual-lab: {window.banner.message()}", file=sys.stderr)

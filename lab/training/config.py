@@ -389,6 +389,10 @@ class TrainControls:
         with self._lock:
             self._pending[name] = float(value)
 
+    def has_changes(self) -> bool:
+        """Cheap, without the lock: a change set meanwhile is seen at the next batch."""
+        return bool(self._pending)
+
     def take(self) -> dict[str, float]:
         if not self._pending:
             return {}

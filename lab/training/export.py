@@ -38,7 +38,8 @@ def data_code(cfg: TrainConfig) -> str:
                 f"dataset = make_toy({source!r}, {data.samples}, {data.noise!r}, "
                 f"{data.classes}, {data.seed})\n")
     if source == "digits":
-        return (source_of(data_module.load_digits)
+        return ("from functools import cache\n\n\n"
+                + source_of(data_module._digits_arrays, data_module.load_digits)
                 + f"\n\ndataset = load_digits({data.side})\n")
     if source == "shapes":
         return (f"SHAPE_CLASSES = {data_module.SHAPE_CLASSES!r}\n"

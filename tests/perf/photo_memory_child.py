@@ -18,6 +18,14 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 
 def peak_mb() -> float:
+    """This process image's peak resident set: /proc's VmHWM (getrusage's ru_maxrss keeps
+    the peak of the process that started this one: exec does not reset it)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 

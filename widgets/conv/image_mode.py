@@ -71,7 +71,10 @@ class ImageMode:
         self._weight_key: tuple | None = None
         self._weight = None
         self._inputs: dict[str, object] = {}   # "rgb"/"gray" -> (1, C, H, W) tensor
-        self._input_tiles: dict[str, list[ImageTile]] = {}
+        #: the input channels' tiles as drawn: (mode, the pixels shown, tiles) — every
+        #: step-th pixel the view shows, as the maps (a 4096² channel drawn whole cost a
+        #: 64 MB image per tile)
+        self._input_tiles: tuple[str, Shown, list[ImageTile]] | None = None
         #: the last good result of the image view: the feature maps' pixels the view shows
         #: (every `display_step`-th row and column of the visible region, computed alone,
         #: exactly: lab.display_resolution); a zoom or pan computes the newly visible ones
@@ -336,15 +339,34 @@ class ImageMode:
         mode = self.input_mode.value()
         if mode not in self._inputs:
 
-            x = to_tensor(self.state.image, mode)[None]
-            self._inputs[mode] = x
-            names = CHANNEL_NAMES[x.shape[1]]
-            shape = f"{x.shape[-2]}×{x.shape[-1]}"
-            # the size once, on the first channel: three full titles ran into each other
-            self._input_tiles[mode] = [
-                ImageTile(f"in {c}: {names[c].split()[0]}" + (f" {shape}" if c == 0 else ""),
-                          to_display(x[0, c])) for c in range(x.shape[1])]
+            self._inputs[mode] = to_tensor(self.state.image, mode)[None]
         return self._inputs[mode]
+
+    def _shown_input(self) -> Shown:
+        """The input pixels the input views show (the maps' zoom, stride 1)."""
+        height, width = self._input_tensor().shape[-2:]
+        view = self.input_grid.view(0) if self.input_grid.tile_count() else None
+        fitted = self.zoom.is_fitted(QRectF(0, 0, width, height))
+        return shown_sampling(view, (width, height), (height, width), (0.0, 0.0), 1.0, fitted)
+
+    def _input_tiles_now(self) -> list[ImageTile]:
+        """The input channels at the resolution the views show (made again only when the
+        view needs pixels they do not hold)."""
+        mode, x = self.input_mode.value(), self._input_tensor()
+        needed = self._shown_input()
+        cached = self._input_tiles
+        if cached is not None and cached[0] == mode and cached[1].contains(needed):
+            return cached[2]
+        names = CHANNEL_NAMES[x.shape[1]]
+        shape = f"{x.shape[-2]}×{x.shape[-1]}"
+        rows, cols = needed.rows, needed.cols
+        # the size once, on the first channel: three full titles ran into each other
+        tiles = [ImageTile(f"in {c}: {names[c].split()[0]}" + (f" {shape}" if c == 0 else ""),
+                           to_display(x[0, c, rows.start:rows.stop:rows.step,
+                                        cols.start:cols.stop:cols.step]), needed.rect)
+                 for c in range(x.shape[1])]
+        self._input_tiles = (mode, needed, tiles)
+        return tiles
 
     def _weight_for(self, params: ConvParams):
         key = (params.weight_shape(), params.presets, params.edits, params.seed)
@@ -356,7 +378,7 @@ class ImageMode:
     # ====================================================================== reacting
     def _image_changed(self, _image: LabImage) -> None:
         self._inputs.clear()
-        self._input_tiles.clear()
+        self._input_tiles = None
         self.request_update("image")
 
     def _input_mode_changed(self, _mode: str) -> None:
@@ -544,7 +566,7 @@ class ImageMode:
                  for o, (low, high) in enumerate(colours.ranges)]
         self._colour_bounds = list(colours.bounds)
         bound = colours.bounds[0] if shared else 1.0
-        self.input_grid.set_images(self._input_tiles[self.input_mode.value()], fit=False)
+        self.input_grid.set_images(self._input_tiles_now(), fit=False)
         self.maps_grid.set_images(tiles, levels=(0, 255), colorbar_levels=(-bound, bound),
                                   fit=False)
         self.zoom.follow(QRectF(0, 0, width, height))
@@ -584,6 +606,10 @@ class ImageMode:
                                 self.zoom.is_fitted())
         if not drawn.contains(needed):
             self.request_update("view")
+        tiles = self._input_tiles
+        if tiles is not None and self.input_grid.tile_count() and \
+                not tiles[1].contains(self._shown_input()):
+            self.request_update("display")  # the input's newly shown pixels
 
     # -- every pixel, off the GUI thread -------------------------------------------
     def _controls_rested(self) -> None:

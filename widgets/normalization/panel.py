@@ -412,10 +412,10 @@ class NormalizationPanel(Panel):
         views = QWidget()
         views_layout = QVBoxLayout(views)
         views_layout.setContentsMargins(0, 0, 0, 0)
-        views_layout.addWidget(self.scale_before)
-        views_layout.addWidget(self.scale_after)
         self.scaling_code = CodeView()
-        views_layout.addWidget(self.scaling_code)
+        for widget, stretch in ((self.scale_before, 2), (self.scale_after, 2),
+                                (self.scaling_code, 1)):
+            views_layout.addWidget(widget, stretch)
         self.scaling_source.valueChanged.connect(lambda _v: self.request_update("scaling"))
         self.send_normalize.clicked.connect(self.send_to_augmentation)
         page = QWidget()

@@ -103,6 +103,9 @@ class ThemedPlot(pg.PlotWidget):
         if shown != label.text:
             self.getPlotItem().setTitle(shown)
             follow_palette(self)
+            # the view sized the plot while the longer title held it wide (a window made
+            # narrower cut the map's right side off): fit the plot to the view again
+            plot.setGeometry(QRectF(self.range))
 
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt name
         super().resizeEvent(event)

@@ -31,6 +31,21 @@ def test_every_tabs_export_reproduces_the_panel_without_lab(tmp_path):
 
     scripts, checks = [], []
 
+    # Which axes, every method: torch equals the NumPy reference; the clicked cell's output
+    for method in norm.METHODS:
+        view = NormView(method=method, batch=3, channels=4, side=3, groups=2,
+                        gamma=(1.5, 0.5, -1.0, 2.0), beta=(0.1, -0.2, 0.0, 0.3),
+                        cell=(2, 3, 1, 2))
+        shown = norm.normalize(tensors.view_tensor(view), view)
+        scripts.append(normalization_code(view, shown.x))
+
+        def check_method(output, value=float(shown.y[view.cell])):
+            lines = output.splitlines()
+            assert float(lines[0].split(":")[1]) < 1e-5  # torch vs NumPy
+            assert lines[1].startswith("y[2, 3, 1, 2] =")
+            assert float(lines[1].split("=")[1]) == pytest.approx(value, rel=1e-6)
+        checks.append(check_method)
+
     # Which axes, before / after: BatchNorm's channel 3 ends with mean β = 0.3, std γ = 2
     axes = NormView(method="batch", batch=3, channels=4, side=3,
                     gamma=(1.5, 0.5, -1.0, 2.0), beta=(0.1, -0.2, 0.0, 0.3), cell=(2, 3, 1, 2))

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from torch import nn
 
 from lab import normalization as norm
-from lab.normalization import code, running, scaling, tensors
+from lab.normalization import running, scaling, tensors
 from lab.normalization.view import NormView, divisors
 from lab.params import from_data, to_data
 
@@ -189,23 +189,3 @@ def test_an_images_statistics_from_its_pixel_counts_are_the_float_tensors(shape)
     sample = scaling.pixel_sample(pixels, 100)
     assert sample.shape[:2] == (1, -(-shape[0] * shape[1] // -(-shape[0] * shape[1] // 100)))
     assert np.array_equal(sample[0, 0], pixels[0, 0])
-
-
-@pytest.mark.slow
-def test_exported_code_reproduces_the_numbers_without_lab(tmp_path):
-    from tests.plain_python import run_plain
-
-    scripts, expected = [], []
-    for method in norm.METHODS:
-        view = NormView(method=method, batch=3, channels=4, side=3, groups=2,
-                        gamma=(1.5, 0.5, -1.0, 2.0), beta=(0.1, -0.2, 0.0, 0.3),
-                        cell=(2, 3, 1, 2))
-        result = norm.normalize(tensors.view_tensor(view), view)
-        scripts.append(code.normalization_code(view, result.x))
-        expected.append(float(result.y[view.cell]))
-    outputs = run_plain(scripts, tmp_path)  # a fresh interpreter where lab cannot import
-    for output, value in zip(outputs, expected, strict=True):
-        lines = output.splitlines()
-        difference = float(lines[0].split(":")[1])
-        assert lines[1].startswith("y[2, 3, 1, 2] =") and difference < 1e-5
-        assert float(lines[1].split("=")[1]) == pytest.approx(value, rel=1e-6)

@@ -274,12 +274,11 @@ def test_live_changes_apply_between_batches_without_reset():
                 controls.set("l2", 0.002)
         if isinstance(item, RunEvent):
             events.append(item)
-    # The change lands on the next batch the worker starts: step 6 on the CPU, which
-    # reports every step; on a GPU steps are reported in groups (one device sync each),
-    # so the worker is already further on when the GUI sees step 5.
+    # The change lands on the next batch the worker starts after the GUI saw step 5. Steps
+    # are reported in groups (one sync each, at most SYNC_EVERY and at each epoch's end):
+    # step 5 came with the rest of its 4-step epoch, so the change lands on step 9.
     first = next(i for i, s in enumerate(seen) if s.lr == 0.01)
-    if pick_device().type == "cpu":
-        assert first == 5
+    assert first == 8
     assert first >= 5 and [s.lr for s in seen[:first]] == [0.1] * first
     assert all(s.lr == 0.01 for s in seen[first:])
     assert seen[first].penalty > 0 and seen[first - 1].penalty == 0
@@ -543,17 +542,19 @@ def test_weight_histograms_count_every_weight_of_each_layer():
 
 
 def test_steps_reported_in_groups_give_the_same_numbers(monkeypatch):
-    """On a GPU the steps are measured in groups (one sync each): same losses, accuracies
-    and penalties as measured one by one."""
+    """The steps are measured in groups (one sync each): same losses, accuracies and
+    penalties as measured one by one."""
     cfg = tiny(epochs=3, l1=0.001, batch_size=24)  # 128 samples: batches of 24 and 8
-    one_by_one = of(run(cfg), StepMetrics)
     original = training.loop._Run.__init__
+    group = [1]
 
     def grouped(self, *args, **kwargs):
         original(self, *args, **kwargs)
-        self.sync_every = 4
+        self.sync_every = group[0]
 
     monkeypatch.setattr(training.loop._Run, "__init__", grouped)
+    one_by_one = of(run(cfg), StepMetrics)
+    group[0] = 4
     in_groups = of(run(cfg), StepMetrics)
     assert [(s.step, s.loss, s.accuracy, s.penalty) for s in in_groups] == \
         [(s.step, s.loss, s.accuracy, s.penalty) for s in one_by_one]

@@ -202,3 +202,20 @@ def test_hyper_parameters_the_sliders_cannot_show_are_refused(panel, qtbot):
     panel.editing.setValue("adam")
     assert panel.hyper["eps"].value() == 3.2e-10
     settle(panel, qtbot)
+
+
+def test_a_narrower_window_keeps_the_whole_plot_in_view(qtbot):
+    """Made narrower, the map kept the width its long title had given it and its right
+    side (the start point) was cut off; the title now ends in … and the plot fits."""
+    from widgets.optimizers.views import ThemedPlot
+
+    plot = ThemedPlot()
+    qtbot.addWidget(plot)
+    plot.resize(700, 300)
+    plot.show()
+    plot.set_title("Shallow local minimum, deeper one beyond the ridge to the right")
+    qtbot.wait(10)
+    plot.resize(260, 300)
+    qtbot.wait(10)
+    assert plot.getPlotItem().titleLabel.text.endswith("…")
+    assert plot.getPlotItem().geometry().width() <= plot.width()

@@ -202,3 +202,17 @@ def test_closing_mid_run_leaves_no_process_and_no_thread(qtbot, panel):
     # spawn starts once, stays until this process ends: it leaves when its pipe closes)
     left = [pid for pid in child_pids() if "resource_tracker" not in command_line(pid)]
     assert left == []
+
+
+def test_the_app_prestarts_the_trainer_after_its_first_paint_and_ends_it_on_close(qtbot):
+    from widgets.app import MainWindow
+
+    trainers.close_shared_pool()
+    window = MainWindow(save_settings=False)
+    qtbot.addWidget(window)
+    assert trainers.shared_pool().processes() == []  # nothing before the first paint
+    window.show()
+    qtbot.waitUntil(lambda: trainers.shared_pool().processes() != [], timeout=60_000)
+    window.close()  # ends the trainer, even while it is still loading torch
+    assert multiprocessing.active_children() == []
+    assert [p for p in child_pids() if "resource_tracker" not in command_line(p)] == []
