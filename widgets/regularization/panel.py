@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
     QCheckBox,
     QFileDialog,
@@ -88,6 +88,7 @@ TABS = ("fit", "paths", "bias", "geometry", "torch", "conditioning", "code")
 LOG_FLOOR = -8.0  # log-magnitude bars start here (|w| = 1e-8)
 BAR_SLOTS = 5     # the bars' x axis spans whole multiples of 5 coefficients: one more
 # coefficient redraws only the bars, not the axis
+BIAS_SETTLE_MS = 120  # the bias tab just shown paints for this long before its refits start
 AGREE = 1e-4      # sklearn and torch "agree" when no coefficient differs by more (relative)
 PATH_COLORS = [pg.intColor(i, hues=10, values=2, maxValue=230) for i in range(MAX_DEGREE)]
 
@@ -109,16 +110,14 @@ class RegularizationPanel(Panel):
         self.paths: Paths | None = None
         self.bias: BiasVariance | None = None
         self._bias_job = None  # the refits to start once the tab has painted
-        self._bias_shown_paints = -1  # the bias plot's paints when its tab was shown
-        self._bias_waits = 0
+        self._bias_just_shown = False
         self.descent = None
         self.torch_reference: Fit | None = None  # scikit-learn's fit the torch tab compares
         self._torch_run: tuple | None = None     # (view, data) of the torch tab's run
         self._keys: dict[str, tuple] = {}
         self._deferred: set[str] = set()
         self.updaters = {"model": self._start_model, "paths": self._start_paths,
-                         "bias": self._start_bias, "bias_job": self._submit_bias,
-                         "torch": self._start_torch,
+                         "bias": self._start_bias, "torch": self._start_torch,
                          "geometry": self._update_geometry,
                          "conditioning": self._update_conditioning,
                          "code": self._update_code}
@@ -478,8 +477,8 @@ class RegularizationPanel(Panel):
         return False
 
     def _tab_changed(self, _index: int) -> None:
-        if TABS[self.tabs.currentIndex()] == "bias":  # its plots paint anew (see _submit_bias)
-            self._bias_shown_paints = self.stack_plot.paints
+        if TABS[self.tabs.currentIndex()] == "bias":  # its plots paint anew (see _start_bias)
+            self._bias_just_shown = True
         if self._deferred:
             parts, self._deferred = self._deferred, set()
             self.request_update(*parts)
@@ -733,28 +732,31 @@ class RegularizationPanel(Panel):
         axis = view.bias_axis
         key = (degree_key(view)[0], view.penalty, view.ratio, view.basis, axis,
                view.strength if axis == "degree" else view.degree)
+        just_shown, self._bias_just_shown = self._bias_just_shown, False
         if self._keys.get("bias") == key and self.bias is not None:
             self._draw_bias()
             return
         self._keys["bias"] = key
         self._bias_job = lambda stop: bias_variance(view, stop, axis=axis)
-        self._bias_waits = 0
-        self._submit_bias()
+        if just_shown:
+            # the tab's first paints take a few turns; a worker running Python meanwhile
+            # takes the GIL back at each of their hundreds of Python calls (measured: the
+            # window's longest pause, 50–60 ms), so the refits start once they are done
+            QTimer.singleShot(BIAS_SETTLE_MS, self, self._submit_bias)
+        else:
+            self._submit_bias()
 
     def _submit_bias(self) -> None:
-        """Start the refits once the tab, just shown, has painted: a first paint calls
-        Python hundreds of times, and a worker running Python meanwhile takes the GIL back
-        between the calls (that was the window's longest pause). Until then the part stays
-        stale (the panel is not idle), for a few turns at most."""
-        if self._bias_job is None:
-            return
-        if self.stack_plot.paints == self._bias_shown_paints and self.stack_plot.isVisible() \
-                and self._bias_waits < 50:
-            self._bias_waits += 1
-            self.request_update("bias_job")
-            return
-        self.jobs["bias"].submit(self._bias_job)
-        self._bias_job = None
+        if self._bias_job is not None:
+            self.jobs["bias"].submit(self._bias_job)
+            self._bias_job = None
+
+    def is_idle(self) -> bool:
+        return super().is_idle() and self._bias_job is None
+
+    def shutdown(self) -> None:
+        self._bias_job = None  # a refit waiting for the tab to settle never starts
+        super().shutdown()
 
     def _bias_item(self, item) -> None:
         if isinstance(item, Progress):

@@ -75,7 +75,6 @@ class Plot(pg.PlotWidget):
             # every range change to keep it (most of a new range's cost)
             self.getAxis(axis).enableAutoSIPrefix(False)
         self._y_held = False
-        self.paints = 0  # how often it has painted (a job may wait for the first paint)
         self._styled = True
         self._follow_palette()
 
@@ -122,10 +121,6 @@ class Plot(pg.PlotWidget):
             backdrop.setAlpha(215)
             self.legend.setBrush(pg.mkBrush(backdrop))
             self.legend.setLabelTextColor(palette.text().color())
-
-    def paintEvent(self, event) -> None:  # noqa: N802 - Qt name
-        super().paintEvent(event)
-        self.paints += 1
 
     def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt name
         if event.type() == QEvent.Type.PaletteChange and getattr(self, "_styled", False):
