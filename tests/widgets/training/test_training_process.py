@@ -129,6 +129,11 @@ def test_live_changes_pause_and_stop_reach_the_trainer(qtbot, panel):
     in_thread.test_pause_and_resume(qtbot, panel)
 
 
+def test_checkpoint_round_trip_and_warm_start_through_the_trainer(qtbot, panel, tmp_path):
+    # the final weights come back as bytes; a warm start's weights go to the trainer so
+    in_thread.test_checkpoint_round_trip_and_errors(qtbot, panel, tmp_path)
+
+
 def test_kfold_and_early_stopping_in_the_trainer(qtbot, panel):
     in_thread.test_kfold_run_shows_folds_and_band(qtbot, panel)
     config = TrainConfig(data=DataConfig("moons", samples=100), epochs=200, width=8,
