@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lab.progress import Progress
-from lab.regularization.data import GRID_POINTS, draw_sample, features, truth
+from lab.regularization.data import draw_sample, features, truth
 from lab.regularization.fit import CD_TOL_REFITS, ridge_batch, solutions
 from lab.regularization.view import (
     LAMBDA_RANGE,
@@ -34,6 +34,8 @@ from lab.regularization.view import (
 
 REFITS = 200
 DRAWN_CURVES = 40  # fitted curves drawn faintly for the current degree
+CURVE_POINTS = 200  # x values of each drawn fit: smooth at any plot width, and 40 of them
+# paint in a few ms (with 400 the redraw was one of the window's longest pauses)
 
 
 @dataclass(frozen=True)
@@ -80,7 +82,7 @@ def bias_variance(view: RegView, should_stop: Callable[[], bool] = lambda: False
     Progress on the way and a BiasVariance at the end."""
     x_test = draw_sample(view.truth, TEST_POINTS, view.noise, TEST_SEED)[0]
     f_test = truth(view.truth, x_test)
-    grid = np.linspace(-1.0, 1.0, GRID_POINTS)
+    grid = np.linspace(-1.0, 1.0, CURVE_POINTS)
     samples, fresh_targets = [], []
     for r in range(refits):
         rng = np.random.default_rng(refit_seed(view.seed, r))

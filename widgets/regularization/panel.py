@@ -108,13 +108,17 @@ class RegularizationPanel(Panel):
         self.factors: RidgeFactors | None = None
         self.paths: Paths | None = None
         self.bias: BiasVariance | None = None
+        self._bias_job = None  # the refits to start once the tab has painted
+        self._bias_shown_paints = -1  # the bias plot's paints when its tab was shown
+        self._bias_waits = 0
         self.descent = None
         self.torch_reference: Fit | None = None  # scikit-learn's fit the torch tab compares
         self._torch_run: tuple | None = None     # (view, data) of the torch tab's run
         self._keys: dict[str, tuple] = {}
         self._deferred: set[str] = set()
         self.updaters = {"model": self._start_model, "paths": self._start_paths,
-                         "bias": self._start_bias, "torch": self._start_torch,
+                         "bias": self._start_bias, "bias_job": self._submit_bias,
+                         "torch": self._start_torch,
                          "geometry": self._update_geometry,
                          "conditioning": self._update_conditioning,
                          "code": self._update_code}
@@ -474,6 +478,8 @@ class RegularizationPanel(Panel):
         return False
 
     def _tab_changed(self, _index: int) -> None:
+        if TABS[self.tabs.currentIndex()] == "bias":  # its plots paint anew (see _submit_bias)
+            self._bias_shown_paints = self.stack_plot.paints
         if self._deferred:
             parts, self._deferred = self._deferred, set()
             self.request_update(*parts)
@@ -619,7 +625,7 @@ class RegularizationPanel(Panel):
                 item.setData(curves.values, positive(values))
             self.lambda_plot.hold_y(*_log_span(curves))
             self.lambda_plot.set_title(
-                ("MSE vs λ: no penalty, no effect " if view.penalty == "none" else
+                ("MSE vs λ (no penalty: flat) " if view.penalty == "none" else
                  f"MSE: CV best λ {_g(curves.best('cv'))} ")
                 + key(("train", COLORS["train"]), ("test", COLORS["test"]),
                       ("CV", COLORS["cv"])))
@@ -731,7 +737,24 @@ class RegularizationPanel(Panel):
             self._draw_bias()
             return
         self._keys["bias"] = key
-        self.jobs["bias"].submit(lambda stop: bias_variance(view, stop, axis=axis))
+        self._bias_job = lambda stop: bias_variance(view, stop, axis=axis)
+        self._bias_waits = 0
+        self._submit_bias()
+
+    def _submit_bias(self) -> None:
+        """Start the refits once the tab, just shown, has painted: a first paint calls
+        Python hundreds of times, and a worker running Python meanwhile takes the GIL back
+        between the calls (that was the window's longest pause). Until then the part stays
+        stale (the panel is not idle), for a few turns at most."""
+        if self._bias_job is None:
+            return
+        if self.stack_plot.paints == self._bias_shown_paints and self.stack_plot.isVisible() \
+                and self._bias_waits < 50:
+            self._bias_waits += 1
+            self.request_update("bias_job")
+            return
+        self.jobs["bias"].submit(self._bias_job)
+        self._bias_job = None
 
     def _bias_item(self, item) -> None:
         if isinstance(item, Progress):
@@ -739,7 +762,6 @@ class RegularizationPanel(Panel):
             return
         self.bias = item
         self.compute_counts["bias"] += 1
-        self.refit_truth.setData(self.result.data.grid, self.result.data.grid_truth)
         by_lambda = item.axis == "lambda"
         x = np.log10(item.values) if by_lambda else item.values
         width = 0.7 * (x[1] - x[0]) if len(x) > 1 else 0.7
@@ -757,8 +779,12 @@ class RegularizationPanel(Panel):
                   4.0 * float(np.min(total)))
         self.stack_plot.setRange(xRange=(x[0] - width, x[-1] + width),
                                  yRange=(0, max(top, 1e-3)), padding=0.02)
-        self.stack_plot.plotItem.setLabel("bottom", "log₁₀ λ" if by_lambda else "degree")
-        self._draw_bias()
+        label = "log₁₀ λ" if by_lambda else "degree"
+        if self.stack_plot.getAxis("bottom").labelText != label:
+            self.stack_plot.plotItem.setLabel("bottom", label)
+        # the faint refits and the caption on the next turn (the "bias" part redraws a
+        # stored result): two short pauses of the window instead of one long one
+        self.request_update("bias")
 
     def _draw_bias(self) -> None:
         item, view = self.bias, self.result.view
@@ -771,6 +797,7 @@ class RegularizationPanel(Panel):
         self.refit_curves.setData(xs, ys)
         self.refit_mean.setData(item.grid, item.mean_curves[k])
         data = self.result.data
+        self.refit_truth.setData(data.grid, data.grid_truth)
         low = min(data.y.min(), data.grid_truth.min())
         high = max(data.y.max(), data.grid_truth.max())
         pad = 0.35 * (high - low) + 0.1

@@ -68,9 +68,14 @@ class Plot(pg.PlotWidget):
         # the background is painted in full here: a redrawn curve repaints no widget beneath
         # (the tab widget's frame, the page)
         self.viewport().setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
-        for axis in ("left", "bottom"):  # repainted from a pixmap while the curves move
+        for axis in ("left", "bottom"):
+            # repainted from a pixmap while the curves move
             self.getAxis(axis).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+            # no "(×1e+06)" prefix: pyqtgraph re-sets and re-measures the axis label at
+            # every range change to keep it (most of a new range's cost)
+            self.getAxis(axis).enableAutoSIPrefix(False)
         self._y_held = False
+        self.paints = 0  # how often it has painted (a job may wait for the first paint)
         self._styled = True
         self._follow_palette()
 
@@ -89,6 +94,19 @@ class Plot(pg.PlotWidget):
             self.title_text = text
             self.plotItem.setTitle(text, color=self.palette().text().color().name(),
                                    size="9pt")
+            self._free_title_width()
+
+    def _free_title_width(self) -> None:
+        """pyqtgraph makes a title's text width the plot's minimum width: a long title laid
+        the plot out wider than its widget, cutting off its right edge (the last tick
+        label, points at the edge). A too-long title is cut instead."""
+        label = self.plotItem.titleLabel
+        label.setMinimumWidth(0)
+        hints = getattr(label, "_sizeHint", {})
+        for which in (Qt.SizeHint.MinimumSize, Qt.SizeHint.PreferredSize):
+            if which in hints:
+                hints[which] = (0, hints[which][1])
+        label.updateGeometry()
 
     def _follow_palette(self) -> None:
         palette = self.palette()
@@ -98,11 +116,16 @@ class Plot(pg.PlotWidget):
             self.getAxis(axis).setPen(palette.mid().color())
         self.plotItem.setTitle(self.title_text, color=palette.text().color().name(),
                                size="9pt")
+        self._free_title_width()
         if self.legend is not None:  # readable over the curves it covers
             backdrop = QColor(palette.base().color())
             backdrop.setAlpha(215)
             self.legend.setBrush(pg.mkBrush(backdrop))
             self.legend.setLabelTextColor(palette.text().color())
+
+    def paintEvent(self, event) -> None:  # noqa: N802 - Qt name
+        super().paintEvent(event)
+        self.paints += 1
 
     def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt name
         if event.type() == QEvent.Type.PaletteChange and getattr(self, "_styled", False):
