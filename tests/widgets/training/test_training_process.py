@@ -16,7 +16,7 @@ import pytest
 import torch
 
 from lab.data import DataConfig
-from lab.training import EpochMetrics, RunFinished, TrainConfig, train
+from lab.training import EpochMetrics, RunFinished, RunStarted, TrainConfig, train
 from lab.training import process as trainers
 from lab.training.checkpoints import load_checkpoint
 from lab.training.process import RemoteRun, TrainJob, decode_items, encode_items
@@ -101,6 +101,15 @@ def test_a_run_in_the_trainer_matches_the_same_run_in_process(tmp_path):
     assert saved.meta["run"] == "#1" and saved.config == config
     for name, tensor in finished.state_dict.items():
         assert torch.equal(saved.state_dict[name], tensor)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_the_trainer_trains_on_the_gpu():
+    run = RemoteRun(TrainJob(replace(TINY, device="cuda")))
+    items = list(run.items())
+    started = next(i for i in items if isinstance(i, RunStarted))
+    assert run.failure == "" and started.device == "cuda"
+    assert items[-1].status == "completed"
 
 
 def test_items_travel_as_small_bytes():
