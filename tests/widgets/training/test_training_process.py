@@ -16,7 +16,7 @@ import pytest
 import torch
 
 from lab.data import DataConfig
-from lab.training import EpochMetrics, RunFinished, TrainConfig, train
+from lab.training import EpochMetrics, RunFinished, RunStarted, TrainConfig, train
 from lab.training import process as trainers
 from lab.training.checkpoints import load_checkpoint
 from lab.training.process import RemoteRun, TrainJob, decode_items, encode_items
@@ -103,6 +103,15 @@ def test_a_run_in_the_trainer_matches_the_same_run_in_process(tmp_path):
         assert torch.equal(saved.state_dict[name], tensor)
 
 
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_the_trainer_trains_on_the_gpu():
+    run = RemoteRun(TrainJob(replace(TINY, device="cuda")))
+    items = list(run.items())
+    started = next(i for i in items if isinstance(i, RunStarted))
+    assert run.failure == "" and started.device == "cuda"
+    assert items[-1].status == "completed"
+
+
 def test_items_travel_as_small_bytes():
     snapshot = trainers.RunFinished("completed", "done", 2, 3,
                                     {"w": torch.arange(6.0).reshape(2, 3)})
@@ -127,6 +136,11 @@ def test_the_panel_trains_in_the_trainer_and_the_history_is_written_there(qtbot,
 def test_live_changes_pause_and_stop_reach_the_trainer(qtbot, panel):
     in_thread.test_live_changes_reach_the_run_and_are_marked(qtbot, panel)
     in_thread.test_pause_and_resume(qtbot, panel)
+
+
+def test_checkpoint_round_trip_and_warm_start_through_the_trainer(qtbot, panel, tmp_path):
+    # the final weights come back as bytes; a warm start's weights go to the trainer so
+    in_thread.test_checkpoint_round_trip_and_errors(qtbot, panel, tmp_path)
 
 
 def test_kfold_and_early_stopping_in_the_trainer(qtbot, panel):
