@@ -100,8 +100,10 @@ def _jobs(repeats: int) -> dict[str, float]:
             lambda v=view, d=data: coefficient_paths(d, v), repeats)
         figures[f"reg_bias_variance_{penalty}_s"] = median_seconds(
             lambda v=view: list(bias_variance(v)), max(1, repeats // 3))
-    # what a λ change computes off the GUI thread (the error-vs-λ curves are cached)
-    from lab.regularization.jobs import lambda_key, model_job
+    # a new sample's job off the GUI thread: the fit, the SVDs of every degree and fold
+    # (RidgeFactors), the error-vs-degree curves (the error-vs-λ ones given as cached)
+    from lab.regularization.fit import curve_factors
+    from lab.regularization.jobs import lambda_key, missing_curves, model_job, model_result
 
     lambdas = iter(range(10**9))
 
@@ -110,6 +112,17 @@ def _jobs(repeats: int) -> dict[str, float]:
         list(model_job(view, {lambda_key(view)})(lambda: False))
 
     figures["reg_lambda_job_ms"] = 1000 * median_seconds(model, 3 * repeats, warmup=2)
+    # what a degree or λ step computes on the GUI thread once the sample's SVDs exist: the
+    # fit, its facts and the curve that moved (the rest of reg_update_ms is drawing)
+    base = RegView(samples=30, degree=7, penalty="l2", lam=1e-3)
+    factors = curve_factors(make_data(base), base)
+
+    def step() -> None:
+        view = RegView(samples=30, degree=7 + next(lambdas) % 2, penalty="l2", lam=1e-3)
+        result = model_result(view, factors=factors)
+        missing_curves(view, {lambda_key(base)}, result.data, factors)
+
+    figures["reg_step_compute_ms"] = 1000 * median_seconds(step, 3 * repeats, warmup=2)
     view = RegView(samples=30, degree=7, penalty="l2", lam=1e-3, gd_steps=2000)
     data = make_data(view)
     figures["reg_torch_2000_steps_s"] = median_seconds(

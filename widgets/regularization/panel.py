@@ -4,6 +4,9 @@ A thin view over `lab.regularization`: controls -> `RegView` -> background jobs 
 scikit-learn fit and its error curves, coefficient paths, bias–variance refits, the torch
 gradient descent) -> plots. Every control asks for the "model" part; parts whose tab is
 hidden wait until it is shown, and each part recomputes only when its inputs changed.
+With no penalty or L2, a new sample's job also returns its `RidgeFactors` (one SVD per
+degree and fold): after that a degree or λ step computes its fit and curves on the GUI
+thread in about a millisecond and draws everything in one go.
 """
 
 from __future__ import annotations
@@ -738,13 +741,11 @@ class RegularizationPanel(Panel):
             return
         self._keys["bias"] = key
         self._bias_job = lambda stop: bias_variance(view, stop, axis=axis)
-        if just_shown:
-            # the tab's first paints take a few turns; a worker running Python meanwhile
-            # takes the GIL back at each of their hundreds of Python calls (measured: the
-            # window's longest pause, 50–60 ms), so the refits start once they are done
-            QTimer.singleShot(BIAS_SETTLE_MS, self, self._submit_bias)
-        else:
-            self._submit_bias()
+        # the refits start once the window has painted this change (the tab just shown:
+        # its first paints take a few turns): a worker running Python meanwhile takes the
+        # GIL back at each of a paint's hundreds of Python calls (measured: the window's
+        # longest pause, 50–60 ms)
+        QTimer.singleShot(BIAS_SETTLE_MS if just_shown else 0, self, self._submit_bias)
 
     def _submit_bias(self) -> None:
         if self._bias_job is not None:
