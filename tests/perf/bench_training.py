@@ -28,6 +28,10 @@ and ready before the clock starts), relayed to the GUI by a QThread.
   the CNN case the bare loop uses the trainer's count (lab.training.process.trainer_threads:
   one core left to the GUI).
   train_generator_ratio_small: the lab's train() generator alone (no GUI), on a thread.
+- train_ratio_to_all_cores: the panel's samples/s ÷ a bare loop on torch's default thread
+  count (every physical core), no target: on 2 cores the trainer's one thread gives ~0.77 of
+  it (two trainer threads gave 0.90 of a two-thread loop, with twice the GUI stall and a
+  collapse of both under other load, measured in issue 20's note).
 - train_start_ms: Start click to the first step reaching the panel (the first StepMetrics
   on the GUI thread), with the trainer pre-started, for the small run;
   train_start_ms_cnn the same for the CNN run, which first makes its 1500 images.
@@ -73,9 +77,9 @@ def _small_config(epochs: int):
                        epochs=epochs)  # the default MLP: 2 hidden layers of 32
 
 
-def _bare_samples_per_s(cfg) -> float:
+def _bare_samples_per_s(cfg, threads: int | None = None) -> float:
     """The same training without the lab, on a plain thread like the panel's worker."""
-    return _on_thread(lambda: _bare_loop(cfg))
+    return _on_thread(lambda: _bare_loop(cfg, threads))
 
 
 def _on_thread(work):
@@ -103,8 +107,9 @@ def _generator_samples_per_s(cfg) -> float:
     return _on_thread(work)
 
 
-def _bare_loop(cfg) -> float:
-    """A plain loop over preloaded tensors; samples per second."""
+def _bare_loop(cfg, threads: int | None = None) -> float:
+    """A plain loop over preloaded tensors; samples per second. `threads`: torch's thread
+    count for it (default: the trainer's count, the same compute as the panel)."""
     import torch
     import torch.nn.functional as F
 
@@ -116,10 +121,12 @@ def _bare_loop(cfg) -> float:
     start = time.perf_counter()
     device = pick_device(cfg.device)
     dataset = load_dataset(cfg.data)
-    threads = torch.get_num_threads()
+    previous_threads = torch.get_num_threads()
     # the trainer process's thread count (one core left to the GUI), or one as train()
     # uses for 2-D points: the same compute
-    torch.set_num_threads(1 if dataset.is_points else trainer_threads(_DEFAULT_THREADS))
+    if threads is None:
+        threads = 1 if dataset.is_points else trainer_threads(_DEFAULT_THREADS)
+    torch.set_num_threads(threads)
     split = holdout_split(dataset.y, cfg.data.val_fraction, seed=cfg.data.seed)
     x, y = dataset.x.to(device), dataset.y.to(device)
     train_idx = torch.as_tensor(split.train, device=device)
@@ -144,7 +151,7 @@ def _bare_loop(cfg) -> float:
     if device.type == "cuda":
         torch.cuda.synchronize()
     elapsed = time.perf_counter() - start
-    torch.set_num_threads(threads)
+    torch.set_num_threads(previous_threads)
     return len(train_idx) * cfg.epochs / elapsed
 
 
@@ -306,6 +313,10 @@ def run(options) -> dict[str, float]:
         rates.append(hz)
         panel_rates.append(rate)
     low, high = _quartiles(ratios)
+    # the loop a user would run alone, on every core torch uses by default: what the panel's
+    # one-core-for-the-GUI policy costs on a machine with few cores (2 here: ~0.77)
+    all_cores = [_bare_samples_per_s(cfg, _DEFAULT_THREADS)
+                 for _ in range(1 if options.quick else 3)]
     small = _small(options, device)
     close_shared_pool()
     return {
@@ -322,4 +333,6 @@ def run(options) -> dict[str, float]:
         "train_plot_hz": statistics.median(rates),
         "train_bare_samples_per_s": statistics.median(bare_rates),
         "train_panel_samples_per_s": statistics.median(panel_rates),
+        "train_bare_all_cores_samples_per_s": statistics.median(all_cores),
+        "train_ratio_to_all_cores": statistics.median(panel_rates) / statistics.median(all_cores),
     }
