@@ -2,6 +2,9 @@
 
 - Qt runs offscreen (set before any Qt module loads).
 - Settings and user data go to a fresh temp dir per test, never the user's own.
+- The Training lab trains on a thread unless a test asks for the trainer process: the app's
+  run() sets VISUAL_LAB_TRAINER=process for its process, and a test that calls run() must
+  not leave it set for the tests after it (a monkeypatched data set is not seen by a child).
 - A test that leaves a worker QThread running fails.
 """
 
@@ -32,6 +35,7 @@ def isolated_settings(tmp_path, monkeypatch):
     data.mkdir()
     monkeypatch.setenv("VISUAL_LAB_CONFIG_DIR", str(config))
     monkeypatch.setenv("VISUAL_LAB_DATA_DIR", str(data))
+    monkeypatch.delenv("VISUAL_LAB_TRAINER", raising=False)  # restored after the test
     return config
 
 

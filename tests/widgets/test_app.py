@@ -1,3 +1,4 @@
+import functools
 import inspect
 import re
 
@@ -199,10 +200,12 @@ def _hidden_qt_names(obj) -> list[str]:
     except TypeError:
         return []
     base = _qt_base(cls)
-    return sorted(name for name in attributes if hasattr(base, name) and name in _ours(cls)
-                  and not isinstance(getattr(base, name), Signal))  # PySide caches signals
+    clashes = [name for name in attributes if hasattr(base, name)
+               and not isinstance(getattr(base, name), Signal)]  # PySide caches signals
+    return sorted(name for name in clashes if name in _ours(cls)) if clashes else []
 
 
+@functools.cache  # thousands of items share a few classes; reading their source is slow
 def _ours(cls: type) -> set[str]:
     """Attribute names our own classes in `cls`'s MRO assign (`self.name = ...`): those a
     pyqtgraph base sets (AxisItem's `style` and `scale`) are its business, as above."""
