@@ -23,7 +23,7 @@ run: $(VENV)/.installed-run
 test: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
-	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -n auto --dist worksteal
 	QT_QPA_PLATFORM=offscreen $(BIN)/python tests/perf/run.py --quick --output $(VENV)/perf-quick.json
 
 perf: $(VENV)/.installed-test
