@@ -89,6 +89,7 @@ from widgets.regularization.plots import COLORS, Plot, cursor, curve, key, point
 
 TABS = ("fit", "paths", "bias", "geometry", "torch", "conditioning", "code")
 LOG_FLOOR = -8.0  # log-magnitude bars start here (|w| = 1e-8)
+SUBSCRIPT_DIGITS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 BAR_SLOTS = 5     # the bars' x axis spans whole multiples of 5 coefficients: one more
 # coefficient redraws only the bars, not the axis
 BIAS_SETTLE_MS = 120  # the bias tab just shown paints for this long before its refits start
@@ -596,7 +597,8 @@ class RegularizationPanel(Panel):
         ends = np.concatenate([[0.0], bottoms, bottoms + heights])
         self.bars_plot.hold_y(float(ends.min()), float(ends.max()))
         total = len(coef)
-        self.bars_plot.set_title(f"coefficients w₁…w_{total}: {int(zero.sum())} of {total} "
+        last = str(total).translate(SUBSCRIPT_DIGITS)  # w₁…w₁₂
+        self.bars_plot.set_title(f"coefficients w₁…w{last}: {int(zero.sum())} of {total} "
                                  f"exactly 0 (✕)")
 
     def _draw_curves(self) -> None:

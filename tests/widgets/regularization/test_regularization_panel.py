@@ -65,7 +65,7 @@ def test_degree_and_lambda_sliders_redraw_fit_and_cursors(panel, qtbot):
     fit = fits.fit_sklearn(data.x, data.y, view)
     assert fit.zeros > 0
     assert np.allclose(shown_fit(panel), fit.predict(data.grid))
-    assert f"{fit.zeros} of 14 exactly 0" in panel.bars_plot.title_text
+    assert f"w₁…w₁₄: {fit.zeros} of 14 exactly 0" in panel.bars_plot.title_text
     assert len(panel.zero_marks.data) == fit.zeros
     assert panel.lambda_cursor.value() == pytest.approx(-2)
     panel.log_bars.setChecked(True)
