@@ -97,10 +97,9 @@ class ImageMode:
         self._code_timer.timeout.connect(self.flush_code)
         #: each shown map's ±colour bound (what an exported PNG's colours span)
         self._colour_bounds: list[float] = []
-        #: the last file an export wrote (None until one has)
-        self.last_export: Path | None = None
-        self._export_job = self.add_job("export", self._export_arrived,
-                                        on_failed=self._export_failed)
+        # exports compute every output pixel first; the file written is `last_export`
+        self._export_job = self.add_file_job("export", lambda: self.export_progress,
+                                             lambda text: self.banner.show_message(text))
 
     # ====================================================================== building
     def _build_image_tab(self) -> QWidget:
@@ -704,19 +703,6 @@ class ImageMode:
         self.export_progress.show_progress(Progress("computing every pixel", 0.0))
         self._export_job.submit(make)
         return True
-
-    def _export_arrived(self, item) -> None:
-        if isinstance(item, Progress):
-            self.export_progress.show_progress(item)
-            return
-        self.last_export = item
-        self.export_progress.done()
-        self.export_progress.label.setText(f"saved {item.name}")
-        self.export_progress.label.setToolTip(str(item))
-
-    def _export_failed(self, message: str) -> None:
-        self.export_progress.done()
-        self.banner.show_message(f"Export failed: {message}")
 
     def _sync_kernel_editor(self, params: ConvParams) -> None:
         """The grid editor shows kernel (out, in) as the user made it (before any flip)."""

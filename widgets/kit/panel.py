@@ -26,6 +26,7 @@ from PySide6.QtWidgets import QWidget
 
 from lab.images import DEFAULT_SAMPLE, LabImage, load_sample
 from lab.params import Example, first_difference
+from lab.progress import Progress
 from widgets.kit import wheel
 from widgets.kit.jobs import LatestJob
 
@@ -189,6 +190,29 @@ class Page(QWidget):
             job.idle.connect(on_idle)
         self.jobs[name] = job
         return job
+
+    def add_file_job(self, name: str, line: Callable[[], Any],
+                     tell: Callable[[str], None]) -> LatestJob:
+        """A job that writes a file on a worker (an export through the full result): its
+        `Progress` items show on `line()` (a ProgressLine), the `Path` it yields last ends it
+        as "saved NAME" and is kept in `last_export`; a failure goes to `tell` as
+        "Export failed: …"."""
+        self.last_export = None
+
+        def arrived(item: Any) -> None:
+            if isinstance(item, Progress):
+                line().show_progress(item)
+                return
+            self.last_export = item
+            line().done()
+            line().label.setText(f"saved {item.name}")
+            line().label.setToolTip(str(item))
+
+        def failed(message: str) -> None:
+            line().done()
+            tell(f"Export failed: {message}")
+
+        return self.add_job(name, arrived, on_failed=failed)
 
     def job_failed(self, part: str, message: str) -> None:
         """A job's exception, shown in the banner ("ValueError: x" shows as "x")."""

@@ -95,10 +95,9 @@ class PoolingPanel(Panel):
         #: the patch region (top, left, bottom, right) whose upsampled cells are drawn;
         #: None: all of them (the views show the whole patch)
         self._up_region: tuple[float, float, float, float] | None = None
-        #: the last file an export wrote (None until one has)
-        self.last_export: Path | None = None
-        self._export_job = self.add_job("export", self._export_arrived,
-                                        on_failed=self._export_failed)
+        # exports compute every output pixel first; the file written is `last_export`
+        self._export_job = self.add_file_job("export", lambda: self.export_progress,
+                                             lambda text: self.banner.show_message(text))
 
         self.banner = ErrorBanner()
         self.tabs = QTabWidget()
@@ -749,16 +748,3 @@ class PoolingPanel(Panel):
         self.export_progress.show_progress(Progress("computing every pixel", 0.0))
         self._export_job.submit(make)
         return True
-
-    def _export_arrived(self, item) -> None:
-        if isinstance(item, Progress):
-            self.export_progress.show_progress(item)
-            return
-        self.last_export = item
-        self.export_progress.done()
-        self.export_progress.label.setText(f"saved {item.name}")
-        self.export_progress.label.setToolTip(str(item))
-
-    def _export_failed(self, message: str) -> None:
-        self.export_progress.done()
-        self.banner.show_message(f"Export failed: {message}")
