@@ -1,4 +1,4 @@
-"""Plot axes whose tick labels never print over each other.
+"""Plot axes whose tick labels never print over each other, and titles that never widen a plot.
 
 pyqtgraph decides whether to label a level of ticks by how much of the axis all its labels
 fill, not by whether two of them collide: on a log axis spanning two decades in 250 pixels
@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 
 import pyqtgraph as pg
+from PySide6.QtCore import Qt
 
 
 class SparseLabelAxis(pg.AxisItem):
@@ -42,3 +43,16 @@ class SparseLabelAxis(pg.AxisItem):
             return 0
         mantissa = round(value / 10 ** math.floor(math.log10(value)), 6)
         return 0 if mantissa == 1 else 1 if mantissa in (2, 5) else 2
+
+
+def free_title_width(plot_item: pg.PlotItem) -> None:
+    """pyqtgraph makes a title's text width the plot's minimum width: a long title laid the
+    plot out wider than its widget (cutting off its right edge, or widening a whole grid
+    past the window's edge). A too-long title is cut instead."""
+    label = plot_item.titleLabel
+    label.setMinimumWidth(0)
+    hints = getattr(label, "_sizeHint", {})
+    for which in (Qt.SizeHint.MinimumSize, Qt.SizeHint.PreferredSize):
+        if which in hints:
+            hints[which] = (0, hints[which][1])
+    label.updateGeometry()

@@ -11,7 +11,7 @@ from PySide6.QtCore import QEvent, Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QGraphicsItem, QWidget
 
-from widgets.kit.axes import SparseLabelAxis
+from widgets.kit.axes import SparseLabelAxis, free_title_width
 
 COLORS = {
     "train": "#2f6fdb", "test": "#d9534f", "cv": "#2ca02c", "fit": "#e67e22",
@@ -93,19 +93,8 @@ class Plot(pg.PlotWidget):
             self.title_text = text
             self.plotItem.setTitle(text, color=self.palette().text().color().name(),
                                    size="9pt")
-            self._free_title_width()
+            free_title_width(self.plotItem)
 
-    def _free_title_width(self) -> None:
-        """pyqtgraph makes a title's text width the plot's minimum width: a long title laid
-        the plot out wider than its widget, cutting off its right edge (the last tick
-        label, points at the edge). A too-long title is cut instead."""
-        label = self.plotItem.titleLabel
-        label.setMinimumWidth(0)
-        hints = getattr(label, "_sizeHint", {})
-        for which in (Qt.SizeHint.MinimumSize, Qt.SizeHint.PreferredSize):
-            if which in hints:
-                hints[which] = (0, hints[which][1])
-        label.updateGeometry()
 
     def _follow_palette(self) -> None:
         palette = self.palette()
@@ -115,7 +104,7 @@ class Plot(pg.PlotWidget):
             self.getAxis(axis).setPen(palette.mid().color())
         self.plotItem.setTitle(self.title_text, color=palette.text().color().name(),
                                size="9pt")
-        self._free_title_width()
+        free_title_width(self.plotItem)
         if self.legend is not None:  # readable over the curves it covers
             backdrop = QColor(palette.base().color())
             backdrop.setAlpha(215)

@@ -11,6 +11,8 @@ from PySide6.QtWidgets import (
     QGraphicsItem,
 )
 
+from widgets.kit.axes import free_title_width
+
 RUN_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b",
                "#e377c2", "#7f7f7f", "#bcbd22")
 # Class colours (Paul Tol's "bright"), distinct from the run colours drawn over them.
@@ -96,18 +98,8 @@ class _Plot(pg.PlotWidget):
         if getattr(self, "_title", None) != text:
             self._title = text
             self.getPlotItem().setTitle(text, size="10pt")
-            self._free_title_width()
+            free_title_width(self.getPlotItem())
 
-    def _free_title_width(self) -> None:
-        """pyqtgraph makes a title's text width the plot's minimum width: a long title
-        widened the whole grid past the window's edge. A too-long title is cut instead."""
-        label = self.getPlotItem().titleLabel
-        label.setMinimumWidth(0)
-        hints = getattr(label, "_sizeHint", {})
-        for which in (Qt.SizeHint.MinimumSize, Qt.SizeHint.PreferredSize):
-            if which in hints:
-                hints[which] = (0, hints[which][1])
-        label.updateGeometry()
 
     def __init__(self, title: str, x_label: str = "epoch", y_label: str = "") -> None:
         self._ready = False
@@ -115,7 +107,7 @@ class _Plot(pg.PlotWidget):
         self._ready = True
         self.setMinimumSize(200, 120)  # a 1280×740 window shows two rows and the run list
         self.getPlotItem().setTitle(title, size="10pt")
-        self._free_title_width()
+        free_title_width(self.getPlotItem())
         self.setLabel("bottom", x_label)
         if y_label:
             self.setLabel("left", y_label)
@@ -182,7 +174,7 @@ class _Plot(pg.PlotWidget):
             self.getAxis(axis).setTextPen(pg.mkPen(text))
         title = self.getPlotItem().titleLabel
         title.setText(title.text, color=text)
-        self._free_title_width()
+        free_title_width(self.getPlotItem())
         legend = self.getPlotItem().legend
         if legend is not None:  # a translucent box of the theme's own colours
             legend.setBrush(pg.mkBrush(_with_alpha(palette.color(palette.ColorRole.Base), 200)))
