@@ -14,7 +14,6 @@ from PySide6.QtCore import QRectF, Qt, QTimer
 from PySide6.QtWidgets import (
     QApplication,
     QCheckBox,
-    QFileDialog,
     QGroupBox,
     QHBoxLayout,
     QPushButton,
@@ -41,6 +40,7 @@ from widgets.kit.controls import (
     row_of,
     scrolling,
 )
+from widgets.kit.files import ask_png_or_csv
 from widgets.kit.shown import Shown, shown_sampling
 from widgets.kit.views import CodeView, ImageGrid, ImageTile, MatrixView, ZoomTogether
 
@@ -658,12 +658,8 @@ class ImageMode:
     # -- export: every pixel of one map, off the GUI thread ------------------------
     def _ask_export_map(self) -> None:
         kernel = min(self.kernel_channel.value(), self.out_channels.value() - 1)
-        path, chosen = QFileDialog.getSaveFileName(
-            self, "Export feature map", f"feature-map-{kernel}.png",
-            "PNG image (*.png);;CSV numbers (*.csv)")
+        path = ask_png_or_csv(self, "Export feature map", f"feature-map-{kernel}.png")
         if path:
-            if not path.lower().endswith((".png", ".csv")):
-                path += ".csv" if "CSV" in chosen else ".png"
             self.export_map_file(path)
 
     def export_map_file(self, path: str | Path, kernel: int | None = None) -> bool:

@@ -11,6 +11,7 @@ import math
 
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor
 
 
 class SparseLabelAxis(pg.AxisItem):
@@ -56,3 +57,18 @@ def free_title_width(plot_item: pg.PlotItem) -> None:
         if which in hints:
             hints[which] = (0, hints[which][1])
     label.updateGeometry()
+
+
+def follow_palette(plot: pg.PlotWidget) -> QColor:
+    """A plot in the widget's palette (light or dark theme): the base colour behind it, axis
+    lines in a faint text colour and tick labels in the text colour. Returns the text colour
+    for the caller's title."""
+    palette = plot.palette()
+    plot.setBackground(palette.color(palette.ColorRole.Base))
+    text = palette.color(palette.ColorRole.Text)
+    faint = QColor(text)
+    faint.setAlpha(140)
+    for axis in ("left", "bottom"):
+        plot.getAxis(axis).setPen(pg.mkPen(faint))
+        plot.getAxis(axis).setTextPen(pg.mkPen(text))
+    return text

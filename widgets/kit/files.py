@@ -15,6 +15,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice
 from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtWidgets import QFileDialog, QWidget
 
 from lab.files import WriteError, atomic_write_bytes, atomic_write_text, reason
 
@@ -72,3 +73,13 @@ def save_image(image: QImage | QPixmap, path: str | Path, report: Report | None 
         _report(report, f"could not write {path}: Qt could not encode the image as PNG")
         return False
     return write_bytes(path, data, report)
+
+
+def ask_png_or_csv(parent: QWidget, title: str, suggested: str) -> str:
+    """A save dialog for a map's picture or numbers: the path chosen ('' when cancelled),
+    given the chosen filter's suffix when the name has neither .png nor .csv."""
+    path, chosen = QFileDialog.getSaveFileName(parent, title, suggested,
+                                               "PNG image (*.png);;CSV numbers (*.csv)")
+    if path and not path.lower().endswith((".png", ".csv")):
+        path += ".csv" if "CSV" in chosen else ".png"
+    return path

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent
-from PySide6.QtGui import QColor
+
+from widgets.kit.axes import follow_palette
 
 
 class ThemedPlot(pg.PlotWidget):
@@ -46,14 +47,7 @@ class ThemedPlot(pg.PlotWidget):
         super().changeEvent(event)
 
     def _follow_palette(self) -> None:
-        palette = self.palette()
-        self.setBackground(palette.color(palette.ColorRole.Base))
-        text = palette.color(palette.ColorRole.Text)
-        faint = QColor(text)
-        faint.setAlpha(140)
-        for axis in ("left", "bottom"):
-            self.getAxis(axis).setPen(pg.mkPen(faint))
-            self.getAxis(axis).setTextPen(pg.mkPen(text))
+        text = follow_palette(self)
         self.setTitle(self._title, color=text.name(), size="9pt")
         legend = self.getPlotItem().legend
         if legend is not None:

@@ -45,7 +45,7 @@ from widgets.kit.controls import (
     row_of,
     scrolling,
 )
-from widgets.kit.files import write_text
+from widgets.kit.files import ask_png_or_csv, write_text
 from widgets.kit.panel import AppState, Panel
 from widgets.kit.shown import Shown, shown_sampling
 from widgets.kit.views import CodeView, ImageGrid, ImageTile, MatrixView, ZoomTogether
@@ -708,11 +708,8 @@ class PoolingPanel(Panel):
 
     # ====================================================================== export
     def _ask_export_image(self) -> None:
-        path, chosen = QFileDialog.getSaveFileName(self, "Export pooled image", "pooled.png",
-                                                   "PNG image (*.png);;CSV numbers (*.csv)")
+        path = ask_png_or_csv(self, "Export pooled image", "pooled.png")
         if path:
-            if not path.lower().endswith((".png", ".csv")):
-                path += ".csv" if "CSV" in chosen else ".png"
             self.export_image_file(path)
 
     def export_image_file(self, path: str | Path) -> bool:

@@ -11,7 +11,7 @@ from PySide6.QtCore import QEvent, Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QGraphicsItem, QWidget
 
-from widgets.kit.axes import SparseLabelAxis, free_title_width
+from widgets.kit.axes import SparseLabelAxis, follow_palette, free_title_width
 
 COLORS = {
     "train": "#2f6fdb", "test": "#d9534f", "cv": "#2ca02c", "fit": "#e67e22",
@@ -95,13 +95,9 @@ class Plot(pg.PlotWidget):
                                    size="9pt")
             free_title_width(self.plotItem)
 
-
     def _follow_palette(self) -> None:
+        follow_palette(self)
         palette = self.palette()
-        self.setBackground(palette.base().color())
-        for axis in ("left", "bottom"):
-            self.getAxis(axis).setTextPen(palette.text().color())
-            self.getAxis(axis).setPen(palette.mid().color())
         self.plotItem.setTitle(self.title_text, color=palette.text().color().name(),
                                size="9pt")
         free_title_width(self.plotItem)

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import (
     QGraphicsItem,
 )
 
-from widgets.kit.axes import free_title_width
+from widgets.kit.axes import follow_palette, free_title_width
 
 RUN_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b",
                "#e377c2", "#7f7f7f", "#bcbd22")
@@ -166,12 +166,8 @@ class _Plot(pg.PlotWidget):
         super().changeEvent(event)
 
     def _follow_palette(self) -> None:
+        text = follow_palette(self)
         palette = self.palette()
-        self.setBackground(palette.color(palette.ColorRole.Base))
-        text = palette.color(palette.ColorRole.Text)
-        for axis in ("left", "bottom"):
-            self.getAxis(axis).setPen(pg.mkPen(_with_alpha(text, 140)))
-            self.getAxis(axis).setTextPen(pg.mkPen(text))
         title = self.getPlotItem().titleLabel
         title.setText(title.text, color=text)
         free_title_width(self.getPlotItem())
