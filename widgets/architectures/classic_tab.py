@@ -268,7 +268,7 @@ class ClassicTab(Page):
             self.export_png(path)
 
     def export_png(self, path: str | Path) -> bool:
-        return self._written(self.view.export_png(path, report=self._export_failed))
+        return self.exported(self.view.export_png(path, report=self.export_failed))
 
     def _ask_export_csv(self) -> None:
         name = f"{self.requested.model if self.requested else 'model'}-layers.csv"
@@ -279,16 +279,8 @@ class ClassicTab(Page):
     def export_table_csv(self, path: str | Path) -> bool:
         if self.prepared is None:
             return False
-        return self._written(write_text(path, table_csv(self.prepared.graph),
-                                        self._export_failed))
-
-    def _export_failed(self, message: str) -> None:
-        self.set_problems("export", [message])
-
-    def _written(self, ok: bool) -> bool:
-        if ok:
-            self.set_problems("export", [])
-        return ok
+        return self.exported(write_text(path, table_csv(self.prepared.graph),
+                                        self.export_failed))
 
     def is_idle(self) -> bool:
         return super().is_idle() and (self.view.is_complete() or self.view.view_graph() is None)

@@ -214,6 +214,17 @@ class Page(QWidget):
 
         return self.add_job(name, arrived, on_failed=failed)
 
+    def export_failed(self, message: str) -> None:
+        """A file export's failure (path and reason), kept among the page's problems: a
+        `report` for `widgets.kit.files`' writers."""
+        self.set_problems("export", [message])
+
+    def exported(self, ok: bool) -> bool:
+        """`ok` passed through; a successful export clears the last failure's message."""
+        if ok:
+            self.set_problems("export", [])
+        return ok
+
     def job_failed(self, part: str, message: str) -> None:
         """A job's exception, shown in the banner ("ValueError: x" shows as "x")."""
         known = ("GraphError", "InputTooSmallError", "ValueError")

@@ -789,15 +789,7 @@ class OptimizersPanel(Panel):
 
     def export_trajectories(self, path: str | Path) -> bool:
         """False, with the path and the reason in the banner, when it cannot be written."""
-        return self._exported(write_text(path, self.trajectories_csv(), self._export_report))
-
-    def _export_report(self, message: str) -> None:
-        self.set_problems("export", [message])
-
-    def _exported(self, ok: bool) -> bool:
-        if ok:
-            self.set_problems("export", [])
-        return ok
+        return self.exported(write_text(path, self.trajectories_csv(), self.export_failed))
 
     # ================================================================== lifetime
     def shutdown(self) -> None:

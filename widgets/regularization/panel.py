@@ -1003,15 +1003,7 @@ class RegularizationPanel(Panel):
         be written."""
         out = io.StringIO()
         csv.writer(out).writerows(self.numbers_csv_rows())
-        return self._exported(write_text(path, out.getvalue(), self._export_report))
-
-    def _export_report(self, message: str) -> None:
-        self.set_problems("export", [message])
-
-    def _exported(self, ok: bool) -> bool:
-        if ok:
-            self.set_problems("export", [])
-        return ok
+        return self.exported(write_text(path, out.getvalue(), self.export_failed))
 
     def _ask_export_csv(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Save numbers", "regularization.csv",
