@@ -23,7 +23,8 @@ from lab.normalization.view import METHODS, MODULE_NAMES, NormView, divisors
 
 __all__ = ["METHODS", "MODULE_NAMES", "CellExplanation", "NormResult", "NormView",
            "build_module", "divisors", "explain_cell", "group_index", "group_labels",
-           "group_statistics", "normalize", "reference", "reduction_size_text"]
+           "group_histograms", "group_statistics", "normalize", "reference",
+           "reduction_size_text"]
 
 
 def _groups_for(method: str, channels: int, groups: int) -> int:
@@ -81,6 +82,25 @@ def group_statistics(x: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.nda
     centred = values - mean[flat_ids]
     var = np.bincount(flat_ids, centred * centred) / count
     return mean, var, count
+
+
+def group_histograms(values: np.ndarray, ids: np.ndarray, groups: list[int], bins: int
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """(edges, counts[len(groups), bins]): one histogram per shown group over the value range
+    of all of `values` (so before / after plots compare), `ids` giving each value's group.
+    One bincount for all groups, not one histogram per group."""
+    slots = np.full(max(int(ids.max()), *groups) + 1, -1)
+    slots[groups] = np.arange(len(groups))
+    slot_of = slots[ids.ravel()]
+    keep = slot_of >= 0
+    values = values.ravel()
+    low, high = float(values.min()), float(values.max())
+    high = high if high > low else low + 1
+    edges = np.linspace(low, high, bins + 1)
+    index = np.minimum(((values[keep] - low) * (bins / (high - low))).astype(int), bins - 1)
+    counts = np.bincount(slot_of[keep] * bins + index,
+                         minlength=len(groups) * bins).reshape(len(groups), bins)
+    return edges, counts
 
 
 def build_module(view: NormView) -> nn.Module:

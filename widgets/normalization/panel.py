@@ -682,23 +682,10 @@ class NormalizationPanel(Panel):
     def _draw_histograms(self, view: NormView, result: norm.NormResult,
                          cell: tuple[int, int, int, int]) -> None:
         groups, what = self._histogram_groups(view, result, cell)
-        # the shown groups' slots 0..k-1 (others -1): one bincount per plot, not one
-        # histogram per group
-        slots = np.full(len(result.mean), -1)
-        slots[groups] = np.arange(len(groups))
-        slot_of = slots[result.ids.ravel()]
-        keep = slot_of >= 0
         bins = max(8, min(30, result.count // 3))
         colors = [_color(g) for g in groups]
-        for values, plot in ((result.x.ravel(), self.before_plot),
-                             (result.y.ravel(), self.after_plot)):
-            low, high = float(values.min()), float(values.max())
-            high = high if high > low else low + 1
-            edges = np.linspace(low, high, bins + 1)
-            index = np.minimum(((values[keep] - low) * (bins / (high - low))).astype(int),
-                               bins - 1)
-            counts = np.bincount(slot_of[keep] * bins + index,
-                                 minlength=len(groups) * bins).reshape(len(groups), bins)
+        for values, plot in ((result.x, self.before_plot), (result.y, self.after_plot)):
+            edges, counts = norm.group_histograms(values, result.ids, groups, bins)
             plot.set_histograms(edges, counts, colors)
         selected = int(result.ids[cell])
         after = result.y[result.ids == selected]

@@ -189,3 +189,14 @@ def test_an_images_statistics_from_its_pixel_counts_are_the_float_tensors(shape)
     sample = scaling.pixel_sample(pixels, 100)
     assert sample.shape[:2] == (1, -(-shape[0] * shape[1] // -(-shape[0] * shape[1] // 100)))
     assert np.array_equal(sample[0, 0], pixels[0, 0])
+
+
+def test_group_histograms_equal_numpys_histogram_of_each_shown_group():
+    rng = np.random.default_rng(3)
+    values = rng.normal(size=(4, 6, 3, 3))
+    ids = norm.group_index(values.shape, "group", 3)
+    shown = [5, 0, 7]
+    edges, counts = norm.group_histograms(values, ids, shown, 12)
+    assert np.allclose(edges, np.linspace(values.min(), values.max(), 13))
+    for row, group in zip(counts, shown, strict=True):
+        assert np.array_equal(row, np.histogram(values[ids == group], bins=edges)[0])
