@@ -11,6 +11,7 @@ much cheaper than a pyqtgraph ViewBox per image. Click or arrow keys select a ti
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -72,36 +73,36 @@ def wrap_caption(text: str, metrics: QFontMetrics, width: int) -> list[str]:
     def fits(line: str) -> bool:
         return metrics.horizontalAdvance(line) <= width
 
-    def pieces(part: str) -> list[str]:  # a part too wide alone, in lines that fit
-        lines, current = [], ""
-        for word in part.split(" "):
-            trial = f"{current} {word}" if current else word
-            if fits(trial):
-                current = trial
-                continue
-            if current:
-                lines.append(current)
-            current = ""
-            while not fits(word) and len(word) > 1:  # a word wider than the cell
-                cut = next((n for n in range(len(word) - 1, 0, -1) if fits(word[:n])), 1)
-                lines.append(word[:cut])
-                word = word[cut:]
-            current = word
-        return [*lines, current] if current else lines
+    def letters(word: str) -> list[str]:  # a word wider than the cell, in pieces that fit
+        lines = []
+        while not fits(word) and len(word) > 1:
+            cut = next((n for n in range(len(word) - 1, 0, -1) if fits(word[:n])), 1)
+            lines.append(word[:cut])
+            word = word[cut:]
+        return [*lines, word]
 
+    def words(part: str) -> list[str]:
+        return _greedy_lines(part.split(" "), " ", fits, letters)
+
+    return _greedy_lines(text.split(" · "), " · ", fits, words)
+
+
+def _greedy_lines(pieces: list[str], joint: str, fits: Callable[[str], bool],
+                  too_wide: Callable[[str], list[str]]) -> list[str]:
+    """As many pieces on a line as fit, joined by `joint`; a piece that does not fit alone
+    is broken by `too_wide` (its last line goes on with the next pieces)."""
     lines, current = [], ""
-    for part in text.split(" · "):
-        trial = f"{current} · {part}" if current else part
+    for piece in pieces:
+        trial = f"{current}{joint}{piece}" if current else piece
         if fits(trial):
             current = trial
             continue
         if current:
             lines.append(current)
-        broken = pieces(part) or [""]
+        broken = [piece] if fits(piece) else too_wide(piece) or [""]
         lines.extend(broken[:-1])
         current = broken[-1]
-    lines.append(current)
-    return lines
+    return [*lines, current] if current or not lines else lines
 
 
 class ThumbnailGrid(QWidget):
