@@ -8,6 +8,7 @@ torch's own modules, the panel draws. Changes are coalesced (`Panel.request_upda
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -455,7 +456,8 @@ class NormalizationPanel(Panel):
         self.error_plot = _plot("validation error after the last epoch (eval mode)")
         self.error_plot.setLabel("bottom", "batch size (log scale)")
         self.error_plot.setLogMode(x=True, y=False)
-        self.error_plot.addLegend(offset=(10, 10))
+        # top right: the errors that rise are the small batches', on the left
+        self.error_plot.addLegend(offset=(-10, 10))
         self.error_curves = {
             name: self.error_plot.plot(name=title, pen=pg.mkPen(NORM_PENS[name], width=2),
                                        symbol="o", symbolBrush=NORM_PENS[name])
@@ -876,6 +878,10 @@ class NormalizationPanel(Panel):
         for name, curve in self.error_curves.items():
             sizes = sorted(self._points[name])
             curve.setData(sizes, [100 * self._points[name][s] for s in sizes])
+        measured = sorted({s for points in self._points.values() for s in points})
+        # the batch sizes run, labelled (log axis: positions are log10 of the size)
+        self.error_plot.getAxis("bottom").setTicks(
+            [[(math.log10(s), str(s)) for s in measured]] if measured else None)
         errors = [100 * e for points in self._points.values() for e in points.values()]
         if errors:  # from 0: the gap between the curves is not exaggerated
             self.error_plot.setYRange(0, max(5.0, 1.08 * max(errors)), padding=0)

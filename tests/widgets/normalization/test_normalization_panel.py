@@ -134,6 +134,10 @@ def test_small_batch_experiment_runs_in_the_background(panel, qtbot):
     points = panel.experiment_points()
     assert sorted(points["batch"]) == [2, 4] and sorted(points["group"]) == [2, 4]
     assert "batch 2: BN" in panel.batches_caption.text()
+    ticks = panel.error_plot.getAxis("bottom")._tickLevels[0]  # the sizes run, labelled
+    assert [label for _position, label in ticks] == ["2", "4"]
+    legend = panel.error_plot.getPlotItem().legend  # top right, clear of batch 2's errors
+    assert legend.opts["offset"][0] < 0
 
 
 def test_a_tab_shown_before_the_warm_up_ends_still_draws_everything(qtbot):
